@@ -1,0 +1,5 @@
+import type { Capability } from '../platform/platform.ts';
+
+export const eprescriptionCapability: Capability = {
+  name: 'eprescription',
+};

@@ -1,0 +1,95 @@
+/**
+ * All configuration comes from environment variables and is validated once at start.
+ * A bad value refuses the start with the variable's name and the reason, so an operator
+ * never finds out about a typo from a strange runtime error hours later.
+ */
+import { Ajv } from 'ajv';
+import { Type, type Static } from 'typebox';
+
+const Int = (def: number, min: number, max: number, description: string) =>
+  Type.Integer({ default: def, minimum: min, maximum: max, description });
+
+export const ConfigSchema = Type.Object({
+  PORT: Int(4000, 0, 65535, 'HTTP port'),
+  HOST: Type.String({ default: '0.0.0.0', description: 'HTTP bind address' }),
+  DATABASE_URL: Type.String({
+    default: '',
+    description: 'postgres://… for PostgreSQL, memory:// for in-memory PGlite, empty for PGlite in DATA_DIR',
+  }),
+  DATA_DIR: Type.String({ default: './.data', description: 'PGlite data directory (embedded mode)' }),
+  PG_POOL_MAX: Int(10, 1, 200, 'pg pool size per process (PostgreSQL mode)'),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  PUBLIC_URL: Type.String({ default: '', description: 'Base URL used in meta.url and job links; derived from the request when empty' }),
+  ADMIN_KEY: Type.String({ default: '', description: 'Enables /admin when set (embedded mode generates one)' }),
+  CUSTOM_PSK: Type.String({ default: '', description: 'When set, X-Custom-PSK must equal it on /api requests' }),
+  DEMO_DATA: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+    default: 'auto',
+    description: 'Load demo data on first start: auto = embedded database only',
+  }),
+  WORKERS: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description: 'Run queue workers in the API process',
+  }),
+  TOKEN_CACHE_SECONDS: Int(30, 0, 3600, 'How long a verified access token is cached in memory'),
+  // ePrescription: SMS timeout procedure and template (seed 003)
+  MR_MAX_ATTEMPTS_COUNT: Int(3, 1, 1000, 'Resend attempts allowed per medication request within MR_SEND_TIMEOUT'),
+  MR_SEND_TIMEOUT: Int(300, 1, 86400 * 30, 'Sliding window for MR resend attempts, seconds'),
+  TEMPLATE_SMS_FOR_SIGN_MEDICATION_REQUEST: Type.String({
+    default: 'Ваш рецепт: <request_number>. Код підтвердження: <verification_code>',
+  }),
+  COMPOSITION_MAX_ATTEMPTS_COUNT: Int(3, 1, 1000, 'Resend attempts per composition within COMPOSITION_SEND_TIMEOUT'),
+  COMPOSITION_SEND_TIMEOUT: Int(300, 1, 86400 * 30, 'Sliding window for composition SMS, seconds'),
+  // SMS delivery
+  SMS_PROVIDER: Type.Union([Type.Literal('log'), Type.Literal('http')], { default: 'log' }),
+  SMS_GATEWAY_URL: Type.String({ default: '' }),
+  SMS_GATEWAY_TIMEOUT_MS: Int(5000, 100, 120000, 'HTTP SMS gateway request timeout'),
+  SMS_MAX_TRIES: Int(10, 1, 100, 'Delivery tries before an SMS is FAILED'),
+  SMS_RETRY_DELAY_SECONDS: Int(2, 1, 3600, 'First retry delay (exponential backoff)'),
+  // Compositions jobs
+  JOB_RETENTION_DAYS: Int(7, 1, 3650, 'Finished composition jobs are deleted after this many days'),
+  JOB_MAX_PENDING_SECONDS: Int(3600, 10, 86400 * 7, 'A job still PENDING after this is failed'),
+  JOB_LEASE_SECONDS: Int(60, 5, 3600, 'A worker holding a job longer than this loses it to another worker'),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true, strict: false });
+const validate = ajv.compile(ConfigSchema);
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  // Ajv's integer coercion accepts "12abc"? No — but it accepts "" and " 3 "; reject non-digits up front for clarity.
+  const problems: string[] = [];
+  for (const [key, schema] of Object.entries(ConfigSchema.properties) as [string, { type?: string }][]) {
+    if (schema.type === 'integer' && typeof input[key] === 'string' && !/^-?\d+$/.test(String(input[key]).trim())) {
+      problems.push(`${key}=${JSON.stringify(input[key])}: must be an integer`);
+    }
+  }
+  if (problems.length === 0 && !validate(input)) {
+    for (const e of validate.errors ?? []) {
+      const key = e.instancePath.replace(/^\//, '');
+      problems.push(`${key}=${JSON.stringify(input[key])}: ${e.message}`);
+    }
+  }
+  const config = { ...(input as Config), ...overrides };
+  if (problems.length === 0 && config.SMS_PROVIDER === 'http' && !/^https?:\/\//.test(config.SMS_GATEWAY_URL)) {
+    problems.push(`SMS_GATEWAY_URL=${JSON.stringify(config.SMS_GATEWAY_URL)}: must be an http(s) URL when SMS_PROVIDER=http`);
+  }
+  if (problems.length === 0 && config.DATABASE_URL && !/^(postgres(ql)?:\/\/|memory:\/\/)/.test(config.DATABASE_URL)) {
+    problems.push(`DATABASE_URL: must start with postgres://, postgresql:// or memory://`);
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return config;
+}
+
+export function isEmbedded(config: Config): boolean {
+  return !config.DATABASE_URL || config.DATABASE_URL.startsWith('memory://');
+}

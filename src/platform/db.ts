@@ -1,0 +1,163 @@
+/**
+ * One database interface over two engines: PGlite in-process (embedded sandbox, tests) and
+ * node-postgres (production). Domain code only sees `Db`; it never knows which engine runs.
+ *
+ * int8 is normalised to a JS number on both (PGlite already returns numbers, `pg` returns
+ * strings by default), so `count(*)` compares the same everywhere.
+ */
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Db {
+  readonly engine: 'pglite' | 'postgres';
+  query<T = Record<string, any>>(text: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /** Multi-statement SQL without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+  /** True inside `transaction`. */
+  readonly inTransaction: boolean;
+}
+
+pg.types.setTypeParser(20, (v: string) => {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+});
+
+class PgDb implements Db {
+  readonly engine = 'postgres' as const;
+  readonly inTransaction = false;
+  constructor(readonly pool: pg.Pool) {}
+  async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await this.pool.query(text, params as any[]);
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  }
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new PgTxDb(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+class PgTxDb implements Db {
+  readonly engine = 'postgres' as const;
+  readonly inTransaction = true;
+  constructor(private readonly client: pg.PoolClient) {}
+  async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await this.client.query(text, params as any[]);
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  }
+  async exec(sql: string): Promise<void> {
+    await this.client.query(sql);
+  }
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    // Nested transaction: a savepoint, so a helper can be called both inside and outside a transaction.
+    const name = `sp_${Math.random().toString(36).slice(2, 10)}`;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      const r = await fn(this);
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      return r;
+    } catch (err) {
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw err;
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+type PgliteTx = Parameters<Parameters<PGlite['transaction']>[0]>[0];
+
+class PgliteDb implements Db {
+  readonly engine = 'pglite' as const;
+  readonly inTransaction = false;
+  constructor(readonly pglite: PGlite) {}
+  async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await this.pglite.query<T>(text, params);
+    return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+  }
+  async exec(sql: string): Promise<void> {
+    await this.pglite.exec(sql);
+  }
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    // PGlite serialises transactions: everything else waits until this one ends, so keep them short
+    // and never await network I/O inside.
+    return this.pglite.transaction((tx) => fn(new PgliteTxDb(tx)));
+  }
+  async close(): Promise<void> {
+    if (!this.pglite.closed) await this.pglite.close();
+  }
+}
+
+class PgliteTxDb implements Db {
+  readonly engine = 'pglite' as const;
+  readonly inTransaction = true;
+  constructor(private readonly tx: PgliteTx) {}
+  async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await this.tx.query<T>(text, params);
+    return { rows: r.rows, rowCount: r.affectedRows || r.rows.length };
+  }
+  async exec(sql: string): Promise<void> {
+    await this.tx.exec(sql);
+  }
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    const name = `sp_${Math.random().toString(36).slice(2, 10)}`;
+    await this.tx.query(`SAVEPOINT ${name}`);
+    try {
+      const r = await fn(this);
+      await this.tx.query(`RELEASE SAVEPOINT ${name}`);
+      return r;
+    } catch (err) {
+      await this.tx.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw err;
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+export interface OpenDbOptions {
+  databaseUrl: string;
+  dataDir: string;
+  poolMax: number;
+}
+
+export interface OpenedDb {
+  db: Db;
+  /** The PGlite instance in embedded mode (the queue shares it). */
+  pglite?: PGlite;
+  /** The pg connection string in PostgreSQL mode (the queue opens its own pool). */
+  connectionString?: string;
+}
+
+export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
+  if (opts.databaseUrl.startsWith('postgres')) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax });
+    // An idle client error (server restart) must not crash the process; the pool replaces the client.
+    pool.on('error', () => undefined);
+    return { db: new PgDb(pool), connectionString: opts.databaseUrl };
+  }
+  const dataDir = opts.databaseUrl.startsWith('memory://') ? undefined : opts.dataDir;
+  const pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  return { db: new PgliteDb(pglite), pglite };
+}

@@ -1,0 +1,74 @@
+/**
+ * The ESOZ response envelope: `{meta:{code,url,type,request_id}, data, paging?}` for success and
+ * `{meta, error:{type,message,invalid?}}` for errors. Every response body of the service is built here.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { EsozError, malformed, validationFailed, errorOfStatus, type InvalidEntry } from '../errors.ts';
+import { ajvToInvalid } from './ajv-errors.ts';
+
+export interface Paging {
+  page_number: number;
+  page_size: number;
+  total_entries: number;
+  total_pages: number;
+}
+
+let publicUrl = '';
+export function setPublicUrl(url: string) {
+  publicUrl = url.replace(/\/$/, '');
+}
+
+export function requestUrl(request: FastifyRequest): string {
+  if (publicUrl) return publicUrl + request.url;
+  return `${request.protocol}://${request.host}${request.url}`;
+}
+
+export function baseUrl(request: FastifyRequest): string {
+  return publicUrl || `${request.protocol}://${request.host}`;
+}
+
+function meta(request: FastifyRequest, code: number, type: 'object' | 'list') {
+  return { code, url: requestUrl(request), type, request_id: String(request.id) };
+}
+
+export interface SendOptions {
+  status?: number;
+  paging?: Paging;
+  headers?: Record<string, string>;
+}
+
+/** Send `data` in the success envelope. Lists (arrays) get `type: "list"`. */
+export function sendData(request: FastifyRequest, reply: FastifyReply, data: unknown, opts: SendOptions = {}) {
+  const code = opts.status ?? 200;
+  const body: Record<string, unknown> = { meta: meta(request, code, Array.isArray(data) ? 'list' : 'object'), data };
+  if (opts.paging) body.paging = opts.paging;
+  if (opts.headers) reply.headers(opts.headers);
+  return reply.code(code).type('application/json; charset=utf-8').send(body);
+}
+
+export function errorBody(request: FastifyRequest, err: EsozError) {
+  const error: { type: string; message: string; invalid?: InvalidEntry[] } = { type: err.type, message: err.message };
+  if (err.invalid) error.invalid = err.invalid;
+  return { meta: meta(request, err.status, 'object'), error };
+}
+
+const PART_ENTRY_TYPE = { body: 'json_data_property', querystring: 'query_parameter', params: 'path_parameter', headers: 'header' } as const;
+
+/** Turn anything thrown during a request into an EsozError (validation, body parsing, unknown faults). */
+export function toEsozError(err: any, request: FastifyRequest): EsozError {
+  if (err instanceof EsozError) return err;
+  if (Array.isArray(err?.validation)) {
+    const part = (err.validationContext ?? 'body') as keyof typeof PART_ENTRY_TYPE;
+    const root = part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : request.headers;
+    return validationFailed(ajvToInvalid(err.validation, root, PART_ENTRY_TYPE[part] ?? 'json_data_property'));
+  }
+  const code: string = err?.code ?? '';
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return malformed(err.message);
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorOfStatus(413, 'Request body is too large');
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errorOfStatus(415, 'Unsupported Content-Type: send application/json');
+  const status = Number(err?.statusCode);
+  if (status >= 400 && status < 500) return errorOfStatus(status, err.message || 'Bad request');
+  return errorOfStatus(500, 'Internal server error');
+}

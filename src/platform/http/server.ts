@@ -1,0 +1,151 @@
+/**
+ * The Fastify app: ESOZ envelope everywhere, request ids, the gateway's auth order, strict
+ * validation (unknown fields rejected, no coercion of bodies, every error reported), OpenAPI.
+ */
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { toEsozError, errorBody, setPublicUrl } from './envelope.ts';
+import { EsozError, accessDenied, notFound, malformed } from '../errors.ts';
+import type { AuthContext, AuthService } from '../auth.ts';
+import { loggerOptions } from '../logging.ts';
+import type { Config } from '../config.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Scopes the route requires; presence makes the route protected (token → api-key → scopes). */
+    scopes?: string[];
+    /** Sandbox admin route: requires `x-admin-key`. */
+    admin?: boolean;
+  }
+  interface FastifyRequest {
+    auth: AuthContext;
+  }
+}
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+const REQUEST_ID_RE = /^[\w\-.:#@/+=]{1,200}$/;
+
+function makeAjv(coerce: boolean) {
+  const ajv = new Ajv({
+    allErrors: true,
+    removeAdditional: false,
+    coerceTypes: coerce ? 'array' : false,
+    useDefaults: true,
+    strict: false,
+    allowUnionTypes: true,
+  });
+  (addFormats as unknown as (a: Ajv) => void)(ajv);
+  return ajv;
+}
+
+export interface HttpDeps {
+  config: Config;
+  auth: AuthService;
+  logger?: boolean;
+}
+
+export async function createHttpApp(deps: HttpDeps): Promise<App> {
+  const { config, auth } = deps;
+  setPublicUrl(config.PUBLIC_URL);
+  const app = Fastify({
+    logger: deps.logger === false ? false : loggerOptions(config.LOG_LEVEL),
+    genReqId: (req) => {
+      const sent = req.headers['x-request-id'];
+      return typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : randomUUID();
+    },
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: false,
+    bodyLimit: 5 * 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated strictly; path and query strings arrive as text, so they are coerced.
+  const bodyAjv = makeAjv(false);
+  const textAjv = makeAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+
+  // One JSON parser for every content type: actions without payload accept no body, {} or [];
+  // clients that forget Content-Type still get their JSON read.
+  app.removeAllContentTypeParsers();
+  const parseJson = (_req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch (err) {
+      done(malformed((err as Error).message));
+    }
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+
+  app.decorateRequest('auth', null as unknown as AuthContext);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', String(request.id));
+    const routeConfig = request.routeOptions.config;
+    if (routeConfig?.admin) {
+      const key = request.headers['x-admin-key'];
+      if (!config.ADMIN_KEY || key !== config.ADMIN_KEY) throw accessDenied('Invalid admin key');
+      return;
+    }
+    const scopes = routeConfig?.scopes;
+    if (!scopes) return;
+    // The gateway's pre-shared key: checked only when configured (see docs/decisions.md).
+    if (config.CUSTOM_PSK && request.headers['x-custom-psk'] !== config.CUSTOM_PSK) throw accessDenied('Invalid X-Custom-PSK');
+    const apiKey = request.headers['api-key'];
+    request.auth = await auth.authenticate(request.headers.authorization, Array.isArray(apiKey) ? apiKey[0] : apiKey);
+    auth.requireScopes(request.auth, scopes);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const esoz = toEsozError(err, request);
+    if (esoz.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ status: esoz.status, type: esoz.type }, 'request rejected');
+    reply.headers(esoz.headers).code(esoz.status).type('application/json; charset=utf-8').send(errorBody(request, esoz));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const esoz = notFound('Not found');
+    reply.code(404).type('application/json; charset=utf-8').send(errorBody(request, esoz));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'esoz-core',
+        version: '0.1.0',
+        description: 'ESOZ Compositions and ePrescription (resend) — faithful sandbox and service. Errors use the ESOZ envelope.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'api-key' },
+          adminKey: { type: 'apiKey', in: 'header', name: 'x-admin-key' },
+        },
+      },
+    },
+    transform: ({ schema, url, route }) => {
+      const cfg = (route as { config?: { scopes?: string[]; admin?: boolean } }).config;
+      const s: Record<string, unknown> = { ...(schema as object) };
+      if (cfg?.scopes) {
+        s.security = [{ bearer: [], apiKey: [] }];
+        s.description = `${(schema as { description?: string })?.description ?? ''}\n\nScope: \`${cfg.scopes.join('`, `')}\``.trim();
+      }
+      if (cfg?.admin) s.security = [{ adminKey: [] }];
+      return { schema: s as typeof schema, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app as unknown as App;
+}
+
+export { EsozError };

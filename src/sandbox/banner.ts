@@ -1,0 +1,26 @@
+import type { Config } from '../platform/config.ts';
+import type { SandboxInfo } from './demo.ts';
+
+export function printBanner(o: { port: number; config: Config; sandbox?: SandboxInfo; embedded: boolean }) {
+  const url = o.config.PUBLIC_URL || `http://localhost:${o.port}`;
+  const lines = [
+    '',
+    `esoz-core is listening on ${url}`,
+    `  database: ${o.embedded ? (o.config.DATABASE_URL ? 'PGlite in memory' : `PGlite in ${o.config.DATA_DIR}`) : 'PostgreSQL'}`,
+    `  API docs: ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+  ];
+  if (o.sandbox?.adminKey) lines.push(`  admin key (x-admin-key): ${o.sandbox.adminKey}`);
+  const d = o.sandbox?.demo;
+  if (d) {
+    lines.push(
+      `  demo client id: ${d.clientId}`,
+      `  demo api-key:   ${d.secret}`,
+      `  demo token:     ${d.token}   (all scopes)`,
+      '',
+      'Try:',
+      `  curl -s ${url}/api/medication_requests/${d.ids.mrOtpId ?? '<id>'} -H 'Authorization: Bearer ${d.token}' -H 'api-key: ${d.secret}'`,
+      `  curl -s -X PATCH ${url}/api/medication_requests/${d.ids.mrOtpId ?? '<id>'}/actions/resend -H 'Authorization: Bearer ${d.token}' -H 'api-key: ${d.secret}'`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n\n');
+}

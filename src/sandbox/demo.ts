@@ -1,0 +1,59 @@
+/**
+ * The sandbox an MIS developer gets from `npm start`: an admin key, demo registry data, and a demo
+ * client + token with every scope. Generated once per database and kept in `sandbox_state`, so the
+ * credentials printed at start stay the same across restarts of the same DATA_DIR.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Platform } from '../platform/platform.ts';
+import type { Db } from '../platform/db.ts';
+import { ALL_SCOPES } from '../platform/scopes.ts';
+import { loadDemoData, DEMO } from './demo-data.ts';
+
+export interface SandboxInfo {
+  adminKey?: string;
+  demo?: { clientId: string; secret: string; token: string; ids: typeof DEMO };
+}
+
+async function getState<T>(db: Db, key: string): Promise<T | undefined> {
+  const r = await db.query<{ value: T }>('SELECT value FROM sandbox_state WHERE key = $1', [key]);
+  return r.rows[0]?.value;
+}
+async function setState(db: Db, key: string, value: unknown) {
+  await db.query(
+    'INSERT INTO sandbox_state(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
+    [key, JSON.stringify(value)],
+  );
+}
+
+export async function ensureSandbox(platform: Platform, opts: { embedded: boolean }): Promise<SandboxInfo> {
+  const { db, config } = platform;
+  const info: SandboxInfo = {};
+  if (!config.ADMIN_KEY && opts.embedded) {
+    let key = await getState<string>(db, 'admin_key');
+    if (!key) {
+      key = randomBytes(18).toString('base64url');
+      await setState(db, 'admin_key', key);
+    }
+    config.ADMIN_KEY = key;
+  }
+  info.adminKey = config.ADMIN_KEY || undefined;
+
+  const wantDemo = config.DEMO_DATA === 'on' || (config.DEMO_DATA === 'auto' && opts.embedded);
+  if (!wantDemo) return info;
+  let creds = await getState<{ clientId: string; secret: string; token: string }>(db, 'demo_credentials');
+  if (!creds) {
+    await loadDemoData(platform);
+    const client = await platform.auth.createClient({ id: DEMO.clientId, name: 'Demo MIS', legalEntityId: DEMO.legalEntityId });
+    const { access_token } = await platform.auth.issueToken({
+      clientId: client.id,
+      userId: DEMO.userId,
+      employeeId: DEMO.doctorEmployeeId,
+      scopes: [...ALL_SCOPES],
+      expiresIn: 10 * 365 * 86400,
+    });
+    creds = { clientId: client.id, secret: client.secret, token: access_token };
+    await setState(db, 'demo_credentials', creds);
+  }
+  info.demo = { ...creds, ids: DEMO };
+  return info;
+}
