@@ -54,7 +54,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
     const metrics = new Metrics(queue);
     const auth = new AuthService(db, config.TOKEN_CACHE_SECONDS);
-    const platform: Platform = { config, db, queue, auth, metrics, log };
+    const platform: Platform = { config, db, queue, auth, metrics, log, capabilities: caps };
 
     for (const cap of caps) cap.jobs?.(platform);
     await queue.start();

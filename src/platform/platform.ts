@@ -9,6 +9,7 @@ import type { AuthService } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 import type { Logger } from './logging.ts';
 import type { App } from './http/server.ts';
+import type { TSchema } from 'typebox';
 
 export interface Platform {
   config: Config;
@@ -17,6 +18,8 @@ export interface Platform {
   auth: AuthService;
   metrics: Metrics;
   log: Logger;
+  /** Every capability of this runtime (the sandbox gathers their fixture kinds and demo data). */
+  capabilities: Capability[];
 }
 
 export interface Capability {
@@ -25,6 +28,19 @@ export interface Capability {
   jobs?(platform: Platform): void;
   /** Register HTTP routes (API process only). */
   routes?(app: App, platform: Platform): void | Promise<void>;
+  /** Sandbox: kinds accepted by POST /admin/fixtures (body key → schema of one item + upsert). */
+  fixtures?: FixtureKind[];
+  /** Sandbox: demo rows of this capability, loaded once on the first start of an embedded sandbox (after registry demo data). */
+  demo?(platform: Platform): Promise<void>;
   /** Stop timers and caches on shutdown. */
   close?(): Promise<void> | void;
+}
+
+export interface FixtureKind {
+  /** Body key of POST /admin/fixtures, e.g. "medication_requests". */
+  name: string;
+  /** TypeBox schema of one item; unknown fields are rejected. */
+  schema: TSchema;
+  /** Upsert one item inside the fixtures transaction; returns its id. Kinds are applied in capability order. */
+  upsert(tx: import('./db.ts').Db, item: any, platform: Platform): Promise<string>;
 }

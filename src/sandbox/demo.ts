@@ -43,6 +43,7 @@ export async function ensureSandbox(platform: Platform, opts: { embedded: boolea
   let creds = await getState<{ clientId: string; secret: string; token: string }>(db, 'demo_credentials');
   if (!creds) {
     await loadDemoData(platform);
+    for (const cap of platform.capabilities) await cap.demo?.(platform);
     const client = await platform.auth.createClient({ id: DEMO.clientId, name: 'Demo MIS', legalEntityId: DEMO.legalEntityId });
     const { access_token } = await platform.auth.issueToken({
       clientId: client.id,
