@@ -1,0 +1,447 @@
+/**
+ * Registry fixture kinds of POST /admin/fixtures (and of the sandbox demo data — one code path):
+ * PRM (legal entities, divisions, employees with parties), MPI (persons with authentication methods,
+ * prepersons), medical programs, medications, episodes and encounters.
+ *
+ * Every item is upserted by `id`: a new row gets generated defaults for what the item leaves out;
+ * an existing row only changes the fields the item carries. References by id are checked and a
+ * missing one becomes a 422 `invalid[]` entry (never a foreign-key 500).
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { Type, type TSchema } from 'typebox';
+import type { Db } from '../platform/db.ts';
+import type { FixtureKind, Platform } from '../platform/platform.ts';
+import { EsozError, invalidField, validationFailed, type InvalidEntry } from '../platform/errors.ts';
+
+// ---------------------------------------------------------------- schema helpers
+
+type Json = Record<string, unknown>;
+/** `type: [T, "null"]` rather than anyOf, so a wrong type gives one clear `cast` entry. */
+const nullable = <T extends TSchema>(s: T): TSchema => {
+  const { type, ...rest } = s as unknown as { type: string } & Json;
+  return Type.Unsafe({ ...rest, type: [type, 'null'] });
+};
+const Uuid = Type.String({ format: 'uuid' });
+const Str = Type.String();
+const Bool = Type.Boolean();
+const DateStr = Type.String({ format: 'date' });
+const DateTime = Type.String({ format: 'date-time' });
+const FreeObject = Type.Object({}, { additionalProperties: true });
+const FreeArray = Type.Array(Type.Unknown());
+const Phone = Type.Object(
+  { type: Type.String(), number: Type.String({ pattern: '^\\+38[0-9]{10}$' }) },
+  { additionalProperties: false },
+);
+const Phones = Type.Array(Phone);
+
+// ---------------------------------------------------------------- generated defaults
+
+const FIRST_NAMES_M = ['Петро', 'Іван', 'Олександр', 'Андрій', 'Микола', 'Тарас'];
+const FIRST_NAMES_F = ['Олена', 'Марія', 'Наталія', 'Оксана', 'Ірина', 'Галина'];
+const LAST_NAMES = ['Шевченко', 'Коваленко', 'Бондаренко', 'Ткаченко', 'Кравченко', 'Іваненко'];
+const SECOND_M = ['Петрович', 'Іванович', 'Миколайович'];
+const SECOND_F = ['Петрівна', 'Іванівна', 'Миколаївна'];
+const pick = <T>(xs: T[]) => xs[randomInt(xs.length)];
+const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
+const mobile = () => `+38050${digits(7)}`;
+const adultBirthDate = () => `${1950 + randomInt(50)}-${String(1 + randomInt(12)).padStart(2, '0')}-${String(1 + randomInt(28)).padStart(2, '0')}`;
+
+function personName(gender: string | undefined) {
+  const female = gender === 'FEMALE';
+  return {
+    first_name: pick(female ? FIRST_NAMES_F : FIRST_NAMES_M),
+    last_name: pick(LAST_NAMES),
+    second_name: pick(female ? SECOND_F : SECOND_M),
+  };
+}
+
+export const DEFAULT_DIVISION_ADDRESS = {
+  type: 'RESIDENCE',
+  country: 'UA',
+  area: 'М.КИЇВ',
+  region: null,
+  settlement: 'Київ',
+  settlement_type: 'CITY',
+  settlement_id: 'adaa4abf-f530-461c-bcbf-a0ac210d955b',
+  street_type: 'STREET',
+  street: 'вул. Ніжинська',
+  building: '15',
+  apartment: '23',
+  zip: '02090',
+};
+export const DEFAULT_WORKING_HOURS = {
+  mon: [['08.00', '18.00']],
+  tue: [['08.00', '18.00']],
+  wed: [['08.00', '18.00']],
+  thu: [['08.00', '18.00']],
+  fri: [['08.00', '18.00']],
+};
+
+// ---------------------------------------------------------------- generic table upsert
+
+interface Column {
+  schema: TSchema;
+  /** jsonb column: the value is sent as JSON text */
+  json?: boolean;
+  /** value for a new row when the item leaves the field out */
+  default?: (item: Json) => unknown;
+  /** a new row cannot be created without it */
+  required?: boolean;
+  /** reference by id: tables where the id must exist (first match wins) */
+  ref?: { tables: string[]; label: string };
+}
+
+interface TableSpec {
+  kind: string;
+  table: string;
+  columns: Record<string, Column>;
+  /** fields of the item that are not columns (handled by `before`/`after`) */
+  extra?: Record<string, TSchema>;
+  /** prepare the row (e.g. nested party) before the upsert; may add column values to `row` */
+  before?(tx: Db, item: Json, row: Json, existing: Json | undefined, problems: InvalidEntry[]): Promise<void>;
+  /** after the row is written (e.g. authentication methods) */
+  after?(tx: Db, item: Json, id: string, existing: Json | undefined, problems: InvalidEntry[]): Promise<void>;
+}
+
+/** Invalid entries of an item use item-relative paths (`$.person_id`); the fixtures runner prefixes `$.<kind>[i]`. */
+const missingRef = (field: string, label: string) => invalidField(`$.${field}`, `${label} not found`);
+const requiredField = (field: string): InvalidEntry => ({
+  entry: `$.${field}`,
+  entry_type: 'json_data_property',
+  rules: [{ rule: 'required', params: [], description: `required property ${field.split('.').pop()} was not present` }],
+});
+
+async function exists(tx: Db, tables: string[], id: string): Promise<boolean> {
+  for (const t of tables) {
+    const r = await tx.query(`SELECT 1 FROM ${t} WHERE id = $1`, [id]);
+    if (r.rowCount > 0) return true;
+  }
+  return false;
+}
+
+function itemSchema(spec: TableSpec): TSchema {
+  const props: Record<string, TSchema> = { id: Type.Optional(Uuid) };
+  for (const [name, col] of Object.entries(spec.columns)) props[name] = Type.Optional(col.required ? col.schema : nullable(col.schema));
+  for (const [name, s] of Object.entries(spec.extra ?? {})) props[name] = Type.Optional(s);
+  return Type.Object(props, { additionalProperties: false });
+}
+
+async function upsertRow(tx: Db, spec: TableSpec, item: Json): Promise<string> {
+  const id = (item.id as string | undefined) ?? randomUUID();
+  const existing = item.id
+    ? (await tx.query<Json>(`SELECT * FROM ${spec.table} WHERE id = $1`, [id])).rows[0]
+    : undefined;
+  const problems: InvalidEntry[] = [];
+  const row: Json = {};
+  for (const name of Object.keys(spec.columns)) if (item[name] !== undefined) row[name] = item[name];
+  await spec.before?.(tx, item, row, existing, problems);
+
+  for (const [name, col] of Object.entries(spec.columns)) {
+    const v = row[name];
+    if (col.ref && typeof v === 'string' && !(await exists(tx, col.ref.tables, v))) problems.push(missingRef(name, col.ref.label));
+    if (!existing && col.required && (v === undefined || v === null) && !col.default) problems.push(requiredField(name));
+  }
+  if (problems.length) throw validationFailed(problems);
+
+  // Columns sent: everything the item (or `before`) set; for a new row also the defaults.
+  const provided = Object.keys(row);
+  const values: Json = { ...row };
+  if (!existing) {
+    for (const [name, col] of Object.entries(spec.columns)) {
+      if (values[name] === undefined && col.default) values[name] = col.default(item);
+    }
+  }
+  const param = (c: string) => {
+    const v = values[c];
+    return spec.columns[c]?.json && v !== null && v !== undefined ? JSON.stringify(v) : v;
+  };
+  const hasUpdatedAt = !['episodes', 'encounters'].includes(spec.table);
+  if (existing) {
+    // Only the given fields change (an INSERT … ON CONFLICT would trip NOT NULL columns left out).
+    const sets = provided.map((c, i) => `${c} = $${i + 2}`);
+    if (hasUpdatedAt) sets.push('updated_at = now()');
+    if (sets.length) await tx.query(`UPDATE ${spec.table} SET ${sets.join(', ')} WHERE id = $1`, [id, ...provided.map(param)]);
+  } else {
+    const cols = ['id', ...Object.keys(values)];
+    const sets = provided.map((c) => `${c} = EXCLUDED.${c}`);
+    if (hasUpdatedAt) sets.push('updated_at = now()');
+    if (!sets.length) sets.push('id = EXCLUDED.id');
+    await tx.query(
+      `INSERT INTO ${spec.table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})
+       ON CONFLICT (id) DO UPDATE SET ${sets.join(', ')}`,
+      [id, ...Object.keys(values).map(param)],
+    );
+  }
+  await spec.after?.(tx, item, id, existing, problems);
+  if (problems.length) throw validationFailed(problems);
+  return id;
+}
+
+// ---------------------------------------------------------------- kinds
+
+const legalEntities: TableSpec = {
+  kind: 'legal_entities',
+  table: 'legal_entities',
+  columns: {
+    name: { schema: Str, required: true, default: () => `Медичний заклад №${randomInt(1, 1000)}` },
+    short_name: { schema: Str, default: (i) => (typeof i.name === 'string' ? i.name : null) },
+    public_name: { schema: Str, default: (i) => (typeof i.name === 'string' ? i.name : null) },
+    type: { schema: Str, required: true, default: () => 'MSP' },
+    edrpou: { schema: Type.String({ pattern: '^[0-9]{8,10}$' }), required: true, default: () => digits(8) },
+    status: { schema: Str, required: true, default: () => 'ACTIVE' },
+    is_active: { schema: Bool, required: true, default: () => true },
+  },
+};
+
+const divisions: TableSpec = {
+  kind: 'divisions',
+  table: 'divisions',
+  columns: {
+    legal_entity_id: { schema: Uuid, required: true, ref: { tables: ['legal_entities'], label: 'Legal entity' } },
+    name: { schema: Str, required: true, default: () => `Відділення №${randomInt(1, 100)}` },
+    type: { schema: Str, required: true, default: () => 'CLINIC' },
+    addresses: { schema: FreeArray, json: true, required: true, default: () => [DEFAULT_DIVISION_ADDRESS] },
+    phones: { schema: Phones, json: true, required: true, default: () => [{ type: 'MOBILE', number: mobile() }] },
+    email: { schema: Str, default: () => `division${digits(4)}@example.com` },
+    working_hours: { schema: FreeObject, json: true, default: () => DEFAULT_WORKING_HOURS },
+    external_id: { schema: Str },
+    location: { schema: FreeObject, json: true },
+    dls_id: { schema: Str },
+    dls_verified: { schema: Bool },
+    status: { schema: Str, required: true, default: () => 'ACTIVE' },
+    is_active: { schema: Bool, required: true, default: () => true },
+  },
+};
+
+
+const parties: TableSpec = {
+  kind: 'parties',
+  table: 'parties',
+  columns: {
+    first_name: { schema: Str, required: true, default: (i) => personName(i.gender as string).first_name },
+    last_name: { schema: Str, required: true, default: () => pick(LAST_NAMES) },
+    second_name: { schema: Str, default: (i) => personName(i.gender as string).second_name },
+    tax_id: { schema: Str, default: (i) => (i.no_tax_id ? null : digits(10)) },
+    no_tax_id: { schema: Bool, required: true, default: () => false },
+    birth_date: { schema: DateStr, default: () => adultBirthDate() },
+    gender: { schema: Str, default: () => 'MALE' },
+    email: { schema: Str, default: () => `doctor${digits(4)}@example.com` },
+    phones: { schema: Phones, json: true, required: true, default: () => [{ type: 'MOBILE', number: mobile() }] },
+  },
+};
+
+const employees: TableSpec = {
+  kind: 'employees',
+  table: 'employees',
+  columns: {
+    legal_entity_id: { schema: Uuid, required: true, ref: { tables: ['legal_entities'], label: 'Legal entity' } },
+    division_id: { schema: Uuid, ref: { tables: ['divisions'], label: 'Division' } },
+    party_id: { schema: Uuid, required: true, ref: { tables: ['parties'], label: 'Party' } },
+    position: { schema: Str, required: true, default: () => 'P6' },
+    employee_type: { schema: Str, required: true, default: () => 'DOCTOR' },
+    speciality: { schema: Str },
+    status: { schema: Str, required: true, default: () => 'APPROVED' },
+    is_active: { schema: Bool, required: true, default: () => true },
+    start_date: { schema: DateStr, default: () => '2017-08-01' },
+    end_date: { schema: DateStr },
+  },
+  extra: { party: itemSchema(parties) },
+  // A nested party is upserted first (its id: party.id, else party_id, else the employee's current
+  // party, else a new one); a new employee without party nor party_id gets a generated party.
+  async before(tx, item, row, existing, problems) {
+    const party = item.party as Json | undefined;
+    if (party) {
+      if (party.id && item.party_id && party.id !== item.party_id) {
+        problems.push(invalidField('$.party.id', 'party.id must equal party_id'));
+        return;
+      }
+      const partyId = (party.id ?? item.party_id ?? existing?.party_id ?? randomUUID()) as string;
+      try {
+        row.party_id = await upsertRow(tx, parties, { ...party, id: partyId });
+      } catch (err) {
+        if (!(err instanceof EsozError) || !err.invalid) throw err;
+        problems.push(...err.invalid.map((e) => ({ ...e, entry: e.entry.replace(/^\$/, '$.party') })));
+      }
+    } else if (!existing && !item.party_id) {
+      row.party_id = await upsertRow(tx, parties, { id: randomUUID() });
+    }
+  },
+};
+
+const AuthMethod = Type.Object(
+  {
+    type: Type.Union([Type.Literal('OTP'), Type.Literal('OFFLINE'), Type.Literal('THIRD_PERSON'), Type.Literal('NA')]),
+    phone_number: Type.Optional(Type.String({ pattern: '^\\+38[0-9]{10}$' })),
+    value: Type.Optional(Uuid),
+    alias: Type.Optional(nullable(Str)),
+  },
+  { additionalProperties: false },
+);
+
+const persons: TableSpec = {
+  kind: 'persons',
+  table: 'persons',
+  columns: {
+    first_name: { schema: Str, required: true, default: (i) => personName(i.gender as string).first_name },
+    last_name: { schema: Str, required: true, default: () => pick(LAST_NAMES) },
+    second_name: { schema: Str, default: (i) => personName(i.gender as string).second_name },
+    birth_date: { schema: DateStr, required: true, default: () => adultBirthDate() },
+    gender: { schema: Type.Union([Type.Literal('MALE'), Type.Literal('FEMALE')]), required: true, default: () => 'MALE' },
+    tax_id: { schema: Str, default: (i) => (i.no_tax_id ? null : digits(10)) },
+    no_tax_id: { schema: Bool, required: true, default: () => false },
+    email: { schema: Str },
+    phones: { schema: Phones, json: true, required: true, default: () => [] },
+    status: { schema: Str, required: true, default: () => 'active' },
+    is_active: { schema: Bool, required: true, default: () => true },
+  },
+  extra: { authentication_methods: Type.Array(AuthMethod) },
+  async before(_tx, item, _row, _existing, problems) {
+    const methods = (item.authentication_methods as Json[] | undefined) ?? [];
+    methods.forEach((m, i) => {
+      if (m.type === 'OTP' && !m.phone_number) problems.push(requiredField(`authentication_methods[${i}].phone_number`));
+      if (m.type === 'THIRD_PERSON' && !m.value) problems.push(requiredField(`authentication_methods[${i}].value`));
+      if (m.type === 'THIRD_PERSON' && m.value === item.id && m.value) {
+        problems.push(invalidField(`$.authentication_methods[${i}].value`, 'a person cannot be their own confidant'));
+      }
+    });
+  },
+  // The person's methods are replaced (when given) in array order: `inserted_at` grows with the
+  // index, so "first added" is the first of the array. A new person without methods gets OFFLINE.
+  async after(tx, item, id, existing) {
+    let methods = item.authentication_methods as Json[] | undefined;
+    if (!methods && existing) return;
+    methods ??= [{ type: 'OFFLINE' }];
+    await tx.query('DELETE FROM person_authentication_methods WHERE person_id = $1', [id]);
+    for (const [i, m] of methods.entries()) {
+      await tx.query(
+        `INSERT INTO person_authentication_methods (person_id, type, phone_number, value, alias, inserted_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond', now() + $6 * interval '1 millisecond')`,
+        [id, m.type, m.type === 'OTP' ? m.phone_number : null, m.type === 'THIRD_PERSON' ? m.value : null, m.alias ?? null, i],
+      );
+    }
+  },
+};
+
+const prepersons: TableSpec = {
+  kind: 'prepersons',
+  table: 'prepersons',
+  columns: {
+    first_name: { schema: Str, default: (i) => personName(i.gender as string).first_name },
+    last_name: { schema: Str, default: () => pick(LAST_NAMES) },
+    second_name: { schema: Str },
+    birth_date: { schema: DateStr },
+    gender: { schema: Str, default: () => 'MALE' },
+    status: { schema: Str, required: true, default: () => 'ACTIVE' },
+    is_active: { schema: Bool, required: true, default: () => true },
+  },
+};
+
+const medicalPrograms: TableSpec = {
+  kind: 'medical_programs',
+  table: 'medical_programs',
+  columns: {
+    name: { schema: Str, required: true, default: () => `Медична програма №${randomInt(1, 100)}` },
+    type: { schema: Str, required: true, default: () => 'MEDICATION' },
+    funding_source: { schema: Str, default: () => 'NHS' },
+    is_active: { schema: Bool, required: true, default: () => true },
+    medication_request_allowed: { schema: Bool, required: true, default: () => true },
+    medication_request_allowed_text: { schema: Str },
+    medication_dispense_allowed: { schema: Bool, required: true, default: () => true },
+    medication_dispense_allowed_text: { schema: Str },
+    medical_program_settings: { schema: FreeObject, json: true, required: true, default: () => ({}) },
+    medical_program_settings_text: { schema: Str },
+    inserted_by: { schema: Uuid },
+    updated_by: { schema: Uuid },
+  },
+};
+
+const medications: TableSpec = {
+  kind: 'medications',
+  table: 'medications',
+  columns: {
+    name: { schema: Str, required: true, default: () => 'Парацетамол 500мг таблетки' },
+    type: { schema: Str, required: true, default: () => 'BRAND' },
+    form: { schema: Str, required: true, default: () => 'PILL' },
+    dosage: {
+      schema: FreeObject,
+      json: true,
+      default: () => ({ numerator_unit: 'MG', numerator_value: 500, denumerator_unit: 'PILL', denumerator_value: 1 }),
+    },
+    ingredients: { schema: FreeArray, json: true, required: true, default: () => [] },
+    container: { schema: FreeObject, json: true },
+    is_active: { schema: Bool, required: true, default: () => true },
+  },
+};
+
+// Episodes and encounters may belong to a person or a preperson (eHealth/resources has both).
+const subjectRef = { tables: ['persons', 'prepersons'], label: 'Person' };
+
+const episodes: TableSpec = {
+  kind: 'episodes',
+  table: 'episodes',
+  columns: {
+    person_id: { schema: Uuid, required: true, ref: subjectRef },
+    legal_entity_id: { schema: Uuid, ref: { tables: ['legal_entities'], label: 'Legal entity' } },
+    name: { schema: Str, default: () => 'Епізод лікування' },
+    status: { schema: Str, required: true, default: () => 'active' },
+    period_start: { schema: DateTime, required: true, default: () => new Date().toISOString() },
+    period_end: { schema: DateTime },
+  },
+};
+
+const encounters: TableSpec = {
+  kind: 'encounters',
+  table: 'encounters',
+  columns: {
+    person_id: { schema: Uuid, required: true, ref: subjectRef },
+    episode_id: { schema: Uuid, ref: { tables: ['episodes'], label: 'Episode' } },
+    legal_entity_id: { schema: Uuid, ref: { tables: ['legal_entities'], label: 'Legal entity' } },
+    division_id: { schema: Uuid, ref: { tables: ['divisions'], label: 'Division' } },
+    employee_id: { schema: Uuid, ref: { tables: ['employees'], label: 'Employee' } },
+    status: { schema: Str, required: true, default: () => 'finished' },
+    period_start: { schema: DateTime, required: true, default: () => new Date().toISOString() },
+    period_end: { schema: DateTime },
+  },
+};
+
+/** Dependency-safe order: a kind only references kinds before it. */
+const SPECS: TableSpec[] = [legalEntities, divisions, persons, prepersons, employees, medicalPrograms, medications, episodes, encounters];
+
+/**
+ * A fixture kind with an optional final check, run after every kind of the body is applied
+ * (so references between items of one body do not depend on their order). Returns full-path entries.
+ */
+export interface CheckedFixtureKind extends FixtureKind {
+  finish?(tx: Db, ids: string[]): Promise<InvalidEntry[]>;
+}
+
+function toKind(spec: TableSpec): CheckedFixtureKind {
+  return {
+    name: spec.kind,
+    schema: itemSchema(spec),
+    upsert: (tx: Db, item: Json, _platform: Platform) => upsertRow(tx, spec, item),
+  };
+}
+
+export const registryFixtureKinds: CheckedFixtureKind[] = SPECS.map(toKind);
+const personsKind = registryFixtureKinds.find((k) => k.name === 'persons')!;
+personsKind.finish = async (tx, ids) => {
+  const bad = await checkConfidants(tx, ids);
+  return bad.map((b) =>
+    invalidField(`$.persons[${ids.indexOf(b.personId)}].authentication_methods[${b.index}].value`, 'Confidant person not found'),
+  );
+};
+
+/** THIRD_PERSON methods of `personIds` whose confidant (value) is not a person. */
+async function checkConfidants(tx: Db, personIds: string[]): Promise<{ personId: string; index: number }[]> {
+  if (!personIds.length) return [];
+  const r = await tx.query<{ person_id: string; idx: number }>(
+    `SELECT m.person_id, (m.rn - 1)::int AS idx FROM (
+       SELECT person_id, value, type, row_number() OVER (PARTITION BY person_id ORDER BY inserted_at, id) AS rn
+         FROM person_authentication_methods WHERE person_id = ANY($1::uuid[])) m
+      WHERE m.type = 'THIRD_PERSON' AND NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = m.value)`,
+    [personIds],
+  );
+  return r.rows.map((x) => ({ personId: x.person_id, index: x.idx }));
+}
+

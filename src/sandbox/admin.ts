@@ -1,0 +1,132 @@
+/**
+ * Sandbox admin API (x-admin-key): fixtures, MIS clients and tokens, the SMS outbox.
+ * Not part of ESOZ: it stands in for the registries and the gateway an MIS cannot reach in a sandbox.
+ */
+import { Type } from 'typebox';
+import type { App } from '../platform/http/server.ts';
+import type { Platform } from '../platform/platform.ts';
+import { sendData } from '../platform/http/envelope.ts';
+import { invalidField, validationFailed } from '../platform/errors.ts';
+import { applyFixtures, fixtureKinds, fixturesBodySchema, type FixturesBody } from './fixtures.ts';
+
+const Uuid = Type.String({ format: 'uuid' });
+
+const ClientBody = Type.Object(
+  {
+    id: Type.Optional(Uuid),
+    name: Type.String({ minLength: 1 }),
+    legal_entity_id: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    secret: Type.Optional(Type.String({ minLength: 8 })),
+  },
+  { additionalProperties: false },
+);
+
+const TokenBody = Type.Object(
+  {
+    client_id: Uuid,
+    user_id: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    employee_id: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    scopes: Type.Array(Type.String({ minLength: 1 })),
+    // a negative value issues an already expired token (to test the 401 of an MIS)
+    expires_in: Type.Optional(Type.Integer({ minimum: -86400, maximum: 10 * 365 * 86400 })),
+  },
+  { additionalProperties: false },
+);
+
+const SmsQuery = Type.Object(
+  {
+    phone_number: Type.Optional(Type.String()),
+    entity_id: Type.Optional(Type.String()),
+    entity_name: Type.Optional(Type.String()),
+    status: Type.Optional(Type.String()),
+    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+export function adminRoutes(app: App, platform: Platform) {
+  const { db, auth } = platform;
+
+  app.post(
+    '/admin/fixtures',
+    {
+      config: { admin: true },
+      schema: {
+        tags: ['sandbox admin'],
+        summary: 'Upsert registry and capability rows (one transaction)',
+        body: fixturesBodySchema(fixtureKinds(platform)),
+      },
+    },
+    async (request, reply) => sendData(request, reply, await applyFixtures(platform, (request.body ?? {}) as FixturesBody)),
+  );
+
+  app.post(
+    '/admin/clients',
+    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Create (or replace) an MIS client', body: ClientBody } },
+    async (request, reply) => {
+      const body = request.body as { id?: string; name: string; legal_entity_id?: string | null; secret?: string };
+      if (body.legal_entity_id) {
+        const le = await db.query('SELECT 1 FROM legal_entities WHERE id = $1', [body.legal_entity_id]);
+        if (!le.rowCount) throw validationFailed([invalidField('$.legal_entity_id', 'Legal entity not found')]);
+      }
+      const existed = body.id ? (await db.query('SELECT 1 FROM mis_clients WHERE id = $1', [body.id])).rowCount > 0 : false;
+      const client = await auth.createClient({ id: body.id, name: body.name, legalEntityId: body.legal_entity_id ?? null, secret: body.secret });
+      return sendData(request, reply, { id: client.id, name: body.name, legal_entity_id: body.legal_entity_id ?? null, secret: client.secret }, {
+        status: existed ? 200 : 201,
+      });
+    },
+  );
+
+  app.post(
+    '/admin/tokens',
+    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Issue an access token for a client', body: TokenBody } },
+    async (request, reply) => {
+      const body = request.body as { client_id: string; user_id?: string | null; employee_id?: string | null; scopes: string[]; expires_in?: number };
+      if (body.employee_id) {
+        const e = await db.query('SELECT 1 FROM employees WHERE id = $1', [body.employee_id]);
+        if (!e.rowCount) throw validationFailed([invalidField('$.employee_id', 'Employee not found')]);
+      }
+      const token = await auth.issueToken({
+        clientId: body.client_id,
+        userId: body.user_id ?? null,
+        employeeId: body.employee_id ?? null,
+        scopes: [...new Set(body.scopes)],
+        expiresIn: body.expires_in,
+      });
+      return sendData(request, reply, token, { status: 201 });
+    },
+  );
+
+  app.get(
+    '/admin/sms',
+    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'SMS outbox, newest first', querystring: SmsQuery } },
+    async (request, reply) => {
+      const q = request.query as { phone_number?: string; entity_id?: string; entity_name?: string; status?: string; page?: number; page_size?: number };
+      const page = q.page ?? 1;
+      const pageSize = q.page_size ?? 50;
+      const where: string[] = [];
+      const params: unknown[] = [];
+      for (const f of ['phone_number', 'entity_id', 'entity_name', 'status'] as const) {
+        if (q[f] !== undefined) {
+          params.push(q[f]);
+          where.push(`${f} = $${params.length}`);
+        }
+      }
+      const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const total = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox ${whereSql}`, params)).rows[0].n;
+      const rows = (
+        await db.query(
+          `SELECT id, phone_number, body, status, entity_name, entity_id, tries, inserted_at, sent_at
+             FROM sms_outbox ${whereSql}
+            ORDER BY inserted_at DESC, id DESC
+            LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+          [...params, pageSize, (page - 1) * pageSize],
+        )
+      ).rows;
+      return sendData(request, reply, rows, {
+        paging: { page_number: page, page_size: pageSize, total_entries: total, total_pages: Math.max(1, Math.ceil(total / pageSize)) },
+      });
+    },
+  );
+}
