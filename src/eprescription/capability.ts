@@ -1,5 +1,48 @@
+/**
+ * ePrescription: GET /api/medication_requests/{id} and PATCH …/{id}/actions/resend (seed 003),
+ * the `medication_requests` fixture kind, demo MRs, and the SMS delivery queue it sends through
+ * (the outbox is shown by the sandbox's GET /admin/sms).
+ */
+import { Type } from 'typebox';
 import type { Capability } from '../platform/platform.ts';
+import { sendData } from '../platform/http/envelope.ts';
+import { registerSmsDelivery } from '../platform/sms/delivery.ts';
+import { findVisibleMr, resendMedicationRequest } from './resend.ts';
+import { renderMedicationRequest } from './view.ts';
+import { medicationRequestsFixtureKind } from './fixtures.ts';
+import { loadEprescriptionDemo } from './demo.ts';
+
+// Any string: an id that is neither a UUID nor a request number is a 404 (seed 003), not a 422.
+const Params = Type.Object({ id: Type.String({ description: 'Medication request id (UUID) or request_number' }) });
 
 export const eprescriptionCapability: Capability = {
   name: 'eprescription',
+  jobs(platform) {
+    registerSmsDelivery(platform);
+  },
+  routes(app, platform) {
+    app.get('/api/medication_requests/:id', {
+      config: { scopes: ['medication_request:details'] },
+      schema: { description: 'Get Medication request by ID (or request number).', tags: ['ePrescription'], params: Params },
+    }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const mr = await findVisibleMr(platform, request.auth, id);
+      return sendData(request, reply, renderMedicationRequest(mr));
+    });
+    app.patch('/api/medication_requests/:id/actions/resend', {
+      config: { scopes: ['medication_request:resend'] },
+      schema: {
+        description:
+          'Resend Medication Request: SMS with the request number and verification code to the person ' +
+          '(or the third person). 429 `sms_timeout` with Retry-After when MR_MAX_ATTEMPTS_COUNT resends were made within MR_SEND_TIMEOUT.',
+        tags: ['ePrescription'],
+        params: Params,
+      },
+    }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      return sendData(request, reply, await resendMedicationRequest(platform, request.auth, id));
+    });
+  },
+  fixtures: [medicationRequestsFixtureKind],
+  demo: loadEprescriptionDemo,
 };

@@ -1,0 +1,203 @@
+/**
+ * Loading a medication request with everything its public view needs, in one query, and rendering
+ * `Medication_request_Public_Response_with_Medical_Program_min` (seed 003's example, field order kept).
+ * `verification_code` is read for the checks and never rendered.
+ */
+import type { Db } from '../platform/db.ts';
+import { REQUEST_NUMBER_RE, UUID_RE } from './request-number.ts';
+
+type Json = Record<string, any>;
+
+export interface LoadedMr {
+  id: string;
+  request_number: string;
+  status: string;
+  intent: string;
+  category: string;
+  priority: string | null;
+  verification_code: string | null;
+  created_at: string;
+  started_at: string;
+  ended_at: string;
+  dispense_valid_from: string | null;
+  dispense_valid_to: string | null;
+  legal_entity_id: string;
+  person_id: string;
+  medication_id: string;
+  medication_qty: number;
+  medical_program_id: string | null;
+  context: Json | null;
+  based_on: Json[] | null;
+  dosage_instruction: Json[] | null;
+  rejected_at: string | null;
+  rejected_by: string | null;
+  reject_reason: string | null;
+  reject_reason_code: string | null;
+  is_blocked: boolean;
+  block_reason: string | null;
+  block_reason_code: string | null;
+  prior_prescription: Json | null;
+  container_dosage: Json | null;
+  legal_entity: Json | null;
+  division: Json | null;
+  employee: Json | null;
+  party: Json | null;
+  person: { id: string; first_name: string; last_name: string; second_name: string | null; birth_date: string } | null;
+  medication: { id: string; name: string; form: string; dosage: Json | null; ingredients: Json[] } | null;
+  medical_program: Json | null;
+}
+
+const UTC_SECONDS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+
+/**
+ * Legal entity types whose clients see every MR (ehealth.api 2019 `get_medication_request`): NHS,
+ * and pharmacies. Every other client sees only MRs of its own legal entity; a client without a
+ * legal entity sees none.
+ */
+export const SEE_ALL_LE_TYPES = ['NHS', 'PHARMACY', 'MSP_PHARMACY'];
+
+const LOAD_SQL = (by: 'id' | 'request_number') => `
+SELECT mr.id, mr.request_number, mr.status, mr.intent, mr.category, mr.priority, mr.verification_code,
+       mr.created_at::text AS created_at, mr.started_at::text AS started_at, mr.ended_at::text AS ended_at,
+       mr.dispense_valid_from::text AS dispense_valid_from, mr.dispense_valid_to::text AS dispense_valid_to,
+       mr.legal_entity_id, mr.person_id, mr.medication_id, mr.medication_qty, mr.medical_program_id,
+       mr.context, mr.based_on, mr.dosage_instruction, mr.rejected_at::text AS rejected_at, mr.rejected_by,
+       mr.reject_reason, mr.reject_reason_code, mr.is_blocked, mr.block_reason, mr.block_reason_code,
+       mr.prior_prescription, mr.container_dosage,
+       CASE WHEN le.id IS NOT NULL THEN json_build_object(
+         'id', le.id, 'name', le.name, 'short_name', le.short_name, 'public_name', le.public_name,
+         'type', le.type, 'edrpou', le.edrpou, 'status', le.status) END AS legal_entity,
+       CASE WHEN d.id IS NOT NULL THEN json_build_object(
+         'id', d.id, 'legal_entity_id', d.legal_entity_id, 'name', d.name, 'addresses', d.addresses, 'phones', d.phones,
+         'email', d.email, 'working_hours', d.working_hours, 'type', d.type, 'external_id', d.external_id,
+         'location', d.location, 'dls_id', d.dls_id, 'dls_verified', d.dls_verified) END AS division,
+       CASE WHEN e.id IS NOT NULL THEN json_build_object('id', e.id, 'position', e.position) END AS employee,
+       CASE WHEN pa.id IS NOT NULL THEN json_build_object(
+         'id', pa.id, 'no_tax_id', pa.no_tax_id, 'first_name', pa.first_name, 'last_name', pa.last_name,
+         'second_name', pa.second_name, 'email', pa.email, 'phones', pa.phones) END AS party,
+       CASE WHEN p.id IS NOT NULL THEN json_build_object(
+         'id', p.id, 'first_name', p.first_name, 'last_name', p.last_name, 'second_name', p.second_name,
+         'birth_date', p.birth_date::text) END AS person,
+       CASE WHEN m.id IS NOT NULL THEN json_build_object(
+         'id', m.id, 'name', m.name, 'form', m.form, 'dosage', m.dosage, 'ingredients', m.ingredients) END AS medication,
+       CASE WHEN mp.id IS NOT NULL THEN json_build_object(
+         'id', mp.id, 'name', mp.name, 'medical_program_settings', mp.medical_program_settings,
+         'medical_program_settings_text', mp.medical_program_settings_text, 'is_active', mp.is_active,
+         'medication_dispense_allowed', mp.medication_dispense_allowed,
+         'medication_dispense_allowed_text', mp.medication_dispense_allowed_text,
+         'medication_request_allowed', mp.medication_request_allowed,
+         'medication_request_allowed_text', mp.medication_request_allowed_text,
+         'type', mp.type, 'funding_source', mp.funding_source,
+         'inserted_at', ${UTC_SECONDS('mp.inserted_at')}, 'inserted_by', mp.inserted_by,
+         'updated_at', ${UTC_SECONDS('mp.updated_at')}, 'updated_by', mp.updated_by) END AS medical_program
+  FROM medication_requests mr
+  LEFT JOIN legal_entities le ON le.id = mr.legal_entity_id
+  LEFT JOIN divisions d ON d.id = mr.division_id
+  LEFT JOIN employees e ON e.id = mr.employee_id
+  LEFT JOIN parties pa ON pa.id = e.party_id
+  LEFT JOIN persons p ON p.id = mr.person_id
+  LEFT JOIN medications m ON m.id = mr.medication_id
+  LEFT JOIN medical_programs mp ON mp.id = mr.medical_program_id
+ WHERE mr.${by} = $1
+   AND (mr.legal_entity_id = $2::uuid
+        OR EXISTS (SELECT 1 FROM legal_entities c WHERE c.id = $2::uuid AND c.type = ANY($3::text[])))`;
+
+const SQL_BY_ID = LOAD_SQL('id');
+const SQL_BY_NUMBER = LOAD_SQL('request_number');
+
+/**
+ * The MR the caller may see, by id (UUID) or by request number; undefined for an unknown MR, an MR of
+ * another legal entity, or an id of neither form.
+ */
+export async function loadMedicationRequest(db: Db, rawId: string, callerLegalEntityId: string | null): Promise<LoadedMr | undefined> {
+  if (!callerLegalEntityId) return undefined;
+  const sql = UUID_RE.test(rawId) ? SQL_BY_ID : REQUEST_NUMBER_RE.test(rawId) ? SQL_BY_NUMBER : undefined;
+  if (!sql) return undefined;
+  const { rows } = await db.query<LoadedMr>(sql, [UUID_RE.test(rawId) ? rawId.toLowerCase() : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES]);
+  const mr = rows[0];
+  if (!mr) return undefined;
+  // json (not jsonb) keeps the key order; both drivers parse it, but be defensive about text.
+  for (const k of ['legal_entity', 'division', 'employee', 'party', 'person', 'medication', 'medical_program'] as const) {
+    if (typeof mr[k] === 'string') (mr as any)[k] = JSON.parse(mr[k] as unknown as string);
+  }
+  return mr;
+}
+
+/** Registry rows the MR points at but that do not exist (the 2019 service answered 500 for these). */
+export function missingReferences(mr: LoadedMr): string[] {
+  const missing: string[] = [];
+  if (!mr.legal_entity) missing.push('legal_entity');
+  if (!mr.division) missing.push('division');
+  if (!mr.employee || !mr.party) missing.push('employee');
+  if (!mr.person) missing.push('person');
+  if (!mr.medication) missing.push('medication');
+  if (mr.medical_program_id && !mr.medical_program) missing.push('medical_program');
+  return missing;
+}
+
+/** Whole years between `birth` and `at` (both YYYY-MM-DD). */
+export function ageAt(birth: string, at: string): number {
+  const [by, bm, bd] = birth.split('-').map(Number);
+  const [ay, am, ad] = at.split('-').map(Number);
+  return ay - by - (am < bm || (am === bm && ad < bd) ? 1 : 0);
+}
+
+const initials = (name: string | null | undefined) =>
+  (name ?? '').split(/[\s-]+/).filter(Boolean).map((part) => `${part[0].toUpperCase()}.`).join('-');
+
+/** `last_name` + initials of first and second names: `Шевченко П. М.`, `Іваненко А.-М. П.`. */
+export function shortName(p: { first_name: string; last_name: string; second_name: string | null }): string {
+  return [p.last_name, initials(p.first_name), initials(p.second_name)].filter(Boolean).join(' ');
+}
+
+function primaryDosage(medication: NonNullable<LoadedMr['medication']>): Json | null {
+  if (medication.dosage) return medication.dosage;
+  const ingredients = Array.isArray(medication.ingredients) ? medication.ingredients : [];
+  return (ingredients.find((i) => i?.is_primary) ?? ingredients[0])?.dosage ?? null;
+}
+
+/** The public view; null top-level values are left out (as the ESOZ renderer does). */
+export function renderMedicationRequest(mr: LoadedMr): Json {
+  const med = mr.medication!;
+  const person = mr.person!;
+  const view: Json = {
+    id: mr.id,
+    status: mr.status,
+    request_number: mr.request_number,
+    created_at: mr.created_at,
+    started_at: mr.started_at,
+    ended_at: mr.ended_at,
+    dispense_valid_from: mr.dispense_valid_from,
+    dispense_valid_to: mr.dispense_valid_to,
+    legal_entity: mr.legal_entity,
+    division: mr.division,
+    employee: { ...mr.employee, party: mr.party },
+    person: { id: person.id, short_name: shortName(person), age: ageAt(person.birth_date, mr.created_at) },
+    medication_info: {
+      medication_id: med.id,
+      medication_name: med.name,
+      form: med.form,
+      dosage: primaryDosage(med),
+      ingredients: Array.isArray(med.ingredients) ? med.ingredients : [],
+      medication_qty: mr.medication_qty,
+    },
+    medical_program: mr.medical_program,
+    intent: mr.intent,
+    category: mr.category,
+    based_on: mr.based_on,
+    context: mr.context,
+    dosage_instruction: mr.dosage_instruction,
+    rejected_at: mr.rejected_at,
+    rejected_by: mr.rejected_by,
+    reject_reason: mr.reject_reason,
+    reject_reason_code: mr.reject_reason_code,
+    is_blocked: mr.is_blocked,
+    block_reason: mr.block_reason,
+    block_reason_code: mr.block_reason_code,
+    priority: mr.priority,
+    prior_prescription: mr.prior_prescription,
+    container_dosage: mr.container_dosage,
+  };
+  for (const k of Object.keys(view)) if (view[k] === null || view[k] === undefined) delete view[k];
+  return view;
+}

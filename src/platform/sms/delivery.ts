@@ -1,0 +1,109 @@
+/**
+ * SMS delivery worker: nothing lost, nothing twice.
+ *
+ * One job per outbox row. A try:
+ *   1. claims the row with a conditional UPDATE (status NEW and no live lease) that also counts the
+ *      try and sets a lease; a SENT or FAILED row is never claimed, so it is never sent again;
+ *   2. calls the provider outside any transaction (PGlite serialises transactions);
+ *   3. marks the row SENT (conditional on NEW), or records the error and throws so pg-boss retries
+ *      with exponential backoff; after SMS_MAX_TRIES tries the row is FAILED and the job ends.
+ * The provider gets the outbox id as idempotency key, so the one window left (accepted by the
+ * gateway, then the worker died before step 3) is a retry the gateway recognises.
+ */
+import type { Db } from '../db.ts';
+import type { Logger } from '../logging.ts';
+import type { Platform } from '../platform.ts';
+import { SMS_QUEUE } from './outbox.ts';
+import { providerFromConfig, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
+
+export interface DeliveryDeps {
+  db: Db;
+  log: Logger;
+  provider: SmsProvider;
+  maxTries: number;
+  /** How long a claimed row stays reserved for the worker that claimed it. */
+  leaseSeconds: number;
+}
+
+export type DeliveryResult = 'SENT' | 'FAILED' | 'ALREADY_DONE';
+
+/** Thrown to make the queue retry this job later (the message is safe to log). */
+export class RetryLater extends Error {}
+
+export async function deliverSms(deps: DeliveryDeps, outboxId: string): Promise<DeliveryResult> {
+  const { db, log } = deps;
+  const claimed = await db.query<SmsMessage & { tries: number }>(
+    `UPDATE sms_outbox
+        SET tries = tries + 1, locked_until = clock_timestamp() + make_interval(secs => $2), updated_at = now()
+      WHERE id = $1 AND status = 'NEW' AND (locked_until IS NULL OR locked_until < clock_timestamp())
+      RETURNING id, phone_number, body, entity_name, entity_id, tries`,
+    [outboxId, deps.leaseSeconds],
+  );
+  const msg = claimed.rows[0];
+  if (!msg) {
+    const cur = await db.query<{ status: string }>('SELECT status FROM sms_outbox WHERE id = $1', [outboxId]);
+    const status = cur.rows[0]?.status;
+    if (!status || status === 'SENT' || status === 'FAILED') {
+      log.debug({ outbox_id: outboxId, status: status ?? 'MISSING' }, 'sms already handled');
+      return 'ALREADY_DONE';
+    }
+    throw new RetryLater('sms is being delivered by another worker');
+  }
+  try {
+    const { providerId } = await deps.provider.send(msg);
+    await db.query(
+      `UPDATE sms_outbox SET status = 'SENT', sent_at = now(), updated_at = now(), provider_id = $2, last_error = NULL, locked_until = NULL
+        WHERE id = $1 AND status = 'NEW'`,
+      [outboxId, providerId],
+    );
+    log.info({ outbox_id: outboxId, entity_name: msg.entity_name, tries: msg.tries, provider: deps.provider.name }, 'sms sent');
+    return 'SENT';
+  } catch (err) {
+    const reason = err instanceof SmsSendError ? err.message : `provider error (${(err as Error)?.name ?? 'Error'})`;
+    const final = msg.tries >= deps.maxTries;
+    await db.query(
+      `UPDATE sms_outbox SET status = $3, last_error = $2, locked_until = NULL, updated_at = now() WHERE id = $1 AND status = 'NEW'`,
+      [outboxId, reason, final ? 'FAILED' : 'NEW'],
+    );
+    if (final) {
+      log.error({ outbox_id: outboxId, entity_name: msg.entity_name, tries: msg.tries, reason }, 'sms failed for good');
+      return 'FAILED';
+    }
+    log.warn({ outbox_id: outboxId, entity_name: msg.entity_name, tries: msg.tries, reason }, 'sms not sent, will retry');
+    throw new RetryLater(reason);
+  }
+}
+
+const registeredQueues = new WeakSet<object>();
+
+/**
+ * Define the SMS delivery queue once per runtime (any capability that sends SMS calls it from its
+ * `jobs`; the second call is a no-op).
+ */
+export function registerSmsDelivery(platform: Platform) {
+  if (registeredQueues.has(platform.queue)) return;
+  registeredQueues.add(platform.queue);
+  const { config } = platform;
+  const leaseSeconds = Math.ceil(config.SMS_GATEWAY_TIMEOUT_MS / 1000) + 30;
+  const deps: DeliveryDeps = {
+    db: platform.db,
+    log: platform.log.child({ component: 'sms' }),
+    provider: providerFromConfig(config),
+    maxTries: config.SMS_MAX_TRIES,
+    leaseSeconds,
+  };
+  platform.queue.defineQueue<{ outbox_id: string }>({
+    name: SMS_QUEUE,
+    // The outbox row counts tries and ends FAILED after SMS_MAX_TRIES; the job gets some slack on
+    // top so that a try lost to a lease conflict does not end the job early.
+    retryLimit: config.SMS_MAX_TRIES + 3,
+    retryDelay: config.SMS_RETRY_DELAY_SECONDS,
+    retryBackoff: true,
+    retryDelayMax: 300,
+    expireInSeconds: leaseSeconds,
+    concurrency: 4,
+    handler: async (job) => {
+      await deliverSms(deps, job.data.outbox_id);
+    },
+  });
+}
