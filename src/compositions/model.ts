@@ -1,0 +1,94 @@
+/** Constants of the Compositions capability: codes, categories, error codes, queue names. */
+
+export const QUEUE_PROCESS = 'compositions-jobs';
+export const QUEUE_MAINTENANCE = 'compositions-maintenance';
+
+export const JOB_STATUS = ['PENDING', 'DONE', 'FAILED'] as const;
+export type JobStatus = (typeof JOB_STATUS)[number];
+export type JobKind = 'CREATE' | 'SIGN';
+
+export const COMPOSITION_STATUSES = ['PRELIMINARY', 'FINAL', 'AMENDED', 'ENTERED_IN_ERROR'] as const;
+
+export const RESOURCES_SYSTEM = 'eHealth/resources';
+
+/** Fallback dictionary values, used only while the registry has not seeded the dictionary. */
+export const FALLBACK_DICTIONARIES: Record<string, string[]> = {
+  COMPOSITION_TYPES: ['TEMP_DISABILITY', 'NEWBORN', 'DRIVERS'],
+  COMPOSITION_CATEGORIES: [
+    'SICKNESS', 'CHILD_CARE', 'FAMILY_CARE', 'PARENTAL_CARE', 'PREGNANCY', 'QUARANTINE', 'COVID19', 'TEMP_TRANSFER',
+    'PROSTHETIC', 'RESTORATION', 'LIVE_BIRTH', 'DRIVERS_GROUP1', 'DRIVERS_GROUP2',
+  ],
+  COMPOSITION_EVENTS: ['COMPOSITION_VALIDITY_PERIOD'],
+  'eHealth/resources': ['person', 'preperson', 'encounter', 'employee', 'legal_entity', 'composition', 'episode_of_care'],
+};
+
+/** EMAL_VALIDATION_CATEGORY_DISABILITY_CODES (МВТН categories). */
+export const DISABILITY_CATEGORIES = [
+  'SICKNESS', 'CHILD_CARE', 'FAMILY_CARE', 'PARENTAL_CARE', 'PREGNANCY', 'QUARANTINE', 'COVID19', 'TEMP_TRANSFER',
+  'PROSTHETIC', 'RESTORATION',
+];
+/** EMAL_VALIDATION_CATEGORY_NEWBORN_CODES (МВН categories). */
+export const NEWBORN_CATEGORIES = ['LIVE_BIRTH'];
+/** Categories allowed for a preperson subject of an МВТН. */
+export const PREPERSON_CATEGORIES = ['SICKNESS', 'CHILD_CARE'];
+/**
+ * EMAL_VALIDATION_SUBJECT_FOCUS_REQUIRE_EQUALITY_BY_CATEGORY: categories where the patient is the
+ * person on leave (subject == focus). Care categories (a carer on leave for a sick person) and the
+ * newborn (focus = mother) are excluded.
+ */
+export const SUBJECT_FOCUS_EQUAL_CATEGORIES = ['SICKNESS', 'PREGNANCY', 'QUARANTINE', 'COVID19', 'TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'];
+
+/** Extensions: valueCode → the value property it carries. */
+export const EXTENSIONS: Record<string, 'valueUuid' | 'valueBoolean' | 'valueString' | 'valueDate' | 'valueCode'> = {
+  INFORM_WITH: 'valueUuid',
+  IS_ACCIDENT: 'valueBoolean',
+  IS_INTOXICATED: 'valueBoolean',
+  IS_FOREIGN_TREATMENT: 'valueBoolean',
+  IS_FORCE_RENEW: 'valueBoolean',
+  TREATMENT_VIOLATION: 'valueString',
+  TREATMENT_VIOLATION_DATE: 'valueDate',
+  NEWBORN_BIRTH_DATE: 'valueDate',
+  NEWBORN_SEX: 'valueString',
+};
+
+/** Numbered task errors (esoz-docs §3.4) and this service's own job error codes (docs/decisions-compositions.md). */
+export const TASK_ERRORS = {
+  INVALID_NEWBORN_CATEGORY: 1081,
+  INVALID_DISABILITY_CATEGORY: 1085,
+  FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS: 1127,
+  INVALID_REPLACEMENT_ARGUMENT: 1160,
+  REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET: 1181,
+  SUBJECT_FOCUS_EQUALITY_REQUIRED: 1182,
+  COMPOSITION_ALREADY_EXISTS_FOR_SUBJECT: 1002,
+  CANT_REPLACE_DIFFERENT_TYPE: 1146,
+  // sign task: HTTP-like codes, the type names the rule
+  INVALID_SIGNED_DATA: 422,
+  INVALID_SIGNATURE: 422,
+  UNTRUSTED_SIGNER_CERTIFICATE: 422,
+  SIGNED_CONTENT_MISMATCH: 422,
+  SIGNER_MISMATCH: 422,
+  INVALID_COMPOSITION_STATUS: 409,
+  COMPOSITION_NOT_FOUND: 404,
+  JOB_TIMEOUT: 504,
+  INTERNAL_ERROR: 500,
+} as const;
+export type TaskErrorType = keyof typeof TASK_ERRORS;
+
+export interface JobError {
+  code: number;
+  type: TaskErrorType;
+  message: string;
+}
+
+/** A business outcome that fails the job (never retried). */
+export class TaskFailure extends Error {
+  constructor(readonly type: TaskErrorType, message: string) {
+    super(message);
+    this.name = 'TaskFailure';
+  }
+  toJSON(): JobError {
+    return { code: TASK_ERRORS[this.type], type: this.type, message: this.message };
+  }
+}
+
+export const TITLE_ALPHABET = '0123456789ABCEHIKMOPTX';

@@ -1,0 +1,78 @@
+/** Request and response schemas (TypeBox → Ajv, unknown fields rejected). */
+import { Type, type Static } from 'typebox';
+
+const strict = { additionalProperties: false } as const;
+
+export const Coding = Type.Object({ system: Type.String({ minLength: 1 }), code: Type.String({ minLength: 1 }) }, strict);
+export const CodeableConcept = Type.Object(
+  { coding: Type.Array(Coding, { minItems: 1, maxItems: 1 }), text: Type.Optional(Type.String()) },
+  strict,
+);
+export const Reference = Type.Object({ type: CodeableConcept, value: Type.String({ format: 'uuid' }) }, strict);
+
+export const Period = Type.Object(
+  { start: Type.String({ format: 'date-time' }), end: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])) },
+  strict,
+);
+export const Event = Type.Object({ code: CodeableConcept, period: Period }, strict);
+
+export const Extension = Type.Object(
+  {
+    valueCode: Type.String({ minLength: 1 }),
+    valueUuid: Type.Optional(Type.String({ format: 'uuid' })),
+    valueBoolean: Type.Optional(Type.Boolean()),
+    valueString: Type.Optional(Type.String({ maxLength: 2000 })),
+    valueDate: Type.Optional(Type.String({ format: 'date' })),
+  },
+  strict,
+);
+
+export const RelatesTo = Type.Object(
+  { code: Type.Union([Type.Literal('replaces'), Type.Literal('appends')]), targetIdentifier: Reference },
+  strict,
+);
+
+export const CreateCompositionBody = Type.Object(
+  {
+    type: CodeableConcept,
+    category: CodeableConcept,
+    event: Type.Array(Event, { minItems: 1, maxItems: 10 }),
+    subject: Reference,
+    encounter: Reference,
+    author: Reference,
+    section: Type.Object({ focus: Reference }, strict),
+    extension: Type.Optional(Type.Array(Extension, { maxItems: 20 })),
+    relatesTo: Type.Optional(RelatesTo),
+  },
+  strict,
+);
+export type CreateCompositionBody = Static<typeof CreateCompositionBody>;
+export type ReferenceT = Static<typeof Reference>;
+
+export const SignBody = Type.Object({ data: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 }) }, strict);
+export type SignBody = Static<typeof SignBody>;
+
+export const JobLink = Type.Object({ entity: Type.String(), href: Type.String() });
+export const JobState = Type.Object({
+  eta: Type.String({ format: 'date-time' }),
+  id: Type.String({ format: 'uuid' }),
+  links: Type.Array(JobLink),
+  status: Type.Union([Type.Literal('PENDING'), Type.Literal('FAILED'), Type.Literal('DONE')]),
+  error: Type.Optional(Type.Object({ code: Type.Integer(), type: Type.String(), message: Type.String() })),
+});
+export type JobState = Static<typeof JobState>;
+
+export const SearchQuery = Type.Object(
+  {
+    subject: Type.Optional(Type.String({ format: 'uuid' })),
+    focus: Type.Optional(Type.String({ format: 'uuid' })),
+    type: Type.Optional(Type.String({ minLength: 1 })),
+    status: Type.Optional(Type.String({ minLength: 1 })),
+    encounter: Type.Optional(Type.String({ format: 'uuid' })),
+    episodeOfCare: Type.Optional(Type.String({ format: 'uuid' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  },
+  strict,
+);
+export type SearchQuery = Static<typeof SearchQuery>;

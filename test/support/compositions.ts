@@ -1,0 +1,126 @@
+/**
+ * Compositions test helpers: registry rows (SQL straight into the migration-010 tables, so the
+ * tests do not depend on the fixtures endpoint), request bodies, and a job poller that honours eta.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Mis, TestServer, CallResult } from './harness.ts';
+
+export interface World {
+  legalEntityId: string;
+  otherLegalEntityId: string;
+  authorId: string;
+  authorTaxId: string;
+  otherEmployeeId: string;
+  /** employee of the same legal entity with another tax id */
+  colleagueId: string;
+  colleagueTaxId: string;
+  personId: string;
+  motherId: string;
+  prepersonId: string;
+  episodeId: string;
+  encounterId: string;
+  motherEncounterId: string;
+  prepersonEncounterId: string;
+  authMethodId: string;
+}
+
+export async function seedWorld(server: TestServer): Promise<World> {
+  const db = server.runtime.platform.db;
+  const w: World = {
+    legalEntityId: randomUUID(), otherLegalEntityId: randomUUID(),
+    authorId: randomUUID(), authorTaxId: String(3_000_000_000 + Math.floor(Math.random() * 999_999_999)).slice(0, 10),
+    otherEmployeeId: randomUUID(), colleagueId: randomUUID(), colleagueTaxId: '2222222222',
+    personId: randomUUID(), motherId: randomUUID(), prepersonId: randomUUID(),
+    episodeId: randomUUID(), encounterId: randomUUID(), motherEncounterId: randomUUID(), prepersonEncounterId: randomUUID(),
+    authMethodId: randomUUID(),
+  };
+  const parties = [randomUUID(), randomUUID(), randomUUID()];
+  await db.query(`INSERT INTO legal_entities(id, name, edrpou) VALUES ($1, 'Clinic', '12345678'), ($2, 'Other clinic', '87654321')`, [w.legalEntityId, w.otherLegalEntityId]);
+  await db.query(
+    `INSERT INTO parties(id, first_name, last_name, tax_id) VALUES ($1, 'Ivan', 'Doctor', $4), ($2, 'Petro', 'Other', '1111111111'), ($3, 'Olena', 'Colleague', $5)`,
+    [...parties, w.authorTaxId, w.colleagueTaxId],
+  );
+  await db.query(
+    `INSERT INTO employees(id, legal_entity_id, party_id) VALUES ($1, $2, $3), ($4, $5, $6), ($7, $2, $8)`,
+    [w.authorId, w.legalEntityId, parties[0], w.otherEmployeeId, w.otherLegalEntityId, parties[1], w.colleagueId, parties[2]],
+  );
+  await db.query(
+    `INSERT INTO persons(id, first_name, last_name, birth_date) VALUES ($1, 'Taras', 'Patient', '1990-01-01'), ($2, 'Maria', 'Mother', '1992-02-02')`,
+    [w.personId, w.motherId],
+  );
+  await db.query(`INSERT INTO person_authentication_methods(id, person_id, type, phone_number) VALUES ($1, $2, 'OTP', '+380501112233')`, [w.authMethodId, w.personId]);
+  await db.query(`INSERT INTO prepersons(id, first_name) VALUES ($1, 'Unknown')`, [w.prepersonId]);
+  await db.query(`INSERT INTO episodes(id, person_id, legal_entity_id, name) VALUES ($1, $2, $3, 'Flu')`, [w.episodeId, w.personId, w.legalEntityId]);
+  await db.query(
+    `INSERT INTO encounters(id, person_id, episode_id, legal_entity_id, employee_id) VALUES ($1, $2, $3, $4, $5), ($6, $7, NULL, $4, $5), ($8, $9, NULL, $4, $5)`,
+    [w.encounterId, w.personId, w.episodeId, w.legalEntityId, w.authorId, w.motherEncounterId, w.motherId, w.prepersonEncounterId, w.prepersonId],
+  );
+  return w;
+}
+
+const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }], text: code }, value });
+
+export interface BodyOptions {
+  type?: string;
+  category?: string;
+  subject?: { type: 'person' | 'preperson'; id: string };
+  focus?: { type: 'person' | 'preperson'; id: string };
+  encounterId?: string;
+  authorId?: string;
+  start?: string;
+  end?: string | null;
+  extension?: unknown[];
+}
+
+export function createBody(w: World, o: BodyOptions = {}) {
+  const subject = o.subject ?? { type: 'person', id: w.personId };
+  const focus = o.focus ?? subject;
+  return {
+    type: { coding: [{ system: 'COMPOSITION_TYPES', code: o.type ?? 'TEMP_DISABILITY' }] },
+    category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: o.category ?? 'SICKNESS' }] },
+    event: [{
+      code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
+      period: { start: o.start ?? '2026-09-01T00:00:01Z', end: o.end === undefined ? '2026-09-05T20:59:59Z' : o.end },
+    }],
+    subject: ref(subject.type, subject.id),
+    encounter: ref('encounter', o.encounterId ?? w.encounterId),
+    author: ref('employee', o.authorId ?? w.authorId),
+    section: { focus: ref(focus.type, focus.id) },
+    ...(o.extension ? { extension: o.extension } : {}),
+  };
+}
+
+export async function misOf(server: TestServer, w: World, legalEntityId = w.legalEntityId): Promise<Mis> {
+  return server.mis({ legalEntityId, employeeId: w.authorId });
+}
+
+/** Poll a job like an MIS: wait until its eta (capped), then GET, until it is not PENDING. */
+export async function pollJob(mis: Mis, jobId: string, o: { timeoutMs?: number; maxWaitMs?: number; polls?: CallResult[] } = {}): Promise<CallResult> {
+  const until = Date.now() + (o.timeoutMs ?? 20_000);
+  let wait = 0;
+  for (;;) {
+    if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, o.maxWaitMs ?? 1000)));
+    const r = await mis.call('GET', `/api/patients/composition/job/${jobId}`);
+    o.polls?.push(r);
+    if (r.status !== 200 || r.body.data.status !== 'PENDING') return r;
+    if (Date.now() > until) throw new Error(`job ${jobId} still PENDING`);
+    wait = Math.max(10, Date.parse(r.body.data.eta) - Date.now());
+  }
+}
+
+/** create → DONE; returns the job, the composition document and its href. */
+export async function createComposition(mis: Mis, body: unknown) {
+  const created = await mis.call('POST', '/api/patients/composition', { body });
+  if (created.status !== 202) throw new Error(`create: ${created.status} ${created.text}`);
+  const job = await pollJob(mis, created.body.data.id);
+  return { created, job };
+}
+
+export async function createDone(mis: Mis, body: unknown) {
+  const { job } = await createComposition(mis, body);
+  if (job.body.data.status !== 'DONE') throw new Error(`job not DONE: ${job.text}`);
+  const href: string = job.body.data.links[0].href;
+  const got = await mis.call('GET', href);
+  if (got.status !== 200) throw new Error(`get ${href}: ${got.status} ${got.text}`);
+  return { href, document: got.body.data as Record<string, any>, id: got.body.data.identifier.value as string };
+}
