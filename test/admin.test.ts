@@ -189,7 +189,7 @@ describe('POST /admin/fixtures', () => {
 
 describe('admin key', () => {
   test('missing or wrong x-admin-key: 401 in the ESOZ envelope', async () => {
-    for (const headers of [{}, { 'x-admin-key': 'wrong' }]) {
+    for (const headers of [{}, { 'x-admin-key': 'wrong' }] as Record<string, string>[]) {
       for (const [method, path, body] of [['POST', '/admin/fixtures', {}], ['POST', '/admin/clients', { name: 'x' }], ['GET', '/admin/sms', undefined]] as const) {
         const r = await call(server.url, method, path, { headers, body });
         assert.equal(r.status, 401, `${method} ${path}`);
