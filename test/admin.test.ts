@@ -112,6 +112,40 @@ describe('POST /admin/fixtures', () => {
     const r = await server.call('POST', '/admin/fixtures', { admin: true, body: {} });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.body.data, {});
+    const noBody = await server.call('POST', '/admin/fixtures', { admin: true });
+    assert.equal(noBody.status, 200, noBody.text);
+    assert.deepEqual(noBody.body.data, {});
+  });
+
+  test('employees: party_id of an existing party, generated party, ids in input order', async () => {
+    const le = randomUUID();
+    const first = randomUUID();
+    const second = randomUUID();
+    const ids = await server.fixtures({
+      legal_entities: [{ id: le }],
+      employees: [{ id: second, legal_entity_id: le }, { id: first, legal_entity_id: le, position: 'P1', employee_type: 'OWNER' }],
+    });
+    assert.deepEqual(ids.employees, [second, first]);
+    const generated = (await q('SELECT p.id, p.first_name, p.last_name, p.tax_id FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1', [second])).rows[0];
+    assert.ok(generated.first_name && generated.last_name);
+    assert.match(generated.tax_id, /^\d{10}$/);
+    // a third employee record of the same person (party) in the same legal entity
+    const third = (await server.fixtures({ employees: [{ legal_entity_id: le, party_id: generated.id, employee_type: 'SPECIALIST' }] })).employees[0];
+    const row = (await q('SELECT party_id, employee_type, position FROM employees WHERE id = $1', [third])).rows[0];
+    assert.deepEqual(row, { party_id: generated.id, employee_type: 'SPECIALIST', position: 'P6' });
+  });
+
+  test('capability kinds (medication_requests) go through the same transaction and report item paths', async () => {
+    const ghost = randomUUID();
+    const r = await server.call('POST', '/admin/fixtures', {
+      admin: true,
+      body: { legal_entities: [{}], medication_requests: [{ person_id: ghost }] },
+    });
+    assert.equal(r.status, 422, r.text);
+    const found = r.body.error.invalid.map((e: any) => e.entry);
+    assert.ok(found.length > 0);
+    assert.ok(found.every((e: string) => e.startsWith('$.medication_requests[0].')), found.join(', '));
+    assert.ok(found.includes('$.medication_requests[0].person_id'), found.join(', '));
   });
 
   test('unknown keys and fields, wrong types and bad uuids: 422 with every entry', async () => {

@@ -21,7 +21,8 @@ export function loggerOptions(level: string): LoggerOptions {
     level,
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
     serializers: {
-      req: (req: FastifyRequest) => ({ method: req.method, url: maskUrl(req.url), remoteAddress: req.ip }),
+      req: (req: FastifyRequest) =>
+        typeof req?.url === 'string' ? { method: req.method, url: maskUrl(req.url), remoteAddress: req.ip } : req,
     },
   };
 }

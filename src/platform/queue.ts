@@ -83,12 +83,13 @@ export class JobQueue {
   async start() {
     await this.boss.start();
     for (const def of this.definitions.values()) {
+      const retryBackoff = def.retryBackoff ?? true;
       const options = {
         notify: true,
         retryLimit: def.retryLimit ?? 5,
         retryDelay: def.retryDelay ?? 1,
-        retryBackoff: def.retryBackoff ?? true,
-        retryDelayMax: def.retryDelayMax ?? 300,
+        retryBackoff,
+        ...(retryBackoff ? { retryDelayMax: def.retryDelayMax ?? 300 } : {}),
         expireInSeconds: def.expireInSeconds ?? 60,
         deleteAfterSeconds: def.deleteAfterSeconds ?? 86400,
       };
@@ -110,7 +111,13 @@ export class JobQueue {
     for (const def of this.definitions.values()) {
       await this.boss.work<object>(
         def.name,
-        { batchSize: 1, localConcurrency: def.concurrency ?? 2, pollingIntervalSeconds: 2 },
+        {
+          batchSize: 1,
+          localConcurrency: def.concurrency ?? 2,
+          pollingIntervalSeconds: 1,
+          // NOTIFY wakes workers for new jobs; retries and expired leases are found by this poll
+          notifyPollingIntervalSeconds: 1,
+        },
         async ([job]) => def.handler(job),
       );
     }

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { startRuntime, type Runtime } from '../../src/runtime.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { ALL_SCOPES } from '../../src/platform/scopes.ts';
+import { capabilities as defaultCapabilities } from '../../src/capabilities.ts';
+import type { Capability } from '../../src/platform/platform.ts';
 
 export const ADMIN_KEY = 'test-admin-key';
 export const backend = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
@@ -92,8 +94,17 @@ export async function call<T = any>(url: string, method: string, path: string, o
   return { status: res.status, headers: res.headers, body: parsed, text };
 }
 
-export async function startTestServer(opts: { env?: Record<string, string>; superviseIntervalSeconds?: number } = {}): Promise<TestServer> {
-  const database = await freshDatabaseUrl();
+export interface TestServerOptions {
+  env?: Record<string, string>;
+  superviseIntervalSeconds?: number;
+  /** test-only capabilities added after the real ones */
+  extraCapabilities?: Capability[];
+  /** reuse an existing database (a second API process on the same PostgreSQL) */
+  databaseUrl?: string;
+}
+
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const database = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => undefined } : await freshDatabaseUrl();
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     ADMIN_KEY,
@@ -102,7 +113,12 @@ export async function startTestServer(opts: { env?: Record<string, string>; supe
     DATABASE_URL: database.url,
     PORT: '0',
   });
-  const runtime = await startRuntime({ config, logger: false, superviseIntervalSeconds: opts.superviseIntervalSeconds });
+  const runtime = await startRuntime({
+    config,
+    logger: false,
+    superviseIntervalSeconds: opts.superviseIntervalSeconds,
+    capabilities: [...defaultCapabilities, ...(opts.extraCapabilities ?? [])],
+  });
   await runtime.app!.listen({ port: 0, host: '127.0.0.1' });
   const address = runtime.app!.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -2,7 +2,7 @@
  * The Fastify app: ESOZ envelope everywhere, request ids, the gateway's auth order, strict
  * validation (unknown fields rejected, no coercion of bodies, every error reported), OpenAPI.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -59,8 +59,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : randomUUID();
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: false,
+    // Health probes and metrics scrapes would drown the request log.
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      disableRequestLogging: (req: FastifyRequest) => req.url.startsWith('/health/') || req.url === '/metrics',
+    }),
     bodyLimit: 5 * 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
