@@ -1,0 +1,189 @@
+/**
+ * `npm run bench`: runs the server in a child process (so the load generator and the server are
+ * separate processes on the same 2 cores), on PGlite and on PostgreSQL, and measures each route
+ * against two baselines in the same run: a bare Fastify route and a plain route doing one indexed
+ * SELECT on the same backend. Prints a markdown table (paste into docs/benchmarks.md).
+ *
+ * Env: BENCH_DURATION (s, default 8), BENCH_CONNECTIONS (10), BENCH_BACKENDS (pglite,postgres),
+ * BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test: a database is created next to it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import pg from 'pg';
+import autocannon from 'autocannon';
+import { compositionScenarios } from './compositions.ts';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface Ready {
+  url: string;
+  bareUrl: string;
+  token: string;
+  apiKey: string;
+  adminKey: string;
+  engine: string;
+  mrIds: string[];
+  demo: Record<string, string>;
+}
+
+export interface Row {
+  backend: string;
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  note?: string;
+}
+
+export async function load(opts: {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  path?: (i: number) => string;
+  body?: string;
+  duration?: number;
+  connections?: number;
+}) {
+  let i = 0;
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections ?? CONNECTIONS,
+    duration: opts.duration ?? DURATION,
+    headers: opts.headers,
+    requests: [
+      {
+        method: (opts.method ?? 'GET') as any,
+        body: opts.body,
+        setupRequest: (req: any) => {
+          if (opts.path) req.path = opts.path(i++);
+          return req;
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    statusCodes: result.statusCodeStats,
+  };
+}
+
+async function startServer(env: Record<string, string>): Promise<{ ready: Ready; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const rl = createInterface({ input: child.stdout! });
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    rl.on('line', (line) => {
+      if (line.startsWith('READY ')) resolve(JSON.parse(line.slice(6)));
+    });
+  });
+  return { ready, child };
+}
+
+async function stopServer(child: ChildProcess) {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `esoz_bench_${randomBytes(4).toString('hex')}`;
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const d = new pg.Client({ connectionString: PG_URL });
+      await d.connect();
+      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await d.end();
+    },
+  };
+}
+
+async function benchBackend(backend: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const db = backend === 'postgres' ? await createDatabase() : { url: 'memory://', drop: async () => undefined };
+  const { ready, child } = await startServer({ DATABASE_URL: db.url, PG_POOL_MAX: '10' });
+  const auth = { authorization: `Bearer ${ready.token}`, 'api-key': ready.apiKey };
+  const add = (scenario: string, r: Awaited<ReturnType<typeof load>>, note?: string) => {
+    rows.push({ backend, scenario, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, note });
+    process.stderr.write(`[${backend}] ${scenario}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx ${r.non2xx}\n`);
+  };
+  try {
+    // warm up JIT and caches on every route first
+    await load({ url: `${ready.bareUrl}/bare`, duration: 2 });
+    await load({ url: `${ready.url}/bench/select`, duration: 2 });
+    add('bare Fastify route', await load({ url: `${ready.bareUrl}/bare` }));
+    add('one-SELECT route (baseline)', await load({ url: `${ready.url}/bench/select` }));
+
+    // resend over distinct MRs: every check, the limiter and the outbox are in the path
+    let next = 0;
+    const mrPath = () => `/api/medication_requests/${ready.mrIds[next++ % ready.mrIds.length]}/actions/resend`;
+    await load({ url: ready.url, method: 'PATCH', headers: auth, path: mrPath, duration: 2 });
+    add('resend, distinct MRs (200)', await load({ url: ready.url, method: 'PATCH', headers: auth, path: mrPath }),
+      `${ready.mrIds.length} MRs, each resent at most MR_MAX_ATTEMPTS_COUNT times`);
+
+    // the 429 path: one MR whose attempts are used up
+    const hot = `/api/medication_requests/${ready.demo.mrOtpId}/actions/resend`;
+    for (let k = 0; k < 5; k++) await fetch(ready.url + hot, { method: 'PATCH', headers: auth });
+    add('resend, SMS timeout (429)', await load({ url: ready.url + hot, method: 'PATCH', headers: auth }));
+
+    add('GET medication request', await load({ url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }));
+
+    for (const s of compositionScenarios) {
+      const r = await s.run({ ready, backend, auth, load });
+      for (const x of r) rows.push({ backend, ...x });
+    }
+  } finally {
+    await stopServer(child);
+    await db.drop().catch(() => undefined);
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const out = [
+    '| backend | scenario | req/s | p50 ms | p99 ms | non-2xx | × one-SELECT | × bare | note |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of rows) {
+    const base = rows.find((x) => x.backend === r.backend && x.scenario === 'one-SELECT route (baseline)');
+    const bare = rows.find((x) => x.backend === r.backend && x.scenario === 'bare Fastify route');
+    const ratio = (b?: Row) => (b && r.rps ? (r.rps / b.rps).toFixed(2) : '');
+    out.push(`| ${r.backend} | ${r.scenario} | ${r.rps ? r.rps.toFixed(0) : ''} | ${r.p50 ?? ''} | ${r.p99 ?? ''} | ${r.non2xx ?? ''} | ${ratio(base)} | ${ratio(bare)} | ${r.note ?? ''} |`);
+  }
+  return out.join('\n');
+}
+
+const all: Row[] = [];
+for (const b of BACKENDS) {
+  if (b === 'postgres') {
+    const ok = await new pg.Client({ connectionString: PG_URL }).connect().then(() => true, () => false);
+    if (!ok) {
+      process.stderr.write(`PostgreSQL at ${PG_URL} is not reachable: skipping the postgres backend\n`);
+      continue;
+    }
+  }
+  all.push(...(await benchBackend(b)));
+}
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+process.stdout.write(`\n${new Date().toISOString()} — ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ` +
+  `${CONNECTIONS} connections, ${DURATION} s per scenario\n\n${table(all)}\n`);
+process.exit(0);

@@ -1,0 +1,66 @@
+/**
+ * The benchmark's server process: esoz-core with demo data plus two baselines —
+ * a bare Fastify app (no hooks, no database) and `/bench/select`, a plain route doing one indexed
+ * SELECT on the same database. Prints one `READY {json}` line on stdout when it listens.
+ */
+import Fastify from 'fastify';
+import { startRuntime } from '../src/runtime.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { capabilities } from '../src/capabilities.ts';
+import { sendData } from '../src/platform/http/envelope.ts';
+import { DEMO } from '../src/sandbox/demo-data.ts';
+import type { Capability } from '../src/platform/platform.ts';
+
+const MR_COUNT = Number(process.env.BENCH_MR_COUNT ?? 30000);
+
+const benchCapability: Capability = {
+  name: 'bench',
+  routes(app, platform) {
+    app.get('/bench/select', async (req, reply) => {
+      const r = await platform.db.query('SELECT id, birth_date FROM persons WHERE id = $1', [DEMO.personOtpId]);
+      return sendData(req, reply, r.rows[0]);
+    });
+  },
+};
+
+const config = loadConfig({ ...process.env, PORT: '0', DEMO_DATA: 'on', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+const runtime = await startRuntime({ config, capabilities: [...capabilities, benchCapability] });
+const { db } = runtime.platform;
+
+// Distinct medication requests for the resend benchmark: copies of the demo OTP MR with new ids and numbers.
+await db.query(
+  `INSERT INTO medication_requests
+   SELECT (jsonb_populate_record(NULL::medication_requests, to_jsonb(m) || jsonb_build_object(
+            'id', gen_random_uuid(),
+            'request_number', '9999-' || lpad((i / 100000000)::text, 4, '0') || '-' || lpad(((i / 10000) % 10000)::text, 4, '0') || '-' || lpad((i % 10000)::text, 4, '0')))).*
+     FROM medication_requests m, generate_series(1, $2::int) i
+    WHERE m.id = $1`,
+  [DEMO.mrOtpId, MR_COUNT],
+);
+const mrIds = (await db.query<{ id: string }>(`SELECT id FROM medication_requests WHERE request_number LIKE '9999-%' ORDER BY request_number`)).rows.map((r) => r.id);
+
+await runtime.app!.listen({ port: 0, host: '127.0.0.1' });
+const bare = Fastify({ logger: false });
+bare.get('/bare', async () => ({ ok: true }));
+await bare.listen({ port: 0, host: '127.0.0.1' });
+
+const port = (s: { server: import('node:net').Server }) => (s.server.address() as import('node:net').AddressInfo).port;
+process.stdout.write(
+  'READY ' +
+    JSON.stringify({
+      url: `http://127.0.0.1:${port(runtime.app!)}`,
+      bareUrl: `http://127.0.0.1:${port(bare)}`,
+      token: runtime.sandbox!.demo!.token,
+      apiKey: runtime.sandbox!.demo!.secret,
+      adminKey: runtime.sandbox!.adminKey,
+      engine: db.engine,
+      mrIds,
+      demo: DEMO,
+    }) +
+    '\n',
+);
+process.once('SIGTERM', async () => {
+  await bare.close();
+  await runtime.close();
+  process.exit(0);
+});
