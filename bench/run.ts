@@ -147,6 +147,11 @@ async function benchBackend(backend: string): Promise<Row[]> {
 
     add('GET medication request', await load({ url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }));
 
+    const pickup = (await (await fetch(`${ready.url}/bench/pickup?n=200`)).json()).data;
+    rows.push({ backend, scenario: 'queue job pickup latency (idle)', rps: 0, p50: pickup.p50, p99: pickup.p99, non2xx: 0,
+      note: `${pickup.n} jobs sent one at a time; send → handler start` });
+    process.stderr.write(`[${backend}] pickup p50 ${pickup.p50} ms p99 ${pickup.p99} ms\n`);
+
     for (const s of compositionScenarios) {
       const r = await s.run({ ready, backend, auth, load });
       for (const x of r) rows.push({ backend, ...x });

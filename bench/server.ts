@@ -13,9 +13,33 @@ import type { Capability } from '../src/platform/platform.ts';
 
 const MR_COUNT = Number(process.env.BENCH_MR_COUNT ?? 30000);
 
+const pickupDelays: number[] = [];
+
 const benchCapability: Capability = {
   name: 'bench',
+  jobs(platform) {
+    platform.queue.defineQueue<{ sentAt: number }>({
+      name: 'bench-pickup',
+      retryLimit: 0,
+      async handler(job) {
+        pickupDelays.push(Date.now() - job.data.sentAt);
+      },
+    });
+  },
   routes(app, platform) {
+    // Job pickup latency: send `n` jobs one at a time (idle queue), measure send → handler start.
+    app.get<{ Querystring: { n?: string } }>('/bench/pickup', async (req, reply) => {
+      const n = Number(req.query.n ?? 100);
+      pickupDelays.length = 0;
+      for (let i = 0; i < n; i++) {
+        await platform.queue.send('bench-pickup', { sentAt: Date.now() });
+        const until = Date.now() + 5000;
+        while (pickupDelays.length <= i && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+      }
+      const sorted = [...pickupDelays].sort((a, b) => a - b);
+      const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+      return sendData(req, reply, { n: sorted.length, p50: q(0.5), p99: q(0.99), max: sorted[sorted.length - 1] });
+    });
     app.get('/bench/select', async (req, reply) => {
       const r = await platform.db.query('SELECT id, birth_date FROM persons WHERE id = $1', [DEMO.personOtpId]);
       return sendData(req, reply, r.rows[0]);
