@@ -57,6 +57,10 @@ export function adminRoutes(app: App, platform: Platform) {
         summary: 'Upsert registry and capability rows (one transaction)',
         body: fixturesBodySchema(fixtureKinds(platform)),
       },
+      // no body at all is an empty set of fixtures
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
     },
     async (request, reply) => sendData(request, reply, await applyFixtures(platform, (request.body ?? {}) as FixturesBody)),
   );
