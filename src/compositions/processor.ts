@@ -37,8 +37,16 @@ export interface ProcessorDeps {
   retryLimit: number;
 }
 
-/** Test-only: hold each job this long before processing (crash tests; see docs/decisions-compositions.md). */
-const testDelayMs = () => Number(process.env.ESOZ_TEST_COMPOSITION_JOB_DELAY_MS ?? 0) || 0;
+/**
+ * Test-only hook (crash tests; docs/decisions-compositions.md): ESOZ_TEST_COMPOSITION_JOB_DELAY_MS holds
+ * each job that long, either after the claim (default) or, with ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE=
+ * in-transaction, after the composition INSERT and before the commit. Unset in every real deployment.
+ */
+const testDelay = (phase: 'claimed' | 'in-transaction') => {
+  const ms = Number(process.env.ESOZ_TEST_COMPOSITION_JOB_DELAY_MS ?? 0) || 0;
+  const want = process.env.ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE === 'in-transaction' ? 'in-transaction' : 'claimed';
+  return ms && want === phase ? new Promise((r) => setTimeout(r, ms)) : undefined;
+};
 
 const isUniqueViolation = (err: any, constraint?: string) =>
   err?.code === '23505' && (!constraint || String(err?.constraint ?? err?.message ?? '').includes(constraint));
@@ -57,8 +65,7 @@ export class Processor {
     const row = claimed.rows[0];
     if (!row) return { skipped: true }; // finished already (redelivery) or deleted
     const started = performance.now();
-    const delay = testDelayMs();
-    if (delay) await new Promise((r) => setTimeout(r, delay));
+    await testDelay('claimed');
     try {
       const outcome = row.kind === 'CREATE' ? await this.create(row) : await this.sign(row);
       this.finished(row, 'DONE', outcome?.on_time, started);
@@ -135,6 +142,7 @@ export class Processor {
         if (ins.rowCount) break;
         if (attempt > 10) throw new Error('could not generate a unique composition title');
       }
+      await testDelay('in-transaction');
       const href = compositionPath({ subjectId: body.subject.value, encounterId: body.encounter.value, id });
       return markDone(tx, row.id, id, [{ entity: 'composition', href }]);
     });

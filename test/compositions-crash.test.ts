@@ -1,0 +1,111 @@
+/**
+ * A worker process is SIGKILLed while it holds composition jobs (after the claim, and in the middle
+ * of the finishing transaction); another worker takes them over after the lease. Every job ends
+ * DONE, exactly one composition per job, none stuck PENDING. PostgreSQL only: the embedded
+ * database lives inside one process, so there is no second worker process to kill.
+ */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startTestServer, waitFor, backend, type TestServer, type Mis } from './support/harness.ts';
+import { seedWorld, createBody, misOf, type World } from './support/compositions.ts';
+
+const skip = backend !== 'postgres' ? 'needs PostgreSQL (TEST_DATABASE_URL): worker processes share the database' : false;
+
+let server: TestServer;
+let w: World;
+let mis: Mis;
+const children: ChildProcess[] = [];
+
+function spawnWorker(extraEnv: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: server.databaseUrl,
+      WORKERS: 'on',
+      JOB_LEASE_SECONDS: '5',
+      LOG_LEVEL: 'silent',
+      SIGNATURE_TRUST: 'any-test-ca',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+async function kill(child: ChildProcess, signal: NodeJS.Signals) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
+}
+
+describe('worker crash', { skip }, () => {
+  before(async () => {
+    server = await startTestServer({ env: { WORKERS: 'off', JOB_LEASE_SECONDS: '5', SIGNATURE_TRUST: 'any-test-ca' } });
+    w = await seedWorld(server);
+    mis = await misOf(server, w);
+  });
+  after(async () => {
+    for (const c of children) await kill(c, 'SIGKILL');
+    await server?.close();
+  });
+
+  for (const phase of ['claimed', 'in-transaction'] as const) {
+    test(`SIGKILL while holding jobs (${phase}) → another worker finishes them, no duplicates`, { timeout: 90_000 }, async () => {
+      const db = server.runtime.platform.db;
+      const categories = phase === 'claimed' ? ['SICKNESS', 'QUARANTINE', 'COVID19', 'PREGNANCY'] : ['TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'];
+      const ids: string[] = [];
+      for (const category of categories) {
+        const r = await mis.call('POST', '/api/patients/composition', { body: createBody(w, { category }) });
+        assert.equal(r.status, 202, r.text);
+        ids.push(r.body.data.id);
+      }
+      const doomed = spawnWorker({ ESOZ_TEST_COMPOSITION_JOB_DELAY_MS: '120000', ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE: phase });
+      // the doomed worker holds every job (claimed, and for in-transaction: composition inserted, not committed)
+      await waitFor(async () => {
+        const r = await db.query<{ n: number }>('SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND started_at IS NOT NULL', [ids]);
+        return Number(r.rows[0].n) === ids.length;
+      }, 30_000, 100);
+      if (phase === 'in-transaction') {
+        await waitFor(async () => {
+          const r = await db.query<{ n: number }>(
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+          );
+          return Number(r.rows[0].n) >= ids.length;
+        }, 30_000, 100);
+      }
+      await kill(doomed, 'SIGKILL');
+      const pending = await db.query<{ n: number }>(`SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, [ids]);
+      assert.equal(Number(pending.rows[0].n), ids.length, 'nothing finished by the killed worker');
+
+      const rescuer = spawnWorker({});
+      await waitFor(async () => {
+        const r = await db.query<{ n: number }>(`SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status <> 'PENDING'`, [ids]);
+        return Number(r.rows[0].n) === ids.length;
+      }, 75_000, 200);
+      await kill(rescuer, 'SIGTERM');
+
+      const jobs = await db.query<{ id: string; status: string; attempts: number; composition_id: string }>(
+        'SELECT id, status, attempts, composition_id FROM composition_jobs WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      for (const j of jobs.rows) {
+        assert.equal(j.status, 'DONE', `job ${j.id}`);
+        assert.ok(j.attempts >= 2, `job ${j.id} was claimed again (attempts ${j.attempts})`);
+      }
+      const comps = await db.query<{ job_id: string; n: number }>(
+        'SELECT job_id, count(*) AS n FROM compositions WHERE job_id = ANY($1::uuid[]) GROUP BY job_id',
+        [ids],
+      );
+      assert.equal(comps.rows.length, ids.length, 'one composition per job');
+      assert.ok(comps.rows.every((c) => Number(c.n) === 1));
+      for (const id of ids) {
+        const r = await mis.call('GET', `/api/patients/composition/job/${id}`);
+        assert.equal(r.body.data.status, 'DONE');
+        assert.equal(r.body.data.links[0].entity, 'composition');
+      }
+    });
+  }
+});
