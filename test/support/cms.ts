@@ -53,6 +53,7 @@ function toPem(der: Uint8Array) {
 
 async function issue(o: {
   subject: NamePart[]; keys: CryptoKeyPair; issuer?: TestIdentity; ca: boolean; notBefore: Date; notAfter: Date; alg: KeyAlg;
+  drfo?: string;
 }): Promise<TestIdentity> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
@@ -69,6 +70,15 @@ async function issue(o: {
     new pkijs.Extension({ extnID: '2.5.29.19', critical: true, extnValue: bc.toSchema().toBER(false), parsedValue: bc }),
     new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: keyUsage.toBER(false) }),
   ];
+  if (o.drfo) {
+    // subjectDirectoryAttributes with the Ukrainian DRFO attribute, as pre-ETSI qualified certificates carry the tax id
+    const sda = new asn1js.Sequence({
+      value: [new asn1js.Sequence({
+        value: [new asn1js.ObjectIdentifier({ value: '1.2.804.2.1.1.1.11.1.4.1.1' }), new asn1js.Set({ value: [new asn1js.PrintableString({ value: o.drfo })] })],
+      })],
+    });
+    cert.extensions.push(new pkijs.Extension({ extnID: '2.5.29.9', critical: false, extnValue: sda.toBER(false) }));
+  }
   const signingKey = o.issuer ? o.issuer.keys.privateKey : o.keys.privateKey;
   await cert.sign(signingKey, 'SHA-256', crypto);
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
@@ -87,6 +97,8 @@ export async function makeCa(name = 'Test KEP CA', alg: KeyAlg = 'ECDSA'): Promi
 export interface SignerOptions {
   /** Written to the subject serialNumber (2.5.4.5) as is, e.g. "3126509816" or "TINUA-3126509816". Omit for none. */
   taxId?: string;
+  /** Tax id in the subjectDirectoryAttributes DRFO attribute (1.2.804.2.1.1.1.11.1.4.1.1). */
+  drfo?: string;
   name?: string;
   alg?: KeyAlg;
   /** Issue from this CA; omit for a self-signed signer certificate. */
@@ -100,7 +112,7 @@ export async function makeSigner(o: SignerOptions = {}): Promise<TestIdentity> {
   const subject: NamePart[] = [['2.5.4.6', 'UA', 'printable'], ['2.5.4.3', o.name ?? 'Test Doctor']];
   if (o.taxId !== undefined) subject.push(['2.5.4.5', o.taxId, 'printable']);
   return issue({
-    subject, keys: await keysFor(alg), issuer: o.ca, ca: false, alg,
+    subject, keys: await keysFor(alg), issuer: o.ca, ca: false, alg, drfo: o.drfo,
     notBefore: o.notBefore ?? new Date(Date.now() - 3600_000), notAfter: o.notAfter ?? new Date(Date.now() + 30 * 86400_000),
   });
 }
