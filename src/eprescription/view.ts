@@ -47,8 +47,6 @@ export interface LoadedMr {
   medical_program: Json | null;
 }
 
-const UTC_SECONDS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
-
 /**
  * Legal entity types whose clients see every MR (ehealth.api 2019 `get_medication_request`): NHS,
  * and pharmacies. Every other client sees only MRs of its own legal entity; a client without a
@@ -56,54 +54,8 @@ const UTC_SECONDS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-M
  */
 export const SEE_ALL_LE_TYPES = ['NHS', 'PHARMACY', 'MSP_PHARMACY'];
 
-const LOAD_SQL = (by: 'id' | 'request_number') => `
-SELECT mr.id, mr.request_number, mr.status, mr.intent, mr.category, mr.priority, mr.verification_code,
-       mr.created_at::text AS created_at, mr.started_at::text AS started_at, mr.ended_at::text AS ended_at,
-       mr.dispense_valid_from::text AS dispense_valid_from, mr.dispense_valid_to::text AS dispense_valid_to,
-       mr.legal_entity_id, mr.person_id, mr.medication_id, mr.medication_qty, mr.medical_program_id,
-       mr.context, mr.based_on, mr.dosage_instruction, mr.rejected_at::text AS rejected_at, mr.rejected_by,
-       mr.reject_reason, mr.reject_reason_code, mr.is_blocked, mr.block_reason, mr.block_reason_code,
-       mr.prior_prescription, mr.container_dosage,
-       CASE WHEN le.id IS NOT NULL THEN json_build_object(
-         'id', le.id, 'name', le.name, 'short_name', le.short_name, 'public_name', le.public_name,
-         'type', le.type, 'edrpou', le.edrpou, 'status', le.status) END AS legal_entity,
-       CASE WHEN d.id IS NOT NULL THEN json_build_object(
-         'id', d.id, 'legal_entity_id', d.legal_entity_id, 'name', d.name, 'addresses', d.addresses, 'phones', d.phones,
-         'email', d.email, 'working_hours', d.working_hours, 'type', d.type, 'external_id', d.external_id,
-         'location', d.location, 'dls_id', d.dls_id, 'dls_verified', d.dls_verified) END AS division,
-       CASE WHEN e.id IS NOT NULL THEN json_build_object('id', e.id, 'position', e.position) END AS employee,
-       CASE WHEN pa.id IS NOT NULL THEN json_build_object(
-         'id', pa.id, 'no_tax_id', pa.no_tax_id, 'first_name', pa.first_name, 'last_name', pa.last_name,
-         'second_name', pa.second_name, 'email', pa.email, 'phones', pa.phones) END AS party,
-       CASE WHEN p.id IS NOT NULL THEN json_build_object(
-         'id', p.id, 'first_name', p.first_name, 'last_name', p.last_name, 'second_name', p.second_name,
-         'birth_date', p.birth_date::text) END AS person,
-       CASE WHEN m.id IS NOT NULL THEN json_build_object(
-         'id', m.id, 'name', m.name, 'form', m.form, 'dosage', m.dosage, 'ingredients', m.ingredients) END AS medication,
-       CASE WHEN mp.id IS NOT NULL THEN json_build_object(
-         'id', mp.id, 'name', mp.name, 'medical_program_settings', mp.medical_program_settings,
-         'medical_program_settings_text', mp.medical_program_settings_text, 'is_active', mp.is_active,
-         'medication_dispense_allowed', mp.medication_dispense_allowed,
-         'medication_dispense_allowed_text', mp.medication_dispense_allowed_text,
-         'medication_request_allowed', mp.medication_request_allowed,
-         'medication_request_allowed_text', mp.medication_request_allowed_text,
-         'type', mp.type, 'funding_source', mp.funding_source,
-         'inserted_at', ${UTC_SECONDS('mp.inserted_at')}, 'inserted_by', mp.inserted_by,
-         'updated_at', ${UTC_SECONDS('mp.updated_at')}, 'updated_by', mp.updated_by) END AS medical_program
-  FROM medication_requests mr
-  LEFT JOIN legal_entities le ON le.id = mr.legal_entity_id
-  LEFT JOIN divisions d ON d.id = mr.division_id
-  LEFT JOIN employees e ON e.id = mr.employee_id
-  LEFT JOIN parties pa ON pa.id = e.party_id
-  LEFT JOIN persons p ON p.id = mr.person_id
-  LEFT JOIN medications m ON m.id = mr.medication_id
-  LEFT JOIN medical_programs mp ON mp.id = mr.medical_program_id
- WHERE mr.${by} = $1
-   AND (mr.legal_entity_id = $2::uuid
-        OR EXISTS (SELECT 1 FROM legal_entities c WHERE c.id = $2::uuid AND c.type = ANY($3::text[])))`;
+const LOAD_SQL = 'SELECT esoz_medication_request_load($1::uuid, $2::text, $3::uuid, $4::text[]) AS mr';
 
-const SQL_BY_ID = LOAD_SQL('id');
-const SQL_BY_NUMBER = LOAD_SQL('request_number');
 
 /**
  * The MR the caller may see, by id (UUID) or by request number; undefined for an unknown MR, an MR of
@@ -111,11 +63,14 @@ const SQL_BY_NUMBER = LOAD_SQL('request_number');
  */
 export async function loadMedicationRequest(db: Db, rawId: string, callerLegalEntityId: string | null): Promise<LoadedMr | undefined> {
   if (!callerLegalEntityId) return undefined;
-  const sql = UUID_RE.test(rawId) ? SQL_BY_ID : REQUEST_NUMBER_RE.test(rawId) ? SQL_BY_NUMBER : undefined;
-  if (!sql) return undefined;
-  const { rows } = await db.query<LoadedMr>(sql, [UUID_RE.test(rawId) ? rawId.toLowerCase() : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES]);
-  const mr = rows[0];
-  if (!mr) return undefined;
+  const byId = UUID_RE.test(rawId);
+  if (!byId && !REQUEST_NUMBER_RE.test(rawId)) return undefined;
+  const { rows } = await db.query<{ mr: LoadedMr | string | null }>(LOAD_SQL, [
+    byId ? rawId.toLowerCase() : null, byId ? null : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES,
+  ]);
+  const raw = rows[0]?.mr;
+  if (!raw) return undefined;
+  const mr: LoadedMr = typeof raw === 'string' ? JSON.parse(raw) : raw;
   // json (not jsonb) keeps the key order; both drivers parse it, but be defensive about text.
   for (const k of ['legal_entity', 'division', 'employee', 'party', 'person', 'medication', 'medical_program'] as const) {
     if (typeof mr[k] === 'string') (mr as any)[k] = JSON.parse(mr[k] as unknown as string);

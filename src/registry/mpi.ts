@@ -33,26 +33,14 @@ interface MethodRow {
   confidant_offline: boolean | null;
 }
 
-const ACTIVE = (a: string) => `${a}.is_active AND (${a}.ended_at IS NULL OR ${a}.ended_at > now())`;
-
-/** One query: the person's active methods, oldest first, each THIRD_PERSON with its confidant's methods. */
+/**
+ * One call: the person's active methods, oldest first, each THIRD_PERSON with its confidant's methods
+ * (SQL function `esoz_person_auth_methods`, migration 021: PL/pgSQL keeps the plan per connection).
+ */
 async function activeMethods(db: Db, personId: string): Promise<MethodRow[]> {
-  const { rows } = await db.query<MethodRow>(
-    `SELECT m.id, m.type, m.phone_number, m.value, c.otp_phone AS confidant_otp_phone, c.has_offline AS confidant_offline
-       FROM person_authentication_methods m
-       LEFT JOIN LATERAL (
-         SELECT (SELECT cm.phone_number FROM person_authentication_methods cm
-                  WHERE cm.person_id = cp.id AND cm.type = 'OTP' AND cm.phone_number IS NOT NULL AND ${ACTIVE('cm')}
-                  ORDER BY cm.inserted_at, cm.id LIMIT 1) AS otp_phone,
-                EXISTS (SELECT 1 FROM person_authentication_methods cm
-                  WHERE cm.person_id = cp.id AND cm.type = 'OFFLINE' AND ${ACTIVE('cm')}) AS has_offline
-           FROM persons cp WHERE cp.id = m.value AND cp.is_active
-       ) c ON m.type = 'THIRD_PERSON'
-      WHERE m.person_id = $1 AND ${ACTIVE('m')}
-      ORDER BY m.inserted_at, m.id`,
-    [personId],
-  );
-  return rows;
+  const { rows } = await db.query<{ methods: MethodRow[] | string }>('SELECT esoz_person_auth_methods($1::uuid) AS methods', [personId]);
+  const m = rows[0]?.methods ?? [];
+  return typeof m === 'string' ? JSON.parse(m) : m;
 }
 
 export async function defaultAuthMethod(db: Db, personId: string): Promise<DefaultAuthMethod | null> {

@@ -7,9 +7,9 @@
  * otherwise it records this attempt and the caller goes on.
  *
  * Atomicity: call it inside the transaction that also writes the SMS outbox row and enqueues the
- * delivery job. On PostgreSQL a transaction-scoped advisory lock per entity serialises concurrent
- * callers (any number of API processes); the count and the insert then see each other's commits.
- * On PGlite transactions are already serialised by the engine. Attempts are rows in `sms_attempts`,
+ * delivery job. A transaction-scoped advisory lock per entity serialises concurrent callers on
+ * PostgreSQL (any number of API processes; READ COMMITTED, so the count after the lock sees the
+ * previous holder's committed attempt). On PGlite transactions are serialised by the engine anyway. Attempts are rows in `sms_attempts`,
  * so they survive restarts, and a rolled-back caller (e.g. a failed enqueue) gives its attempt back.
  */
 import type { Db } from '../db.ts';
@@ -52,27 +52,18 @@ interface WindowRow {
  */
 export async function checkSmsTimeout(tx: Db, p: SmsTimeoutParams): Promise<number> {
   if (!tx.inTransaction) throw new Error('checkSmsTimeout must run inside a transaction');
-  const key = `${p.entityName}:${p.entityId}`;
-  if (tx.engine === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
-  // After the lock: clock_timestamp(), not now() (the transaction may have waited for the lock).
-  const { rows } = await tx.query<WindowRow>(
-    // The DELETE (a data-modifying CTE always runs) keeps the table small; the SELECT's snapshot still
-    // sees the pruned rows, hence the same window condition there.
-    `WITH pruned AS (
-       DELETE FROM sms_attempts
-        WHERE entity_name = $1 AND entity_id = $2 AND attempted_at <= clock_timestamp() - make_interval(secs => $3)
-        RETURNING id)
-     SELECT count(*)::int AS live, min(attempted_at) AS oldest, clock_timestamp() AS now
-       FROM sms_attempts
-      WHERE entity_name = $1 AND entity_id = $2 AND attempted_at > clock_timestamp() - make_interval(secs => $3)
-`,
-    [p.entityName, p.entityId, p.sendTimeoutSeconds],
-  );
+  // esoz_sms_window (migration 021) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
+  // then reads clock_timestamp() (not now(): the transaction may have waited for the lock), prunes the
+  // entity's expired attempts and returns the live ones. The lock is held until our transaction ends,
+  // i.e. until the attempt, the outbox row and the job are committed together.
+  const { rows } = await tx.query<WindowRow>('SELECT live, oldest, at AS now FROM esoz_sms_window($1, $2, $3)', [
+    p.entityName, p.entityId, p.sendTimeoutSeconds,
+  ]);
   const w = rows[0];
   if (w.live >= p.maxAttempts) {
     const oldest = new Date(w.oldest!);
     throw smsTimeoutError(new Date(oldest.getTime() + p.sendTimeoutSeconds * 1000), new Date(w.now));
   }
-  await tx.query('INSERT INTO sms_attempts(entity_name, entity_id) VALUES ($1, $2)', [p.entityName, p.entityId]);
+  await tx.query('INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES ($1, $2, $3)', [p.entityName, p.entityId, w.now]);
   return w.live + 1;
 }
