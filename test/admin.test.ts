@@ -89,7 +89,14 @@ describe('POST /admin/fixtures', () => {
     // update: same ids, only the given fields change; methods are replaced in array order
     const u = await server.fixtures({
       legal_entities: [{ id: le, status: 'SUSPENDED' }],
-      persons: [{ id: confidant, authentication_methods: [{ type: 'OFFLINE' }, { type: 'OTP', phone_number: '+380671112233' }] }],
+      persons: [{
+        id: confidant,
+        authentication_methods: [
+          { type: 'OFFLINE' },
+          { type: 'OTP', phone_number: '+380671112233' },
+          { type: 'OTP', phone_number: '+380671112244', is_active: false, ended_at: '2024-01-01T00:00:00Z' },
+        ],
+      }],
       employees: [{ id: emp, party: { last_name: 'Петренко' } }],
       medical_programs: [{ id: prog, medical_program_settings: { medication_request_notification_disabled: false } }],
     });
@@ -97,7 +104,9 @@ describe('POST /admin/fixtures', () => {
     assert.deepEqual((await q('SELECT name, edrpou, status FROM legal_entities WHERE id = $1', [le])).rows[0], {
       name: 'Клініка Тест', edrpou: '12345678', status: 'SUSPENDED',
     });
-    assert.deepEqual((await methods(confidant)).map((m) => m.type), ['OFFLINE', 'OTP']);
+    assert.deepEqual((await methods(confidant)).map((m) => m.type), ['OFFLINE', 'OTP', 'OTP']);
+    const ended = (await q(`SELECT is_active, ended_at IS NOT NULL AS ended FROM person_authentication_methods WHERE phone_number = '+380671112244'`)).rows[0];
+    assert.deepEqual(ended, { is_active: false, ended: true });
     const confRow = (await q('SELECT first_name, gender FROM persons WHERE id = $1', [confidant])).rows[0];
     assert.deepEqual(confRow, { first_name: 'Олена', gender: 'FEMALE' });
     const party = (await q('SELECT p.id, p.first_name, p.last_name FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1', [emp])).rows[0];

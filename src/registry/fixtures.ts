@@ -274,6 +274,8 @@ const AuthMethod = Type.Object(
     phone_number: Type.Optional(Type.String({ pattern: '^\\+38[0-9]{10}$' })),
     value: Type.Optional(Uuid),
     alias: Type.Optional(nullable(Str)),
+    is_active: Type.Optional(Bool),
+    ended_at: Type.Optional(nullable(DateTime)),
   },
   { additionalProperties: false },
 );
@@ -314,9 +316,12 @@ const persons: TableSpec = {
     await tx.query('DELETE FROM person_authentication_methods WHERE person_id = $1', [id]);
     for (const [i, m] of methods.entries()) {
       await tx.query(
-        `INSERT INTO person_authentication_methods (person_id, type, phone_number, value, alias, inserted_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond', now() + $6 * interval '1 millisecond')`,
-        [id, m.type, m.type === 'OTP' ? m.phone_number : null, m.type === 'THIRD_PERSON' ? m.value : null, m.alias ?? null, i],
+        `INSERT INTO person_authentication_methods (person_id, type, phone_number, value, alias, is_active, ended_at, inserted_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond', now() + $8 * interval '1 millisecond')`,
+        [
+          id, m.type, m.type === 'OTP' ? m.phone_number : null, m.type === 'THIRD_PERSON' ? m.value : null, m.alias ?? null,
+          m.is_active ?? true, m.ended_at ?? null, i,
+        ],
       );
     }
   },
