@@ -46,6 +46,7 @@ describe('the MIS sequence', () => {
     assert.deepEqual(Object.keys(done.body.data), ['eta', 'id', 'links', 'status']);
     assert.equal(done.body.data.status, 'DONE');
     assert.equal(done.body.data.links.length, 1);
+    assert.deepEqual(Object.keys(done.body.data.links[0]), ['entity', 'href']);
     assert.equal(done.body.data.links[0].entity, 'composition');
     const href: string = done.body.data.links[0].href;
     assert.match(href, new RegExp(`^/api/patients/${w.personId}/encounter/${w.encounterId}/composition/[0-9a-f-]{36}$`));

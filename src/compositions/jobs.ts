@@ -56,7 +56,9 @@ function render(row: JobRow, now: number): JobState {
     });
     return { eta: eta.toISOString(), id: row.id, links: [{ entity: 'job', href: jobPath(row.id) }], status: 'PENDING' };
   }
-  const state: JobState = { eta: toDate(row.finished_at)!.toISOString(), id: row.id, links: row.links ?? [], status: row.status };
+  // jsonb reorders keys: links go out as {entity, href}, the seed's order
+  const links = (row.links ?? []).map((l) => ({ entity: l.entity, href: l.href }));
+  const state: JobState = { eta: toDate(row.finished_at)!.toISOString(), id: row.id, links, status: row.status };
   if (row.status === 'FAILED' && row.error) state.error = { code: row.error.code, type: row.error.type, message: row.error.message };
   return state;
 }

@@ -1,0 +1,206 @@
+/**
+ * `npm run example:composition` — what an MIS does to issue a medical conclusion of temporary
+ * disability (МВТН) through esoz-core, step by step over HTTP:
+ *
+ *   1. POST /api/patients/composition             → 202 + async job (eta)
+ *   2. GET  /api/patients/composition/job/{id}     → poll at eta until DONE
+ *   3. GET  links[0].href                          → the PRELIMINARY composition (title = its number)
+ *   4. sign that JSON: CMS SignedData, attached, with the doctor's key
+ *   5. PATCH /api/patients/composition/{id}/sign   → 202 + async job; poll until DONE
+ *   6. GET  the composition again                  → FINAL
+ *
+ * Environment:
+ *   BASE_URL  default http://localhost:4000
+ *   TOKEN     access token  ┐ `npm start` on the embedded database prints both as
+ *   API_KEY   MIS api-key   ┘ "demo token" and "demo api-key"
+ *   PERSON_ID, ENCOUNTER_ID, AUTHOR_ID, AUTHOR_TAX_ID  default: the sandbox demo data
+ *
+ * Signing: production signatures are КЕП (DSTU 4145, qualified CA). The embedded sandbox runs with
+ * SIGNATURE_TRUST=any-test-ca: any valid RSA/ECDSA CMS is accepted when its certificate carries the
+ * author's tax id. So this script makes a throwaway ECDSA key and a self-signed certificate whose
+ * subject serialNumber is `TINUA-<tax id>` — the same thing an MIS test rig can do.
+ */
+import { webcrypto } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { DEMO } from '../src/sandbox/demo-data.ts';
+
+const BASE_URL = (process.env.BASE_URL ?? 'http://localhost:4000').replace(/\/$/, '');
+const TOKEN = process.env.TOKEN ?? '';
+const API_KEY = process.env.API_KEY ?? '';
+const PERSON_ID = process.env.PERSON_ID ?? DEMO.personOtpId;
+const ENCOUNTER_ID = process.env.ENCOUNTER_ID ?? DEMO.encounterId;
+const AUTHOR_ID = process.env.AUTHOR_ID ?? DEMO.doctorEmployeeId;
+const AUTHOR_TAX_ID = process.env.AUTHOR_TAX_ID ?? DEMO.doctorTaxId;
+
+if (!TOKEN || !API_KEY) {
+  process.stderr.write(`Set TOKEN and API_KEY.
+
+  Start the embedded sandbox in another terminal:   npm start
+  It prints "demo token: …" and "demo api-key: …" (the same on every restart of the same DATA_DIR). Then:
+
+    TOKEN=<demo token> API_KEY=<demo api-key> npm run example:composition
+
+  Against another server also set BASE_URL (now ${BASE_URL}) and, if not the demo data,
+  PERSON_ID, ENCOUNTER_ID, AUTHOR_ID, AUTHOR_TAX_ID.
+`);
+  process.exit(2);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const step = (n: number | string, text: string) => process.stdout.write(`\n[${n}] ${text}\n`);
+const show = (label: string, v: unknown) => process.stdout.write(`    ${label}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(BASE_URL + path, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  process.stdout.write(`    ${method} ${path} → ${res.status}\n`);
+  return { status: res.status, headers: res.headers, body: json };
+}
+
+/** Poll a job the way the spec describes: timer to eta, GET, repeat while PENDING. */
+async function waitForJob(jobId: string, firstEta: string) {
+  let eta = firstEta;
+  for (let i = 0; i < 120; i++) {
+    const wait = Math.max(0, Date.parse(eta) - Date.now());
+    show('waiting until eta', `${eta} (${wait} ms)`);
+    await sleep(Math.min(wait, 10_000));
+    const r = await api('GET', `/api/patients/composition/job/${jobId}`);
+    if (r.status !== 200) throw new Error(`job status: ${r.status} ${JSON.stringify(r.body)}`);
+    const job = r.body.data;
+    show('job', job);
+    if (job.status !== 'PENDING') return job;
+    eta = job.eta;
+  }
+  throw new Error('job still PENDING after 120 polls');
+}
+
+const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }], text: code }, value });
+
+// ── signing: a throwaway key and a self-signed certificate carrying the doctor's tax id ─────────
+const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto });
+
+async function makeSigner(taxId: string) {
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = new pkijs.Certificate();
+  cert.version = 2;
+  cert.serialNumber = new asn1js.Integer({ value: Date.now() % 2_000_000_000 });
+  const name = new pkijs.RelativeDistinguishedNames({
+    typesAndValues: [
+      new pkijs.AttributeTypeAndValue({ type: '2.5.4.6', value: new asn1js.PrintableString({ value: 'UA' }) }),
+      new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: 'Sandbox doctor' }) }),
+      // ETSI EN 319 412-1 natural-person identifier: the tax id (РНОКПП) as TINUA-<digits>
+      new pkijs.AttributeTypeAndValue({ type: '2.5.4.5', value: new asn1js.PrintableString({ value: `TINUA-${taxId}` }) }),
+    ],
+  });
+  cert.subject = name;
+  cert.issuer = name;
+  cert.notBefore.value = new Date(Date.now() - 60_000);
+  cert.notAfter.value = new Date(Date.now() + 86400_000);
+  await cert.subjectPublicKeyInfo.importKey(keys.publicKey, engine);
+  await cert.sign(keys.privateKey, 'SHA-256', engine);
+  return { cert, keys };
+}
+
+async function signAttached(signer: Awaited<ReturnType<typeof makeSigner>>, json: string): Promise<string> {
+  const data = new TextEncoder().encode(json);
+  const digest = await webcrypto.subtle.digest('SHA-256', data);
+  const signerInfo = new pkijs.SignerInfo({
+    version: 1,
+    sid: new pkijs.IssuerAndSerialNumber({ issuer: signer.cert.issuer, serialNumber: signer.cert.serialNumber }),
+    signedAttrs: new pkijs.SignedAndUnsignedAttributes({
+      type: 0,
+      attributes: [
+        new pkijs.Attribute({ type: '1.2.840.113549.1.9.3', values: [new asn1js.ObjectIdentifier({ value: '1.2.840.113549.1.7.1' })] }),
+        new pkijs.Attribute({ type: '1.2.840.113549.1.9.5', values: [new asn1js.UTCTime({ valueDate: new Date() })] }),
+        new pkijs.Attribute({ type: '1.2.840.113549.1.9.4', values: [new asn1js.OctetString({ valueHex: digest })] }),
+      ],
+    }),
+  });
+  const signed = new pkijs.SignedData({
+    version: 1,
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: '1.2.840.113549.1.7.1', eContent: new asn1js.OctetString({ valueHex: data }) }),
+    signerInfos: [signerInfo],
+    certificates: [signer.cert],
+  });
+  await signed.sign(signer.keys.privateKey, 0, 'SHA-256', undefined, engine);
+  const ci = new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signed.toSchema(true) });
+  return Buffer.from(ci.toSchema().toBER(false)).toString('base64');
+}
+
+// ── the flow ────────────────────────────────────────────────────────────────────────────────
+process.stdout.write(`esoz-core MIS flow against ${BASE_URL}\n  patient ${PERSON_ID}, encounter ${ENCOUNTER_ID}, author ${AUTHOR_ID}\n`);
+
+// Rule 1127 allows one FINAL conclusion per encounter, type and category: pick a category still free,
+// so the example can run again and again on the same sandbox.
+step(0, 'Which categories already have a FINAL conclusion on this encounter?');
+const existing = await api('GET', `/api/patients/searchComposition?subject=${PERSON_ID}&encounter=${ENCOUNTER_ID}&type=TEMP_DISABILITY&status=FINAL&limit=100`);
+const used = new Set<string>((existing.body.data ?? []).map((d: any) => d.category.coding[0].code));
+const category = ['SICKNESS', 'QUARANTINE', 'COVID19', 'PREGNANCY', 'TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'].find((c) => !used.has(c));
+if (!category) throw new Error('every self-care category already has a FINAL conclusion on this encounter; use another ENCOUNTER_ID');
+show('category', category);
+
+const today = new Date();
+const day = (offset: number) => new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + offset)).toISOString().slice(0, 10);
+const body = {
+  type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
+  category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: category }] },
+  event: [{
+    code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
+    // T00:00:01Z / T20:59:59Z: start and end of the Kyiv calendar day
+    period: { start: `${day(0)}T00:00:01Z`, end: `${day(4)}T20:59:59Z` },
+  }],
+  subject: ref('person', PERSON_ID),
+  encounter: ref('encounter', ENCOUNTER_ID),
+  author: ref('employee', AUTHOR_ID),
+  section: { focus: ref('person', PERSON_ID) },
+  extension: [{ valueCode: 'IS_ACCIDENT', valueBoolean: false }],
+};
+
+step(1, 'Create the composition (async)');
+const created = await api('POST', '/api/patients/composition', body);
+if (created.status !== 202) throw new Error(JSON.stringify(created.body, null, 2));
+show('job', created.body.data);
+show('Location', created.headers.get('location') ?? '');
+show('Retry-After', created.headers.get('retry-after') ?? '');
+
+step(2, 'Poll the job, honouring eta');
+const createJob = await waitForJob(created.body.data.id, created.body.data.eta);
+if (createJob.status !== 'DONE') throw new Error(`create failed: ${JSON.stringify(createJob.error)}`);
+
+step(3, 'Follow links[0].href to the PRELIMINARY composition');
+const href: string = createJob.links[0].href;
+const got = await api('GET', href);
+const doc = got.body.data;
+show('identifier', doc.identifier.value);
+show('status', doc.status);
+show('title (conclusion number)', doc.title);
+
+step(4, `Sign it: throwaway ECDSA key, self-signed certificate with serialNumber TINUA-${AUTHOR_TAX_ID}`);
+const signer = await makeSigner(AUTHOR_TAX_ID);
+// Sign the document exactly as received (any key order / whitespace is fine: the service compares JSON by meaning).
+const cms = await signAttached(signer, JSON.stringify(doc));
+show('CMS (base64, first 60 chars)', `${cms.slice(0, 60)}…`);
+
+step(5, 'Send the signature (async)');
+const signReq = await api('PATCH', `/api/patients/composition/${doc.identifier.value}/sign`, { data: cms });
+if (signReq.status !== 202) throw new Error(JSON.stringify(signReq.body, null, 2));
+show('job', signReq.body.data);
+const signJob = await waitForJob(signReq.body.data.id, signReq.body.data.eta);
+if (signJob.status !== 'DONE') throw new Error(`sign failed: ${JSON.stringify(signJob.error)}`);
+
+step(6, 'Read it again');
+const final = await api('GET', href);
+show('status', final.body.data.status);
+show('title', final.body.data.title);
+process.stdout.write(`\nDone: conclusion ${final.body.data.title} is ${final.body.data.status}.\n`);
