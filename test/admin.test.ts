@@ -4,7 +4,9 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
 import { startTestServer, call, type TestServer } from './support/harness.ts';
+import type { Capability } from '../src/platform/platform.ts';
 
 let server: TestServer;
 before(async () => {
@@ -227,6 +229,55 @@ describe('POST /admin/fixtures', () => {
     assert.equal(r2.status, 422, r2.text);
     assert.deepEqual(entries(r2.body), ['$.persons[0].authentication_methods[1].value']);
     assert.equal(r2.body.error.invalid[0].rules[0].description, 'Confidant person not found');
+  });
+});
+
+describe('fixture kinds of other capabilities', () => {
+  test('a foreign-key violation or bad data of a kind becomes 422 at the item path; other errors stay 500', async () => {
+    // a test-only kind that writes without checking its references, as a capability might
+    const probe: Capability = {
+      name: 'probe',
+      fixtures: [
+        {
+          name: 'fk_probes',
+          schema: Type.Object({ legal_entity_id: Type.String(), name: Type.Optional(Type.String()) }, { additionalProperties: false }),
+          async upsert(tx, item) {
+            const id = randomUUID();
+            await tx.query('INSERT INTO divisions (id, legal_entity_id, name) VALUES ($1, $2, $3)', [id, item.legal_entity_id, item.name ?? 'x']);
+            return id;
+          },
+        },
+        {
+          name: 'crash_probes',
+          schema: Type.Object({}, { additionalProperties: false }),
+          async upsert() {
+            throw new Error('boom');
+          },
+        },
+      ],
+    };
+    const s = await startTestServer({ extraCapabilities: [probe] });
+    try {
+      const le = randomUUID();
+      const ghost = randomUUID();
+      const r = await s.call('POST', '/admin/fixtures', {
+        admin: true,
+        body: { legal_entities: [{ id: le }], fk_probes: [{ legal_entity_id: le }, { legal_entity_id: ghost }, { legal_entity_id: 'not-a-uuid' }] },
+      });
+      assert.equal(r.status, 422, r.text);
+      assert.deepEqual(entries(r.body), ['$.fk_probes[1].legal_entity_id', '$.fk_probes[2]']);
+      assert.match(r.body.error.invalid.find((e: any) => e.entry === '$.fk_probes[1].legal_entity_id').rules[0].description, /not found/);
+
+      const ok = await s.call('POST', '/admin/fixtures', { admin: true, body: { legal_entities: [{ id: le }], fk_probes: [{ legal_entity_id: le }] } });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.body.data.fk_probes.length, 1);
+
+      const crash = await s.call('POST', '/admin/fixtures', { admin: true, body: { crash_probes: [{}] } });
+      assert.equal(crash.status, 500);
+      assert.equal(crash.body.error.type, 'internal_error');
+    } finally {
+      await s.close();
+    }
   });
 });
 
