@@ -1,0 +1,228 @@
+/**
+ * SMS delivery through the outbox and the `http` provider against a local fake gateway that fails,
+ * times out and recovers: every message is delivered exactly once after recovery, a SENT row is
+ * never sent again, FAILED after SMS_MAX_TRIES, and the logs carry no phone, body or code.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { startTestServer, waitFor, type TestServer } from './support/harness.ts';
+import { seedRegistry, addMr, R, PHONES, resendPath } from './eprescription-helpers.ts';
+import { deliverSms, RetryLater, type DeliveryDeps } from '../src/platform/sms/delivery.ts';
+import { httpProvider } from '../src/platform/sms/providers.ts';
+import { SMS_QUEUE, enqueueSms } from '../src/platform/sms/outbox.ts';
+import type { Db } from '../src/platform/db.ts';
+
+type Mode = 'up' | 'down' | 'hang';
+
+class FakeGateway {
+  server!: http.Server;
+  url = '';
+  mode: Mode | ((n: number) => Mode) = 'up';
+  requests: { key: string | undefined; body: any; answered: number }[] = [];
+  accepted = new Map<string, number>();
+  delayMs = 0;
+
+  async start() {
+    this.server = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', async () => {
+        const n = this.requests.length;
+        const mode = typeof this.mode === 'function' ? this.mode(n) : this.mode;
+        const key = req.headers['idempotency-key'] as string | undefined;
+        const entry = { key, body: JSON.parse(raw), answered: 0 };
+        this.requests.push(entry);
+        if (mode === 'hang') {
+          await new Promise((r) => setTimeout(r, 1500));
+          entry.answered = 503;
+          res.writeHead(503).end();
+          return;
+        }
+        if (mode === 'down') {
+          entry.answered = 503;
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"maintenance"}');
+          return;
+        }
+        if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+        entry.answered = 200;
+        this.accepted.set(key!, (this.accepted.get(key!) ?? 0) + 1);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${key}` }));
+      });
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    const a = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${a.port}/sms`;
+  }
+  async stop() {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+const gw = new FakeGateway();
+let server: TestServer;
+let db: Db;
+
+before(async () => {
+  await gw.start();
+  server = await startTestServer({
+    env: { SMS_PROVIDER: 'http', SMS_GATEWAY_URL: gw.url, SMS_GATEWAY_TIMEOUT_MS: '300', SMS_MAX_TRIES: '10', SMS_RETRY_DELAY_SECONDS: '1' },
+  });
+  db = server.runtime.platform.db;
+  await seedRegistry(db);
+});
+after(async () => {
+  await server?.close();
+  await gw.stop();
+});
+
+const rows = async (ids: string[]) =>
+  (await db.query<any>('SELECT id, status, tries, last_error, provider_id, sent_at FROM sms_outbox WHERE id = ANY($1::uuid[]) ORDER BY id', [ids])).rows;
+
+test('gateway down, then hanging, then back: every SMS delivered exactly once, with the documented body and idempotency key', async () => {
+  const started = Date.now();
+  // 503 for 2 s, then no answer within the timeout for 1.5 s, then up
+  gw.mode = () => (Date.now() - started < 2000 ? 'down' : Date.now() - started < 3500 ? 'hang' : 'up');
+  const mis = await server.mis({ legalEntityId: R.legalEntityId });
+  const mrs = await Promise.all(Array.from({ length: 5 }, () => addMr(server)));
+  for (const mr of mrs) assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 200);
+  const outbox = (await db.query<{ id: string; entity_id: string; body: string }>(
+    `SELECT id, entity_id, body FROM sms_outbox WHERE entity_id = ANY($1::text[])`, [mrs.map((m) => m.id)])).rows;
+  assert.equal(outbox.length, 5);
+  const ids = outbox.map((o) => o.id);
+
+  await waitFor(async () => (await rows(ids)).every((r) => r.status === 'SENT'), 60_000, 200);
+  for (const id of ids) assert.equal(gw.accepted.get(id), 1, `outbox ${id} accepted ${gw.accepted.get(id)} times`);
+  assert.ok(gw.requests.some((r) => r.answered === 503), 'the gateway did fail some tries');
+  const final = await rows(ids);
+  for (const r of final) {
+    assert.equal(r.last_error, null);
+    assert.equal(r.provider_id, `gw-${r.id}`);
+    assert.ok(r.sent_at);
+    assert.ok(r.tries >= 1);
+  }
+  assert.ok(final.some((r) => r.tries > 1), 'some messages needed retries');
+  // the documented request: Idempotency-Key = outbox id, JSON {id, phone_number, body, entity_name, entity_id}
+  const one = outbox[0];
+  const req = gw.requests.find((r) => r.key === one.id)!;
+  assert.deepEqual(req.body, { id: one.id, phone_number: PHONES.personOtp, body: one.body, entity_name: 'medication_request', entity_id: one.entity_id });
+  assert.ok(gw.requests.every((r) => r.key === r.body.id));
+
+  // a SENT row is never sent again: duplicate jobs and direct calls do nothing
+  const before = gw.requests.length;
+  for (const id of ids) await server.runtime.platform.queue.send(SMS_QUEUE, { outbox_id: id });
+  await new Promise((r) => setTimeout(r, 1500));
+  const deps: DeliveryDeps = { db, log: pino({ level: 'silent' }), provider: httpProvider(gw.url, 300), maxTries: 10, leaseSeconds: 30 };
+  assert.equal(await deliverSms(deps, ids[0]), 'ALREADY_DONE');
+  assert.equal(gw.requests.length, before);
+});
+
+async function newOutboxRow(): Promise<string> {
+  return db.transaction((tx) => enqueueSmsRowOnly(tx));
+}
+async function enqueueSmsRowOnly(tx: Db): Promise<string> {
+  const r = await tx.query<{ id: string }>(
+    `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id) VALUES ($1, $2, 'medication_request', 'test') RETURNING id`,
+    ['+380671234567', 'Ваш рецепт: 0000-AAAA-BBBB-CCCC. Код підтвердження: 8642'],
+  );
+  return r.rows[0].id;
+}
+
+test('after SMS_MAX_TRIES failed tries the row is FAILED and never tried again', async () => {
+  gw.mode = 'down';
+  const id = await newOutboxRow();
+  const deps: DeliveryDeps = { db, log: pino({ level: 'silent' }), provider: httpProvider(gw.url, 300), maxTries: 3, leaseSeconds: 30 };
+  await assert.rejects(deliverSms(deps, id), RetryLater);
+  await assert.rejects(deliverSms(deps, id), RetryLater);
+  assert.equal(await deliverSms(deps, id), 'FAILED');
+  const [row] = await rows([id]);
+  assert.equal(row.status, 'FAILED');
+  assert.equal(row.tries, 3);
+  assert.equal(row.last_error, 'gateway answered HTTP 503');
+  const n = gw.requests.length;
+  gw.mode = 'up';
+  assert.equal(await deliverSms(deps, id), 'ALREADY_DONE');
+  assert.equal(gw.requests.length, n);
+});
+
+test('a timeout is a failed try with a safe error text', async () => {
+  gw.mode = 'hang';
+  const id = await newOutboxRow();
+  const deps: DeliveryDeps = { db, log: pino({ level: 'silent' }), provider: httpProvider(gw.url, 200), maxTries: 5, leaseSeconds: 30 };
+  await assert.rejects(deliverSms(deps, id), RetryLater);
+  const [row] = await rows([id]);
+  assert.equal(row.status, 'NEW');
+  assert.equal(row.last_error, 'gateway timeout after 200 ms');
+  gw.mode = 'up';
+  assert.equal(await deliverSms(deps, id), 'SENT');
+});
+
+test('two workers on one row at once: one sends, the other backs off; the gateway sees one request', async () => {
+  gw.mode = 'up';
+  gw.delayMs = 300;
+  try {
+    const id = await newOutboxRow();
+    const n = gw.requests.length;
+    const deps: DeliveryDeps = { db, log: pino({ level: 'silent' }), provider: httpProvider(gw.url, 2000), maxTries: 5, leaseSeconds: 30 };
+    const [a, b] = await Promise.allSettled([deliverSms(deps, id), deliverSms(deps, id)]);
+    const outcomes = [a, b].map((x) => (x.status === 'fulfilled' ? x.value : (x.reason as Error).constructor.name)).sort();
+    assert.deepEqual(outcomes, ['RetryLater', 'SENT']);
+    assert.equal(gw.requests.length, n + 1);
+    assert.equal(gw.accepted.get(id), 1);
+  } finally {
+    gw.delayMs = 0;
+  }
+});
+
+test('an expired lease (worker died mid-send) lets another worker take the row', async () => {
+  gw.mode = 'up';
+  const id = await newOutboxRow();
+  await db.query(`UPDATE sms_outbox SET tries = 1, locked_until = clock_timestamp() - interval '1 second' WHERE id = $1`, [id]);
+  const deps: DeliveryDeps = { db, log: pino({ level: 'silent' }), provider: httpProvider(gw.url, 2000), maxTries: 5, leaseSeconds: 30 };
+  assert.equal(await deliverSms(deps, id), 'SENT');
+  assert.equal((await rows([id]))[0].tries, 2);
+});
+
+test('logs never contain phone numbers, SMS bodies or verification codes', async () => {
+  let out = '';
+  const sink = new Writable({ write(chunk, _e, cb) { out += chunk.toString(); cb(); } });
+  const log = pino({ level: 'trace' }, sink);
+  const deps: DeliveryDeps = { db, log, provider: httpProvider(gw.url, 200), maxTries: 3, leaseSeconds: 30 };
+  const id = await newOutboxRow();
+  gw.mode = 'down';
+  await assert.rejects(deliverSms(deps, id), RetryLater);
+  gw.mode = 'hang';
+  await assert.rejects(deliverSms(deps, id), RetryLater);
+  gw.mode = 'up';
+  assert.equal(await deliverSms(deps, id), 'SENT');
+  await deliverSms(deps, id);
+  assert.ok(out.includes(id), 'the outbox id is logged');
+  for (const secret of ['+380671234567', '380671234567', '8642', 'Ваш рецепт', '0000-AAAA-BBBB-CCCC', gw.url]) {
+    assert.equal(out.includes(secret), false, `log contains ${secret}`);
+  }
+});
+
+test('the queue path ends FAILED after SMS_MAX_TRIES (real worker, backoff)', async () => {
+  const failing = new FakeGateway();
+  await failing.start();
+  failing.mode = 'down';
+  const s2 = await startTestServer({
+    env: { SMS_PROVIDER: 'http', SMS_GATEWAY_URL: failing.url, SMS_GATEWAY_TIMEOUT_MS: '300', SMS_MAX_TRIES: '2', SMS_RETRY_DELAY_SECONDS: '1' },
+  });
+  try {
+    const id = await s2.runtime.platform.db.transaction((tx) =>
+      enqueueSms(s2.runtime.platform.queue, tx, { phoneNumber: '+380671234567', body: 'x', entityName: 'composition', entityId: 'c1' }));
+    await waitFor(async () => (await s2.runtime.platform.db.query<any>('SELECT status FROM sms_outbox WHERE id = $1', [id])).rows[0].status === 'FAILED', 30_000, 200);
+    const row = (await s2.runtime.platform.db.query<any>('SELECT tries, last_error FROM sms_outbox WHERE id = $1', [id])).rows[0];
+    assert.equal(row.tries, 2);
+    assert.equal(row.last_error, 'gateway answered HTTP 503');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(failing.requests.length, 2);
+  } finally {
+    await s2.close();
+    await failing.stop();
+  }
+});
