@@ -1,6 +1,6 @@
 /**
- * Compositions test helpers: registry rows (SQL straight into the migration-010 tables, so the
- * tests do not depend on the fixtures endpoint), request bodies, and a job poller that honours eta.
+ * Compositions test helpers: registry rows (through POST /admin/fixtures), request bodies, and a
+ * job poller that honours eta.
  */
 import { randomUUID } from 'node:crypto';
 import type { Mis, TestServer, CallResult } from './harness.ts';
@@ -25,36 +25,35 @@ export interface World {
 }
 
 export async function seedWorld(server: TestServer): Promise<World> {
-  const db = server.runtime.platform.db;
   const w: World = {
     legalEntityId: randomUUID(), otherLegalEntityId: randomUUID(),
     authorId: randomUUID(), authorTaxId: String(3_000_000_000 + Math.floor(Math.random() * 999_999_999)).slice(0, 10),
     otherEmployeeId: randomUUID(), colleagueId: randomUUID(), colleagueTaxId: '2222222222',
     personId: randomUUID(), motherId: randomUUID(), prepersonId: randomUUID(),
     episodeId: randomUUID(), encounterId: randomUUID(), motherEncounterId: randomUUID(), prepersonEncounterId: randomUUID(),
-    authMethodId: randomUUID(),
+    authMethodId: '',
   };
-  const parties = [randomUUID(), randomUUID(), randomUUID()];
-  await db.query(`INSERT INTO legal_entities(id, name, edrpou) VALUES ($1, 'Clinic', '12345678'), ($2, 'Other clinic', '87654321')`, [w.legalEntityId, w.otherLegalEntityId]);
-  await db.query(
-    `INSERT INTO parties(id, first_name, last_name, tax_id) VALUES ($1, 'Ivan', 'Doctor', $4), ($2, 'Petro', 'Other', '1111111111'), ($3, 'Olena', 'Colleague', $5)`,
-    [...parties, w.authorTaxId, w.colleagueTaxId],
-  );
-  await db.query(
-    `INSERT INTO employees(id, legal_entity_id, party_id) VALUES ($1, $2, $3), ($4, $5, $6), ($7, $2, $8)`,
-    [w.authorId, w.legalEntityId, parties[0], w.otherEmployeeId, w.otherLegalEntityId, parties[1], w.colleagueId, parties[2]],
-  );
-  await db.query(
-    `INSERT INTO persons(id, first_name, last_name, birth_date) VALUES ($1, 'Taras', 'Patient', '1990-01-01'), ($2, 'Maria', 'Mother', '1992-02-02')`,
-    [w.personId, w.motherId],
-  );
-  await db.query(`INSERT INTO person_authentication_methods(id, person_id, type, phone_number) VALUES ($1, $2, 'OTP', '+380501112233')`, [w.authMethodId, w.personId]);
-  await db.query(`INSERT INTO prepersons(id, first_name) VALUES ($1, 'Unknown')`, [w.prepersonId]);
-  await db.query(`INSERT INTO episodes(id, person_id, legal_entity_id, name) VALUES ($1, $2, $3, 'Flu')`, [w.episodeId, w.personId, w.legalEntityId]);
-  await db.query(
-    `INSERT INTO encounters(id, person_id, episode_id, legal_entity_id, employee_id) VALUES ($1, $2, $3, $4, $5), ($6, $7, NULL, $4, $5), ($8, $9, NULL, $4, $5)`,
-    [w.encounterId, w.personId, w.episodeId, w.legalEntityId, w.authorId, w.motherEncounterId, w.motherId, w.prepersonEncounterId, w.prepersonId],
-  );
+  const enc = (id: string, personId: string, episodeId: string | null) => ({
+    id, person_id: personId, episode_id: episodeId, legal_entity_id: w.legalEntityId, employee_id: w.authorId,
+  });
+  // the sandbox's POST /admin/fixtures (registry capability), snake_case rows of migration 010
+  await server.fixtures({
+    legal_entities: [{ id: w.legalEntityId, name: 'Clinic', edrpou: '12345678' }, { id: w.otherLegalEntityId, name: 'Other clinic', edrpou: '87654321' }],
+    employees: [
+      { id: w.authorId, legal_entity_id: w.legalEntityId, party: { first_name: 'Ivan', last_name: 'Doctor', tax_id: w.authorTaxId } },
+      { id: w.otherEmployeeId, legal_entity_id: w.otherLegalEntityId, party: { tax_id: '1111111111' } },
+      { id: w.colleagueId, legal_entity_id: w.legalEntityId, party: { tax_id: w.colleagueTaxId } },
+    ],
+    persons: [
+      { id: w.personId, birth_date: '1990-01-01', authentication_methods: [{ type: 'OTP', phone_number: '+380501112233' }] },
+      { id: w.motherId, birth_date: '1992-02-02', gender: 'FEMALE' },
+    ],
+    prepersons: [{ id: w.prepersonId }],
+    episodes: [{ id: w.episodeId, person_id: w.personId, legal_entity_id: w.legalEntityId, name: 'Flu' }],
+    encounters: [enc(w.encounterId, w.personId, w.episodeId), enc(w.motherEncounterId, w.motherId, null), enc(w.prepersonEncounterId, w.prepersonId, null)],
+  });
+  const m = await server.runtime.platform.db.query<{ id: string }>('SELECT id FROM person_authentication_methods WHERE person_id = $1', [w.personId]);
+  w.authMethodId = m.rows[0].id;
   return w;
 }
 
