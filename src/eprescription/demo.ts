@@ -37,7 +37,7 @@ export function demoMedicationRequests(): Record<string, unknown>[] {
     // 200: SMS to the confidant's OTP phone
     { ...base, id: DEMO.mrThirdPersonId, person_id: DEMO.personThirdPersonId, verification_code: '2345' },
     // 409 Person or third person has no OTP auth method
-    { ...base, id: DEMO.mrOfflineId, person_id: DEMO.personOfflineId, verification_code: '3456' },
+    { ...base, id: DEMO.mrOfflineId, person_id: DEMO.personOfflineId, verification_code: '3456', context: encounterContext(DEMO.encounterOfflineId) },
     // 409 For medication request plan information cannot be resent
     { ...base, id: DEMO.mrPlanId, person_id: DEMO.personOtpId, intent: 'plan', dispense_valid_from: null, dispense_valid_to: null, verification_code: '4567' },
     // 409 Invalid status Medication request for resend action!
