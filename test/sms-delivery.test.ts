@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startTestServer, waitFor, type TestServer } from './support/harness.ts';
 import { seedRegistry, addMr, R, PHONES, resendPath } from './eprescription-helpers.ts';
-import { deliverSms, RetryLater, type DeliveryDeps } from '../src/platform/sms/delivery.ts';
+import { deliverSms, sweepStuckSms, RetryLater, type DeliveryDeps } from '../src/platform/sms/delivery.ts';
 import { httpProvider } from '../src/platform/sms/providers.ts';
 import { SMS_QUEUE, enqueueSms } from '../src/platform/sms/outbox.ts';
 import type { Db } from '../src/platform/db.ts';
@@ -225,4 +225,17 @@ test('the queue path ends FAILED after SMS_MAX_TRIES (real worker, backoff)', as
     await s2.close();
     await failing.stop();
   }
+});
+
+test('a NEW row whose job was lost is re-enqueued by the sweep and delivered once', async () => {
+  gw.mode = 'up';
+  const id = await newOutboxRow(); // a row without a job
+  await db.query(`UPDATE sms_outbox SET updated_at = now() - interval '30 minutes' WHERE id = $1`, [id]);
+  const fresh = await newOutboxRow(); // recent rows are left to their own jobs
+  const swept = await sweepStuckSms(server.runtime.platform, 600);
+  assert.ok(swept.includes(id));
+  assert.ok(!swept.includes(fresh));
+  await waitFor(async () => (await rows([id]))[0].status === 'SENT', 20_000, 100);
+  assert.equal(gw.accepted.get(id), 1);
+  assert.deepEqual(await sweepStuckSms(server.runtime.platform, 600), []);
 });

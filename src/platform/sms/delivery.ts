@@ -74,6 +74,31 @@ export async function deliverSms(deps: DeliveryDeps, outboxId: string): Promise<
   }
 }
 
+export const SMS_SWEEP_QUEUE = 'sms-sweep';
+
+/**
+ * Safety net for "nothing lost": NEW rows untouched for `staleSeconds` with no live lease (their job
+ * was lost, e.g. retries exhausted by lease conflicts or the job row removed) get a fresh delivery job.
+ * A spare job is harmless: the claim is conditional. Returns the ids re-enqueued.
+ */
+export async function sweepStuckSms(platform: Pick<Platform, 'db' | 'queue' | 'log'>, staleSeconds: number, limit = 500): Promise<string[]> {
+  const ids = await platform.db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string }>(
+      `UPDATE sms_outbox SET updated_at = now()
+        WHERE id IN (SELECT id FROM sms_outbox
+                      WHERE status = 'NEW' AND updated_at < now() - make_interval(secs => $1)
+                        AND (locked_until IS NULL OR locked_until < now())
+                      ORDER BY updated_at LIMIT $2)
+        RETURNING id`,
+      [staleSeconds, limit],
+    );
+    for (const r of rows) await platform.queue.send(SMS_QUEUE, { outbox_id: r.id }, { tx });
+    return rows.map((r) => r.id);
+  });
+  if (ids.length) platform.log.warn({ count: ids.length }, 'stuck sms re-enqueued');
+  return ids;
+}
+
 const registeredQueues = new WeakSet<object>();
 
 /**
@@ -106,4 +131,16 @@ export function registerSmsDelivery(platform: Platform) {
       await deliverSms(deps, job.data.outbox_id);
     },
   });
+  // Longer than the longest backoff (300 s) plus the lease, so a row merely waiting for its retry is left alone.
+  const staleSeconds = 300 + leaseSeconds + 60;
+  platform.queue.defineQueue<object>({
+    name: SMS_SWEEP_QUEUE,
+    retryLimit: 0,
+    expireInSeconds: 120,
+    concurrency: 1,
+    handler: async () => {
+      await sweepStuckSms(platform, staleSeconds);
+    },
+  });
+  platform.queue.defineSchedule({ queue: SMS_SWEEP_QUEUE, cron: '* * * * *' });
 }
