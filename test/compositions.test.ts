@@ -485,3 +485,67 @@ describe('metrics', () => {
     assert.match(r.text, /esoz_composition_job_finished_total\{kind="CREATE",status="DONE",eta="(before|after)_eta"\} [1-9]/);
   });
 });
+
+describe('retries', () => {
+  test('a transient error is retried with backoff and the job still ends DONE once', async () => {
+    const db = server.runtime.platform.db as any;
+    const original = db.transaction;
+    let failures = 0;
+    db.transaction = function (fn: any) {
+      // fail the worker's first finishing transaction (the accept transaction has already run)
+      if (failures === 0 && new Error().stack?.includes('processor.ts')) {
+        failures++;
+        return Promise.reject(new Error('connection reset (simulated)'));
+      }
+      return original.call(this, fn);
+    };
+    try {
+      const { job } = await createComposition(mis, createBody(w, { category: 'CHILD_CARE', focus: { type: 'person', id: w.motherId }, start: '2026-12-01T00:00:01Z', end: '2026-12-02T20:59:59Z' }));
+      assert.equal(job.body.data.status, 'DONE', job.text);
+      assert.equal(failures, 1);
+      const row = await server.runtime.platform.db.query<{ attempts: number }>('SELECT attempts FROM composition_jobs WHERE id = $1', [job.body.data.id]);
+      assert.equal(row.rows[0].attempts, 2);
+      const n = await server.runtime.platform.db.query<{ n: number }>('SELECT count(*) AS n FROM compositions WHERE job_id = $1', [job.body.data.id]);
+      assert.equal(Number(n.rows[0].n), 1);
+    } finally {
+      db.transaction = original;
+    }
+  });
+
+  test('the last retry fails the job with INTERNAL_ERROR instead of leaving it PENDING', async () => {
+    const platform = server.runtime.platform;
+    const { processor, retryLimit } = compositionsOf(platform);
+    const jobId = crypto.randomUUID();
+    await platform.db.query(
+      `INSERT INTO composition_jobs (id, kind, client_id, legal_entity_id, request_hash, request, first_eta)
+       VALUES ($1, 'CREATE', $2, $3, 'last-retry', $4, now())`,
+      [jobId, mis.clientId, w.legalEntityId, JSON.stringify(createBody(w))],
+    );
+    const db = platform.db as any;
+    const original = db.transaction;
+    db.transaction = () => Promise.reject(new Error('database unavailable (simulated)'));
+    try {
+      await assert.rejects(processor.handle({ id: jobId, name: 'x', data: { jobId }, retryCount: retryLimit - 1 } as any), /simulated/);
+      const r = await processor.handle({ id: jobId, name: 'x', data: { jobId }, retryCount: retryLimit } as any);
+      assert.deepEqual(r, { status: 'FAILED', error: 'INTERNAL_ERROR' });
+    } finally {
+      db.transaction = original;
+    }
+    const state = await mis.call('GET', `/api/patients/composition/job/${jobId}`);
+    assert.equal(state.body.data.status, 'FAILED');
+    assert.equal(state.body.data.error.code, 500);
+    assert.match(state.body.data.error.message, /after \d+ attempts/);
+  });
+});
+
+describe('openapi', () => {
+  test('the /api routes are documented with their scopes', async () => {
+    const r = await server.call('GET', '/openapi.json');
+    assert.equal(r.status, 200);
+    const paths = Object.keys(r.body.paths);
+    for (const p of ['/api/patients/composition', '/api/patients/composition/job/{asyncJobId}', '/api/patients/composition/{id}/sign', '/api/patients/searchComposition']) {
+      assert.ok(paths.includes(p), p);
+    }
+    assert.ok(!paths.includes('/patients/composition/job/{asyncJobId}'), 'unprefixed copies are hidden');
+  });
+});

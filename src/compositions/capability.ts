@@ -48,7 +48,7 @@ function stateOf(platform: Platform): State {
 /** For tests and the sandbox: the job store and the maintenance sweep of a runtime. */
 export function compositionsOf(platform: Platform) {
   const s = stateOf(platform);
-  return { store: s.store, sweep: () => sweep(platform), verifier: s.verifier };
+  return { store: s.store, sweep: () => sweep(platform), verifier: s.verifier, processor: s.processor, retryLimit: RETRY_LIMIT };
 }
 
 export const compositionsCapability: Capability = {
