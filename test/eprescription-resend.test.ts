@@ -105,6 +105,12 @@ describe('check 3: MR exists (and is the caller\'s)', () => {
     const other = await server.mis({ legalEntityId: R.otherLegalEntityId });
     assert.equal((await other.call('PATCH', resendPath(mr.id))).status, 200);
   });
+  test('visibility is checked before intent (another legal entity\'s plan MR → 404)', async () => {
+    const mr = await addMr(server, {
+      legal_entity_id: R.otherLegalEntityId, division_id: R.otherDivisionId, employee_id: R.otherEmployeeId, intent: 'plan', status: 'REJECTED',
+    });
+    assertError(await mis.call('PATCH', resendPath(mr.id)), 404, 'not_found', 'Not found');
+  });
   test('client without a legal entity sees no MR → 404', async () => {
     const mr = await addMr(server);
     const c = await server.mis({ legalEntityId: null });
