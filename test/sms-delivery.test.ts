@@ -239,3 +239,9 @@ test('a NEW row whose job was lost is re-enqueued by the sweep and delivered onc
   assert.equal(gw.accepted.get(id), 1);
   assert.deepEqual(await sweepStuckSms(server.runtime.platform, 600), []);
 });
+
+test('delivery tries are counted in /metrics', async () => {
+  const m = await server.call('GET', '/metrics');
+  assert.match(m.text, /esoz_sms_delivery_tries_total\{provider="http",result="sent"\} [1-9]/);
+  assert.match(m.text, /esoz_sms_delivery_tries_total\{provider="http",result="retry"\} [1-9]/);
+});

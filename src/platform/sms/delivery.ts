@@ -13,6 +13,7 @@
 import type { Db } from '../db.ts';
 import type { Logger } from '../logging.ts';
 import type { Platform } from '../platform.ts';
+import { Counter } from 'prom-client';
 import { SMS_QUEUE } from './outbox.ts';
 import { providerFromConfig, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
 
@@ -23,6 +24,8 @@ export interface DeliveryDeps {
   maxTries: number;
   /** How long a claimed row stays reserved for the worker that claimed it. */
   leaseSeconds: number;
+  /** Called once per try that reached the provider (metrics). */
+  onTry?(result: 'sent' | 'retry' | 'failed'): void;
 }
 
 export type DeliveryResult = 'SENT' | 'FAILED' | 'ALREADY_DONE';
@@ -56,6 +59,7 @@ export async function deliverSms(deps: DeliveryDeps, outboxId: string): Promise<
         WHERE id = $1 AND status = 'NEW'`,
       [outboxId, providerId],
     );
+    deps.onTry?.('sent');
     log.info({ outbox_id: outboxId, entity_name: msg.entity_name, tries: msg.tries, provider: deps.provider.name }, 'sms sent');
     return 'SENT';
   } catch (err) {
@@ -65,6 +69,7 @@ export async function deliverSms(deps: DeliveryDeps, outboxId: string): Promise<
       `UPDATE sms_outbox SET status = $3, last_error = $2, locked_until = NULL, updated_at = now() WHERE id = $1 AND status = 'NEW'`,
       [outboxId, reason, final ? 'FAILED' : 'NEW'],
     );
+    deps.onTry?.(final ? 'failed' : 'retry');
     if (final) {
       log.error({ outbox_id: outboxId, entity_name: msg.entity_name, tries: msg.tries, reason }, 'sms failed for good');
       return 'FAILED';
@@ -110,12 +115,19 @@ export function registerSmsDelivery(platform: Platform) {
   registeredQueues.add(platform.queue);
   const { config } = platform;
   const leaseSeconds = Math.ceil(config.SMS_GATEWAY_TIMEOUT_MS / 1000) + 30;
+  const tries = new Counter({
+    name: 'esoz_sms_delivery_tries_total',
+    help: 'SMS delivery tries by provider and result (sent, retry, failed = gave up after SMS_MAX_TRIES)',
+    labelNames: ['provider', 'result'],
+    registers: [platform.metrics.registry],
+  });
   const deps: DeliveryDeps = {
     db: platform.db,
     log: platform.log.child({ component: 'sms' }),
     provider: providerFromConfig(config),
     maxTries: config.SMS_MAX_TRIES,
     leaseSeconds,
+    onTry: (result) => tries.inc({ provider: config.SMS_PROVIDER, result }),
   };
   platform.queue.defineQueue<{ outbox_id: string }>({
     name: SMS_QUEUE,
