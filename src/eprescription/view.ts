@@ -54,8 +54,8 @@ export interface LoadedMr {
  */
 export const SEE_ALL_LE_TYPES = ['NHS', 'PHARMACY', 'MSP_PHARMACY'];
 
+/** The loader is a PL/pgSQL function (migration 021) so that its 8-table join is planned once per connection. */
 const LOAD_SQL = 'SELECT esoz_medication_request_load($1::uuid, $2::text, $3::uuid, $4::text[]) AS mr';
-
 
 /**
  * The MR the caller may see, by id (UUID) or by request number; undefined for an unknown MR, an MR of
@@ -70,12 +70,8 @@ export async function loadMedicationRequest(db: Db, rawId: string, callerLegalEn
   ]);
   const raw = rows[0]?.mr;
   if (!raw) return undefined;
-  const mr: LoadedMr = typeof raw === 'string' ? JSON.parse(raw) : raw;
-  // json (not jsonb) keeps the key order; both drivers parse it, but be defensive about text.
-  for (const k of ['legal_entity', 'division', 'employee', 'party', 'person', 'medication', 'medical_program'] as const) {
-    if (typeof mr[k] === 'string') (mr as any)[k] = JSON.parse(mr[k] as unknown as string);
-  }
-  return mr;
+  // json (not jsonb) keeps the key order of the nested objects; both drivers parse it.
+  return typeof raw === 'string' ? JSON.parse(raw) : raw;
 }
 
 /** Registry rows the MR points at but that do not exist (the 2019 service answered 500 for these). */
