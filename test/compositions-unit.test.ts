@@ -45,8 +45,9 @@ describe('eta', () => {
     assert.equal(estimateEta({ now, ahead: 0, serviceMs: 200, drainMs: 50, startedAt: null }).getTime(), now + 200);
     assert.equal(estimateEta({ now, ahead: 10, serviceMs: 200, drainMs: 50, startedAt: null }).getTime(), now + 200 + 500);
     assert.equal(estimateEta({ now, ahead: 10, serviceMs: 200, drainMs: 50, startedAt: new Date(now - 100) }).getTime(), now + 100);
-    // running late: never in the past
-    assert.ok(estimateEta({ now, ahead: 0, serviceMs: 200, drainMs: 50, startedAt: new Date(now - 5000) }).getTime() > now);
+    // overrunning: half its elapsed time again, never in the past
+    assert.equal(estimateEta({ now, ahead: 0, serviceMs: 200, drainMs: 50, startedAt: new Date(now - 5000) }).getTime(), now + 2500);
+    assert.ok(estimateEta({ now, ahead: 0, serviceMs: 1, drainMs: 1, startedAt: new Date(now) }).getTime() > now);
   });
 });
 

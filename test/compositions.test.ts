@@ -332,10 +332,11 @@ describe('job status endpoint (seed 000)', () => {
         return original.apply(this, args);
       };
       try {
+        const asked = Date.now();
         const p = await mis.call('GET', `/api/patients/composition/job/${id}`);
         assert.equal(p.body.data.status, 'PENDING');
         assert.equal(count, 1, 'one query for a PENDING job');
-        assert.ok(Date.parse(p.body.data.eta) > Date.now(), 'eta in the future');
+        assert.ok(Date.parse(p.body.data.eta) > asked, 'eta in the future');
         assert.match(p.headers.get('retry-after') ?? '', /^\d+$/);
         assert.deepEqual(p.body.data.links, [{ entity: 'job', href: `/api/patients/composition/job/${id}` }]);
       } finally {
@@ -483,6 +484,16 @@ describe('metrics', () => {
     assert.match(r.text, /esoz_composition_jobs\{status="FAILED"\} [1-9]/);
     assert.match(r.text, /esoz_composition_jobs_eta\{result="before_eta"\} \d+/);
     assert.match(r.text, /esoz_composition_job_finished_total\{kind="CREATE",status="DONE",eta="(before|after)_eta"\} [1-9]/);
+  });
+  test('the eta model learns from measured service times', async () => {
+    const stats = await server.runtime.platform.db.query<{ kind: string; service_ms: number; drain_ms: number; samples: number }>(
+      'SELECT kind, service_ms, drain_ms, samples FROM composition_job_stats ORDER BY kind',
+    );
+    for (const s of stats.rows) {
+      assert.ok(Number(s.samples) > 0, `${s.kind} measured`);
+      assert.notEqual(s.service_ms, 500, `${s.kind} moved off the prior`);
+      assert.ok(s.drain_ms > 0 && s.drain_ms <= Math.max(s.service_ms, 500) * 2);
+    }
   });
 });
 

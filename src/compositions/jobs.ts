@@ -6,7 +6,8 @@
  * ETA model (docs/decisions-compositions.md): eta = now + service + ahead × drain, where `service`
  * is the moving average time a worker needs for one job, `drain` the moving average interval
  * between completions while the queue is busy (≈ service ÷ parallel workers), and `ahead` the
- * PENDING jobs queued before this one. A job already in a worker's hands gets started_at + service.
+ * PENDING jobs queued before this one. A job already in a worker's hands gets started_at + service,
+ * or, when it overruns, now + half its elapsed time.
  * Both averages live in `composition_job_stats`, shared by all processes.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,8 @@ import type { JobState } from './schemas.ts';
 export const JOB_PATH = '/api/patients/composition/job';
 export const jobPath = (id: string) => `${JOB_PATH}/${id}`;
 
+/** Smallest eta ahead of now for a job in progress (a poll sooner than this is wasted). */
+const MIN_LOOKAHEAD_MS = 25;
 /** EWMA weight of a new sample. */
 const ALPHA = 0.2;
 
@@ -41,7 +44,12 @@ const toDate = (v: Date | string | null) => (v == null ? null : v instanceof Dat
 
 export function estimateEta(o: { now: number; ahead: number; serviceMs: number; drainMs: number; startedAt: Date | null }): Date {
   const service = Math.max(1, o.serviceMs);
-  if (o.startedAt) return new Date(Math.max(o.startedAt.getTime() + service, o.now + Math.min(service / 4, 1000)));
+  if (o.startedAt) {
+    // in a worker's hands: the rest of a typical run; a job already overrunning is expected to need
+    // about half as long again as it has run so far (never an eta in the past)
+    const elapsed = Math.max(0, o.now - o.startedAt.getTime());
+    return new Date(o.now + Math.max(service - elapsed, elapsed / 2, MIN_LOOKAHEAD_MS));
+  }
   return new Date(o.now + service + o.ahead * Math.max(1, o.drainMs));
 }
 
@@ -185,9 +193,9 @@ export async function markFailed(db: Db, jobId: string, error: JobError) {
 export async function recordServiceTime(db: Db, kind: JobKind, serviceMs: number) {
   await db.query(
     `UPDATE composition_job_stats
-        SET service_ms = CASE WHEN samples = 0 THEN $2 ELSE service_ms * (1 - $3) + $2 * $3 END,
-            drain_ms = CASE WHEN samples = 0 THEN $2 ELSE drain_ms * (1 - $3) + $3 * LEAST($2::double precision,
-                         GREATEST(1, EXTRACT(EPOCH FROM (clock_timestamp() - COALESCE(last_finished_at, clock_timestamp()))) * 1000)) END,
+        SET service_ms = CASE WHEN samples = 0 THEN $2::float8 ELSE service_ms * (1 - $3::float8) + $2::float8 * $3::float8 END,
+            drain_ms = CASE WHEN samples = 0 THEN $2::float8 ELSE drain_ms * (1 - $3::float8) + $3::float8 * LEAST($2::float8,
+                         GREATEST(1, EXTRACT(EPOCH FROM (clock_timestamp() - COALESCE(last_finished_at, clock_timestamp())))::float8 * 1000)) END,
             samples = samples + 1,
             last_finished_at = clock_timestamp()
       WHERE kind = $1`,
