@@ -139,13 +139,21 @@ export async function upsertMedicationRequest(tx: Db, item: Json): Promise<strin
     for (const k of Object.keys(COLUMNS)) if (values[k] === undefined && k in d) values[k] = d[k];
     values.request_number ??= await generateRequestNumber(tx, id);
   }
+  const encode = (c: string) => (JSON_COLUMNS.has(c) && values[c] !== null ? JSON.stringify(values[c]) : values[c]);
+  if (existing) {
+    // only the fields the item carries change (an INSERT … ON CONFLICT would need every NOT NULL column)
+    if (provided.length) {
+      await tx.query(
+        `UPDATE medication_requests SET ${provided.map((c, i) => `${c} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1`,
+        [id, ...provided.map(encode)],
+      );
+    }
+    return id;
+  }
   const cols = ['id', ...Object.keys(values)];
-  const params = [id, ...Object.keys(values).map((c) => (JSON_COLUMNS.has(c) && values[c] !== null ? JSON.stringify(values[c]) : values[c]))];
-  const sets = [...provided.map((c) => `${c} = EXCLUDED.${c}`), 'updated_at = now()'];
   await tx.query(
-    `INSERT INTO medication_requests (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})
-     ON CONFLICT (id) DO UPDATE SET ${sets.join(', ')}`,
-    params,
+    `INSERT INTO medication_requests (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+    [id, ...Object.keys(values).map(encode)],
   );
   return id;
 }
