@@ -61,6 +61,7 @@ describe('the MIS sequence', () => {
     assert.equal(doc.episodeOfCare.value, w.episodeId);
     assert.ok(!Number.isNaN(Date.parse(doc.date)));
     assert.deepEqual(doc.subject, body.subject);
+    assert.equal(JSON.stringify(doc.type), JSON.stringify(body.type), 'fields keep the order the client sent');
     assert.deepEqual(doc.extension, body.extension);
 
     // the documented long path and the unprefixed seed path return the same document

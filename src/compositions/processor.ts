@@ -64,6 +64,7 @@ export class Processor {
     );
     const row = claimed.rows[0];
     if (!row) return { skipped: true }; // finished already (redelivery) or deleted
+    if (typeof row.request === 'string') row.request = JSON.parse(row.request);
     const started = performance.now();
     await testDelay('claimed');
     try {
