@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from './support/harness.ts';
-import { checkSmsTimeout, formatNextAttempt, smsTimeoutMessage, type SmsTimeoutParams } from '../src/platform/sms/sms-timeout.ts';
+import { checkSmsTimeout, pruneSmsAttempts, formatNextAttempt, smsTimeoutMessage, type SmsTimeoutParams } from '../src/platform/sms/sms-timeout.ts';
 import { EsozError } from '../src/platform/errors.ts';
 import type { Db } from '../src/platform/db.ts';
 
@@ -117,4 +117,14 @@ test('concurrent checks of one entity never exceed MAX', async () => {
   const results = await Promise.allSettled(Array.from({ length: 60 }, () => check(p)));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 5);
   assert.equal(await count(p), 5);
+});
+
+test('pruneSmsAttempts deletes only attempts older than the horizon, for every entity', async () => {
+  const old = params();
+  const live = params();
+  await db.query(`INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES ($1, $2, now() - interval '2 days'), ($1, $3, now() - interval '10 seconds')`,
+    ['medication_request', old.entityId, live.entityId]);
+  assert.ok((await pruneSmsAttempts(db, 86400)) >= 1);
+  assert.equal(await count(old), 0);
+  assert.equal(await count(live), 1);
 });

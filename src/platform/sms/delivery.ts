@@ -15,6 +15,7 @@ import type { Logger } from '../logging.ts';
 import type { Platform } from '../platform.ts';
 import { Counter } from 'prom-client';
 import { SMS_QUEUE } from './outbox.ts';
+import { pruneSmsAttempts } from './sms-timeout.ts';
 import { providerFromConfig, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
 
 export interface DeliveryDeps {
@@ -152,6 +153,8 @@ export function registerSmsDelivery(platform: Platform) {
     concurrency: 1,
     handler: async () => {
       await sweepStuckSms(platform, staleSeconds);
+      // attempts of entities never checked again: keep at least a day and the longest configured window
+      await pruneSmsAttempts(platform.db, Math.max(86400, config.MR_SEND_TIMEOUT, config.COMPOSITION_SEND_TIMEOUT));
     },
   });
   platform.queue.defineSchedule({ queue: SMS_SWEEP_QUEUE, cron: '* * * * *' });

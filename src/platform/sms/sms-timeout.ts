@@ -67,3 +67,12 @@ export async function checkSmsTimeout(tx: Db, p: SmsTimeoutParams): Promise<numb
   await tx.query('INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES ($1, $2, $3)', [p.entityName, p.entityId, w.now]);
   return w.live + 1;
 }
+
+/**
+ * Delete attempts older than `horizonSeconds` for every entity (the per-entity check prunes only the
+ * entity it looks at). The horizon must be at least the longest SEND_TIMEOUT of any caller.
+ */
+export async function pruneSmsAttempts(db: Db, horizonSeconds: number): Promise<number> {
+  const r = await db.query('DELETE FROM sms_attempts WHERE attempted_at < clock_timestamp() - make_interval(secs => $1)', [horizonSeconds]);
+  return r.rowCount;
+}
