@@ -52,6 +52,32 @@ describe('worker crash', { skip }, () => {
     await server?.close();
   });
 
+  test('dedupe holds across API processes: concurrent identical requests on two servers share one job', async () => {
+    // same lease as every other process: queue settings live in the database and the last process to start sets them
+    const second = await startTestServer({ databaseUrl: server.databaseUrl, env: { WORKERS: 'off', JOB_LEASE_SECONDS: '5', SIGNATURE_TRUST: 'any-test-ca' } });
+    try {
+      const body = createBody(w, { category: 'CHILD_CARE', focus: { type: 'person', id: w.motherId } });
+      const responses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => fetch(`${i % 2 ? second.url : server.url}/api/patients/composition`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${mis.token}`, 'api-key': mis.secret, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }).then(async (r) => ({ status: r.status, body: await r.json() }))),
+      );
+      assert.ok(responses.every((r) => r.status === 202), JSON.stringify(responses.map((r) => r.status)));
+      const ids = new Set(responses.map((r) => r.body.data.id));
+      assert.equal(ids.size, 1, 'one job');
+      const rows = await server.runtime.platform.db.query<{ n: number }>(
+        `SELECT count(*) AS n FROM composition_jobs WHERE client_id = $1 AND status = 'PENDING' AND request::jsonb -> 'category' -> 'coding' -> 0 ->> 'code' = 'CHILD_CARE'`,
+        [mis.clientId],
+      );
+      assert.equal(Number(rows.rows[0].n), 1);
+      await server.runtime.platform.db.query('DELETE FROM composition_jobs WHERE id = $1', [[...ids][0]]);
+    } finally {
+      await second.close();
+    }
+  });
+
   for (const phase of ['claimed', 'in-transaction'] as const) {
     test(`SIGKILL while holding jobs (${phase}) → another worker finishes them, no duplicates`, { timeout: 90_000 }, async () => {
       const db = server.runtime.platform.db;
