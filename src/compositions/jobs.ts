@@ -203,6 +203,8 @@ export async function recordServiceTime(db: Db, kind: JobKind, serviceMs: number
   );
 }
 
+const SWEEP_BATCH = 5000;
+
 export interface SweepResult {
   deleted: number;
   expired: string[];
@@ -211,10 +213,17 @@ export interface SweepResult {
 /** Retention and stuck jobs: delete finished jobs past retention, fail PENDING jobs past the max age. */
 export async function sweep(platform: Platform): Promise<SweepResult> {
   const { db, config } = platform;
-  const del = await db.query(
-    `DELETE FROM composition_jobs WHERE status <> 'PENDING' AND finished_at < now() - make_interval(days => $1::int)`,
-    [config.JOB_RETENTION_DAYS],
-  );
+  // in batches, so a backlog (after downtime) never becomes one huge transaction
+  let deleted = 0;
+  for (;;) {
+    const del = await db.query(
+      `DELETE FROM composition_jobs WHERE id IN (
+         SELECT id FROM composition_jobs WHERE status <> 'PENDING' AND finished_at < now() - make_interval(days => $1::int) LIMIT $2)`,
+      [config.JOB_RETENTION_DAYS, SWEEP_BATCH],
+    );
+    deleted += del.rowCount;
+    if (del.rowCount < SWEEP_BATCH) break;
+  }
   const error: JobError = {
     code: TASK_ERRORS.JOB_TIMEOUT,
     type: 'JOB_TIMEOUT',
@@ -225,5 +234,5 @@ export async function sweep(platform: Platform): Promise<SweepResult> {
       WHERE status = 'PENDING' AND inserted_at < now() - make_interval(secs => $1::int) RETURNING id`,
     [config.JOB_MAX_PENDING_SECONDS, JSON.stringify(error)],
   );
-  return { deleted: del.rowCount, expired: exp.rows.map((r) => r.id) };
+  return { deleted, expired: exp.rows.map((r) => r.id) };
 }
