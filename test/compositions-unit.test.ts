@@ -48,6 +48,9 @@ describe('eta', () => {
     // overrunning: half its elapsed time again, never in the past
     assert.equal(estimateEta({ now, ahead: 0, serviceMs: 200, drainMs: 50, startedAt: new Date(now - 5000) }).getTime(), now + 2500);
     assert.ok(estimateEta({ now, ahead: 0, serviceMs: 1, drainMs: 1, startedAt: new Date(now) }).getTime() > now);
+    // a stalled queue: clients back off with the waiting time
+    assert.equal(estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 60_000) }).getTime(), now + 30_000);
+    assert.equal(estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 100) }).getTime(), now + 300);
   });
 });
 

@@ -7,7 +7,8 @@
  * is the moving average time a worker needs for one job, `drain` the moving average interval
  * between completions while the queue is busy (≈ service ÷ parallel workers), and `ahead` the
  * PENDING jobs queued before this one. A job already in a worker's hands gets started_at + service,
- * or, when it overruns, now + half its elapsed time.
+ * or, when it overruns, now + half its elapsed time; a queued job that has waited longer than its
+ * estimate (stalled queue) gets now + half its waiting time.
  * Both averages live in `composition_job_stats`, shared by all processes.
  */
 import { randomUUID } from 'node:crypto';
@@ -35,6 +36,7 @@ interface JobRow {
   error: JobError | null;
   started_at: Date | string | null;
   finished_at: Date | string | null;
+  inserted_at: Date | string | null;
   ahead: number | null;
   service_ms: number | null;
   drain_ms: number | null;
@@ -42,7 +44,7 @@ interface JobRow {
 
 const toDate = (v: Date | string | null) => (v == null ? null : v instanceof Date ? v : new Date(v));
 
-export function estimateEta(o: { now: number; ahead: number; serviceMs: number; drainMs: number; startedAt: Date | null }): Date {
+export function estimateEta(o: { now: number; ahead: number; serviceMs: number; drainMs: number; startedAt: Date | null; insertedAt?: Date | null }): Date {
   const service = Math.max(1, o.serviceMs);
   if (o.startedAt) {
     // in a worker's hands: the rest of a typical run; a job already overrunning is expected to need
@@ -50,7 +52,10 @@ export function estimateEta(o: { now: number; ahead: number; serviceMs: number; 
     const elapsed = Math.max(0, o.now - o.startedAt.getTime());
     return new Date(o.now + Math.max(service - elapsed, elapsed / 2, MIN_LOOKAHEAD_MS));
   }
-  return new Date(o.now + service + o.ahead * Math.max(1, o.drainMs));
+  // queued: the queue ahead drains at the measured rate; a job that has already waited longer than
+  // that (no worker running, a stalled queue) backs its clients off by half its waiting time
+  const waited = o.insertedAt ? Math.max(0, o.now - o.insertedAt.getTime()) : 0;
+  return new Date(o.now + Math.max(service + o.ahead * Math.max(1, o.drainMs), waited / 2));
 }
 
 function render(row: JobRow, now: number): JobState {
@@ -61,6 +66,7 @@ function render(row: JobRow, now: number): JobState {
       serviceMs: Number(row.service_ms ?? 500),
       drainMs: Number(row.drain_ms ?? row.service_ms ?? 500),
       startedAt: toDate(row.started_at),
+      insertedAt: toDate(row.inserted_at),
     });
     return { eta: eta.toISOString(), id: row.id, links: [{ entity: 'job', href: jobPath(row.id) }], status: 'PENDING' };
   }
@@ -72,7 +78,7 @@ function render(row: JobRow, now: number): JobState {
 }
 
 const SELECT_STATE = `
-  SELECT j.id, j.kind, j.client_id, j.status, j.links, j.error, j.started_at, j.finished_at,
+  SELECT j.id, j.kind, j.client_id, j.status, j.links, j.error, j.started_at, j.finished_at, j.inserted_at,
          CASE WHEN j.status = 'PENDING'
               THEN (SELECT count(*) FROM composition_jobs p WHERE p.status = 'PENDING' AND p.seq < j.seq) END AS ahead,
          s.service_ms, s.drain_ms
