@@ -5,7 +5,7 @@ export const QUEUE_MAINTENANCE = 'compositions-maintenance';
 
 export const JOB_STATUS = ['PENDING', 'DONE', 'FAILED'] as const;
 export type JobStatus = (typeof JOB_STATUS)[number];
-export type JobKind = 'CREATE' | 'SIGN';
+export type JobKind = 'CREATE' | 'SIGN' | 'CANCEL';
 
 export const COMPOSITION_STATUSES = ['PRELIMINARY', 'FINAL', 'AMENDED', 'ENTERED_IN_ERROR'] as const;
 
@@ -20,7 +20,19 @@ export const FALLBACK_DICTIONARIES: Record<string, string[]> = {
   ],
   COMPOSITION_EVENTS: ['COMPOSITION_VALIDITY_PERIOD'],
   'eHealth/resources': ['person', 'preperson', 'encounter', 'employee', 'legal_entity', 'composition', 'episode_of_care'],
+  'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY': [
+    'INCORRECT_CATEGORY', 'INCORRECT_DISABILITY_PERIOD', 'INCORRECT_INOXICATION', 'INCORRECT_PATIENT', 'INCORRECT_TRITMENT_VIOLATION', 'OTHER',
+  ],
+  'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN': ['INCORRECT_PATIENT', 'INCORRECT_DATA', 'OTHER'],
 };
+
+/** Cancellation reason dictionary by composition type. */
+export const CANCELLATION_REASON_SYSTEMS: Record<string, string> = {
+  TEMP_DISABILITY: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY',
+  NEWBORN: 'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN',
+};
+/** EMAL_FILTER_CANCEL_TIMEOUT_*: days after signing within which a composition can be cancelled. */
+export const CANCEL_TIMEOUT_DAYS: Record<string, number> = { TEMP_DISABILITY: 7, NEWBORN: 180 };
 
 /** EMAL_VALIDATION_CATEGORY_DISABILITY_CODES (МВТН categories). */
 export const DISABILITY_CATEGORIES = [
@@ -61,6 +73,7 @@ export const TASK_ERRORS = {
   SUBJECT_FOCUS_EQUALITY_REQUIRED: 1182,
   COMPOSITION_ALREADY_EXISTS_FOR_SUBJECT: 1002,
   CANT_REPLACE_DIFFERENT_TYPE: 1146,
+  INVALID_CANCELLATION_CODING: 1004,
   // sign task: HTTP-like codes, the type names the rule
   INVALID_SIGNED_DATA: 422,
   INVALID_SIGNATURE: 422,
@@ -68,6 +81,7 @@ export const TASK_ERRORS = {
   SIGNED_CONTENT_MISMATCH: 422,
   SIGNER_MISMATCH: 422,
   INVALID_COMPOSITION_STATUS: 409,
+  CANCEL_PERIOD_EXPIRED: 409,
   COMPOSITION_NOT_FOUND: 404,
   JOB_TIMEOUT: 504,
   INTERNAL_ERROR: 500,

@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
 import type { Platform } from '../platform/platform.ts';
 import type { Db } from '../platform/db.ts';
-import { TaskFailure, TASK_ERRORS, type JobError, type JobKind } from './model.ts';
+import { CANCEL_TIMEOUT_DAYS, CANCELLATION_REASON_SYSTEMS, TaskFailure, TASK_ERRORS, type JobError, type JobKind } from './model.ts';
+import { isAllowedCode } from './dictionaries.ts';
 import { buildDocument, compositionPath, firstDifference, generateTitle, sameDocument } from './document.ts';
 import { checkCreateRules, checkNoFinalForEncounter } from './rules.ts';
 import { markDone, markFailed, recordServiceTime } from './jobs.ts';
@@ -68,7 +69,7 @@ export class Processor {
     const started = performance.now();
     await testDelay('claimed');
     try {
-      const outcome = row.kind === 'CREATE' ? await this.create(row) : await this.sign(row);
+      const outcome = row.kind === 'CREATE' ? await this.create(row) : row.kind === 'SIGN' ? await this.sign(row) : await this.cancel(row);
       this.finished(row, 'DONE', outcome?.on_time, started);
       return { status: 'DONE' };
     } catch (err) {
@@ -149,17 +150,81 @@ export class Processor {
     });
   }
 
-  private async sign(row: ClaimedJob) {
-    const body = row.request as SignBody;
-    const compositionId = row.composition_id!;
-    // CPU work outside the transaction (PGlite serialises transactions).
-    const signed: VerifiedSignature = await this.deps.verifier.verify(body.data);
-    let content: unknown;
+  /** Verify the CMS and parse its content (CPU work outside any transaction: PGlite serialises them). */
+  private async verified(data: string): Promise<{ signed: VerifiedSignature; content: unknown }> {
+    const signed = await this.deps.verifier.verify(data);
     try {
-      content = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(signed.content));
+      return { signed, content: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(signed.content)) };
     } catch {
       throw new TaskFailure('INVALID_SIGNED_DATA', 'The signed content is not valid UTF-8 JSON');
     }
+  }
+
+  private async cancel(row: ClaimedJob) {
+    const body = row.request as SignBody;
+    const compositionId = row.composition_id!;
+    const { signed, content } = await this.verified(body.data);
+    const c = content as { id?: unknown; reason?: { coding?: { system?: unknown; code?: unknown }[]; text?: unknown } };
+    const coding = c?.reason?.coding?.[0];
+    const shapeOk = c && typeof c === 'object' && typeof c.id === 'string' && Array.isArray(c.reason?.coding) && c.reason!.coding!.length === 1
+      && typeof coding?.system === 'string' && typeof coding?.code === 'string'
+      && (c.reason!.text === undefined || (typeof c.reason!.text === 'string' && c.reason!.text.length <= 2000))
+      && Object.keys(c).every((k) => k === 'id' || k === 'reason');
+    if (!shapeOk) {
+      throw new TaskFailure('INVALID_SIGNED_DATA', 'The signed content must be {"id": <composition id>, "reason": {"coding": [{"system", "code"}], "text": <≤ 2000 chars>}}');
+    }
+    if (String(c.id).toLowerCase() !== compositionId) {
+      throw new TaskFailure('INVALID_SIGNED_DATA', `The signed content cancels composition ${String(c.id)}, not ${compositionId}`);
+    }
+    const { system, code } = coding as { system: string; code: string };
+    const reasonOk = async (type: string) => system === CANCELLATION_REASON_SYSTEMS[type] && (await isAllowedCode(this.deps.platform.db, system, code));
+    // dictionary lookups before the transaction (they may query, and PGlite serialises transactions)
+    const reasonByType: Record<string, boolean> = {};
+    for (const type of Object.keys(CANCELLATION_REASON_SYSTEMS)) reasonByType[type] = await reasonOk(type);
+    return this.deps.platform.db.transaction(async (tx) => {
+      if (!(await this.lockPending(tx, row.id))) return undefined;
+      const r = await tx.query<{
+        status: string; document: string; custodian_id: string; encounter_id: string; subject_id: string; type_code: string;
+        signed_at: Date | string | null;
+      }>(
+        'SELECT status, document, custodian_id, encounter_id, subject_id, type_code, signed_at FROM compositions WHERE id = $1 FOR UPDATE',
+        [compositionId],
+      );
+      const comp = r.rows[0];
+      if (!comp || comp.custodian_id !== row.legal_entity_id) throw new TaskFailure('COMPOSITION_NOT_FOUND', 'The object of the Composition was not found');
+      if (comp.status !== 'FINAL') {
+        throw new TaskFailure('INVALID_COMPOSITION_STATUS', `Composition is ${comp.status}: only a FINAL composition can be cancelled`);
+      }
+      if (!reasonByType[comp.type_code]) throw new TaskFailure('INVALID_CANCELLATION_CODING', 'Invalid cancellation coding');
+      const days = CANCEL_TIMEOUT_DAYS[comp.type_code];
+      if (days && comp.signed_at && Date.now() - new Date(comp.signed_at).getTime() > days * 86400_000) {
+        throw new TaskFailure('CANCEL_PERIOD_EXPIRED', `A ${comp.type_code} composition can be cancelled within ${days} days of signing`);
+      }
+      if (!signed.taxId) {
+        throw new TaskFailure('SIGNER_MISMATCH', 'The signer certificate carries no tax id (subject serialNumber TINUA-… or DRFO attribute)');
+      }
+      const signer = await tx.query(
+        `SELECT 1 FROM employees e JOIN parties p ON p.id = e.party_id
+          WHERE e.legal_entity_id = $1 AND e.is_active AND e.status = 'APPROVED' AND upper(p.tax_id) = upper($2) LIMIT 1`,
+        [comp.custodian_id, signed.taxId],
+      );
+      if (!signer.rowCount) throw new TaskFailure('SIGNER_MISMATCH', 'The signer is not an employee of the legal entity that issued the composition');
+      const doc = { ...JSON.parse(comp.document), status: 'ENTERED_IN_ERROR' };
+      await tx.query(
+        `UPDATE compositions SET status = 'ENTERED_IN_ERROR', document = $2, cancel_job_id = $3, cancelled_at = now(),
+                                 cancel_reason = $4, cancel_signed_content = $5, updated_at = now()
+          WHERE id = $1`,
+        [compositionId, JSON.stringify(doc), row.id, JSON.stringify(c.reason), body.data],
+      );
+      const href = compositionPath({ subjectId: comp.subject_id, encounterId: comp.encounter_id, id: compositionId });
+      return markDone(tx, row.id, compositionId, [{ entity: 'composition', href }]);
+    });
+  }
+
+  private async sign(row: ClaimedJob) {
+    const body = row.request as SignBody;
+    const compositionId = row.composition_id!;
+    const { signed, content } = await this.verified(body.data);
     return this.deps.platform.db.transaction(async (tx) => {
       if (!(await this.lockPending(tx, row.id))) return undefined;
       const c = await tx.query<{

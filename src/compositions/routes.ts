@@ -139,6 +139,19 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       return sendJob(request, reply, state, 202);
     });
 
+    app.patch(`${p}/patients/composition/:id/cancel`, {
+      config: { scopes: ['composition:cancel'] },
+      schema: { hide, tags: ['compositions'], summary: 'Cancel a FINAL composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody },
+    }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const missing = 'The object of the Composition was not found';
+      if (!UUID_RE.test(id)) throw notFound(missing);
+      const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
+      if (!r.rows[0] || r.rows[0].custodian_id !== request.auth.legalEntityId) throw notFound(missing);
+      const { state } = await store.accept({ kind: 'CANCEL', auth: request.auth, compositionId: id.toLowerCase(), body: request.body });
+      return sendJob(request, reply, state, 202);
+    });
+
     app.get(`${p}/patients/composition/job/:asyncJobId`, {
       config: { scopes: ['composition:read'] },
       schema: { hide, tags: ['compositions'], summary: 'Async job status (compositionAsyncJobStateResponse)', params: Type.Object({ asyncJobId: Type.String() }) },
