@@ -135,7 +135,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       if (!UUID_RE.test(id)) throw notFound('Composition not found');
       const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
       if (!r.rows[0] || r.rows[0].custodian_id !== request.auth.legalEntityId) throw notFound('Composition not found');
-      const { state } = await store.accept({ kind: 'SIGN', auth: request.auth, compositionId: id, body: request.body });
+      const { state } = await store.accept({ kind: 'SIGN', auth: request.auth, compositionId: id.toLowerCase(), body: request.body });
       return sendJob(request, reply, state, 202);
     });
 
