@@ -1,4 +1,8 @@
-/** Compositions benchmark scenarios (filled in once the compositions routes are final). */
+/**
+ * Compositions scenarios: job-status GET of a PENDING job and of a finished job (as ratios to the
+ * one-SELECT baseline), create→DONE latency when idle, sustained compositions/s, and the share of
+ * jobs finished by the eta of their 202.
+ */
 import type { Ready, Row } from './run.ts';
 
 export interface ScenarioContext {
@@ -6,6 +10,122 @@ export interface ScenarioContext {
   backend: string;
   auth: Record<string, string>;
   load: typeof import('./run.ts').load;
+  /** a second server of the same backend with WORKERS=off (jobs stay PENDING there) */
+  idleWorkers?: Ready;
 }
 
-export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Promise<Omit<Row, 'backend'>[]> }[] = [];
+const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }] }, value });
+
+export function createBody(demo: Record<string, string>, i: number) {
+  const day = new Date(Date.UTC(2026, 0, 1) + (i % 3000) * 86400_000);
+  const end = new Date(day.getTime() + (1 + (Math.floor(i / 3000) % 20)) * 86400_000);
+  const d = (x: Date) => x.toISOString().slice(0, 10);
+  return {
+    type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
+    category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: 'SICKNESS' }] },
+    event: [{
+      code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
+      period: { start: `${d(day)}T00:00:01Z`, end: `${d(end)}T20:59:59Z` },
+    }],
+    subject: ref('person', demo.personOtpId),
+    encounter: ref('encounter', demo.encounterId),
+    author: ref('employee', demo.doctorEmployeeId),
+    section: { focus: ref('person', demo.personOtpId) },
+  };
+}
+
+async function post(ready: Ready, auth: Record<string, string>, body: unknown) {
+  const r = await fetch(`${ready.url}/api/patients/composition`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json: any = await r.json();
+  if (r.status !== 202) throw new Error(`create: ${r.status} ${JSON.stringify(json)}`);
+  return json.data as { id: string; eta: string; status: string };
+}
+
+async function jobState(ready: Ready, auth: Record<string, string>, id: string) {
+  const r = await fetch(`${ready.url}/api/patients/composition/job/${id}`, { headers: auth });
+  return ((await r.json()) as any).data as { status: string; eta: string };
+}
+
+async function untilFinished(ready: Ready, auth: Record<string, string>, id: string, everyMs = 2) {
+  for (;;) {
+    const s = await jobState(ready, auth, id);
+    if (s.status !== 'PENDING') return s;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Promise<Omit<Row, 'backend'>[]> }[] = [
+  {
+    name: 'compositions',
+    async run({ ready, auth, load, idleWorkers, backend }) {
+      const rows: Omit<Row, 'backend'>[] = [];
+      const log = (s: string) => process.stderr.write(`[${backend}] ${s}\n`);
+
+      if (idleWorkers) {
+        const idleAuth = { authorization: `Bearer ${idleWorkers.token}`, 'api-key': idleWorkers.apiKey };
+        const pending = await post(idleWorkers, idleAuth, createBody(idleWorkers.demo, 999_999));
+        await load({ url: `${idleWorkers.url}/api/patients/composition/job/${pending.id}`, headers: idleAuth, duration: 2 });
+        const r = await load({ url: `${idleWorkers.url}/api/patients/composition/job/${pending.id}`, headers: idleAuth });
+        rows.push({ scenario: 'job status GET, PENDING job', ...r, note: 'ratio against the one-SELECT route of the WORKERS=off server' });
+        log(`job status PENDING: ${r.rps.toFixed(0)} req/s`);
+      }
+
+      // create → DONE when idle, one at a time, polling every 2 ms
+      const latencies: number[] = [];
+      let lastDone = '';
+      for (let i = 0; i < 100; i++) {
+        const t0 = performance.now();
+        const job = await post(ready, auth, createBody(ready.demo, i));
+        const s = await untilFinished(ready, auth, job.id);
+        latencies.push(performance.now() - t0);
+        if (s.status === 'DONE') lastDone = job.id;
+      }
+      rows.push({ scenario: 'create → DONE, idle (100 sequential)', rps: 0, p50: Math.round(pct(latencies, 0.5)), p99: Math.round(pct(latencies, 0.99)), non2xx: 0, note: 'client-side, POST to DONE seen by 2 ms polling' });
+      log(`create→DONE p50 ${pct(latencies, 0.5).toFixed(1)} ms p99 ${pct(latencies, 0.99).toFixed(1)} ms`);
+
+      await load({ url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth, duration: 2 });
+      const done = await load({ url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth });
+      rows.push({ scenario: 'job status GET, DONE job', ...done });
+      log(`job status DONE: ${done.rps.toFixed(0)} req/s`);
+
+      // sustained: 20 concurrent MIS loops creating for 10 s, then wait for the queue to drain
+      const ids: string[] = [];
+      const t0 = performance.now();
+      const stopAt = Date.now() + 10_000;
+      let n = 1000;
+      await Promise.all(Array.from({ length: 20 }, async () => {
+        while (Date.now() < stopAt) ids.push((await post(ready, auth, createBody(ready.demo, n++))).id);
+      }));
+      const unique = [...new Set(ids)];
+      let finished = 0;
+      for (const id of unique) {
+        const s = await untilFinished(ready, auth, id, 20);
+        if (s.status !== 'PENDING') finished++;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      rows.push({ scenario: 'sustained create → DONE', rps: finished / seconds, p50: 0, p99: 0, non2xx: unique.length - finished,
+        note: `${finished} compositions created and processed in ${seconds.toFixed(1)} s (20 concurrent clients, until drained)` });
+      log(`sustained: ${(finished / seconds).toFixed(0)} compositions/s`);
+
+      const metrics = await (await fetch(`${ready.url}/metrics`)).text();
+      await new Promise((r) => setTimeout(r, 11_000)); // the eta gauge is refreshed every 10 s
+      const fresh = await (await fetch(`${ready.url}/metrics`)).text();
+      const g = (text: string, result: string) => Number(new RegExp(`esoz_composition_jobs_eta\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      const before = g(fresh || metrics, 'before_eta');
+      const after = g(fresh || metrics, 'after_eta');
+      rows.push({ scenario: 'jobs finished by their first eta', rps: 0, p50: 0, p99: 0, non2xx: 0,
+        note: `${before} of ${before + after} = ${((100 * before) / Math.max(1, before + after)).toFixed(1)}% (all jobs of this run)` });
+      log(`finished by first eta: ${before}/${before + after}`);
+      return rows;
+    },
+  },
+];

@@ -152,9 +152,20 @@ async function benchBackend(backend: string): Promise<Row[]> {
       note: `${pickup.n} jobs sent one at a time; send → handler start` });
     process.stderr.write(`[${backend}] pickup p50 ${pickup.p50} ms p99 ${pickup.p99} ms\n`);
 
-    for (const s of compositionScenarios) {
-      const r = await s.run({ ready, backend, auth, load });
-      for (const x of r) rows.push({ backend, ...x });
+    // a second server on the same backend with workers off, so a composition job stays PENDING
+    const idleDb = backend === 'postgres' ? await createDatabase() : { url: 'memory://', drop: async () => undefined };
+    const idle = await startServer({ DATABASE_URL: idleDb.url, PG_POOL_MAX: '10', WORKERS: 'off', BENCH_MR_COUNT: '1' });
+    try {
+      await load({ url: `${idle.ready.url}/bench/select`, duration: 2 });
+      const base = await load({ url: `${idle.ready.url}/bench/select` });
+      rows.push({ backend, scenario: 'one-SELECT route, WORKERS=off server', rps: base.rps, p50: base.p50, p99: base.p99, non2xx: base.non2xx });
+      for (const s of compositionScenarios) {
+        const r = await s.run({ ready, backend, auth, load, idleWorkers: idle.ready });
+        for (const x of r) rows.push({ backend, ...x });
+      }
+    } finally {
+      await stopServer(idle.child);
+      await idleDb.drop().catch(() => undefined);
     }
   } finally {
     await stopServer(child);
@@ -169,7 +180,8 @@ function table(rows: Row[]): string {
     '|---|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
-    const base = rows.find((x) => x.backend === r.backend && x.scenario === 'one-SELECT route (baseline)');
+    const baseName = r.scenario === 'job status GET, PENDING job' ? 'one-SELECT route, WORKERS=off server' : 'one-SELECT route (baseline)';
+    const base = rows.find((x) => x.backend === r.backend && x.scenario === baseName);
     const bare = rows.find((x) => x.backend === r.backend && x.scenario === 'bare Fastify route');
     const ratio = (b?: Row) => (b && r.rps ? (r.rps / b.rps).toFixed(2) : '');
     out.push(`| ${r.backend} | ${r.scenario} | ${r.rps ? r.rps.toFixed(0) : ''} | ${r.p50 ?? ''} | ${r.p99 ?? ''} | ${r.non2xx ?? ''} | ${ratio(base)} | ${ratio(bare)} | ${r.note ?? ''} |`);
