@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { randomBytes } from 'node:crypto';
+import { createScratchDatabase } from '../src/platform/db.ts';
 import os from 'node:os';
 import pg from 'pg';
 import autocannon from 'autocannon';
@@ -98,24 +98,7 @@ async function stopServer(child: ChildProcess) {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `esoz_bench_${randomBytes(4).toString('hex')}`;
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(PG_URL);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const d = new pg.Client({ connectionString: PG_URL });
-      await d.connect();
-      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await d.end();
-    },
-  };
-}
+const createDatabase = () => createScratchDatabase(PG_URL, 'esoz_bench');
 
 async function benchBackend(backend: string): Promise<Row[]> {
   const rows: Row[] = [];
@@ -192,7 +175,8 @@ function table(rows: Row[]): string {
 const all: Row[] = [];
 for (const b of BACKENDS) {
   if (b === 'postgres') {
-    const ok = await new pg.Client({ connectionString: PG_URL }).connect().then(() => true, () => false);
+    const probe = new pg.Client({ connectionString: PG_URL });
+    const ok = await probe.connect().then(() => probe.end().then(() => true), () => false);
     if (!ok) {
       process.stderr.write(`PostgreSQL at ${PG_URL} is not reachable: skipping the postgres backend\n`);
       continue;

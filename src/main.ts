@@ -1,18 +1,9 @@
 /** `npm start`: the API (and, by default, the workers) in one process. */
 import { startRuntime } from './runtime.ts';
-import { loadConfig, ConfigError, isEmbedded } from './platform/config.ts';
+import { loadConfigOrExit, isEmbedded } from './platform/config.ts';
 import { printBanner } from './sandbox/banner.ts';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`esoz-core: ${err.message}\n`);
-    process.exit(78);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 
 const runtime = await startRuntime({ config, role: 'api' });
 const app = runtime.app!;

@@ -3,18 +3,9 @@
  * (DATABASE_URL); they claim jobs with SKIP LOCKED and take over the leases of dead workers.
  */
 import { startRuntime } from './runtime.ts';
-import { loadConfig, ConfigError } from './platform/config.ts';
+import { loadConfigOrExit } from './platform/config.ts';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`esoz-core: ${err.message}\n`);
-    process.exit(78);
-  }
-  throw err;
-}
+const config = loadConfigOrExit();
 if (!config.DATABASE_URL.startsWith('postgres')) {
   process.stderr.write('esoz-core: the worker process needs DATABASE_URL=postgres://… (the embedded database lives inside the API process, whose workers run in-process)\n');
   process.exit(78);

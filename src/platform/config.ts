@@ -98,3 +98,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export function isEmbedded(config: Config): boolean {
   return !config.DATABASE_URL || config.DATABASE_URL.startsWith('memory://');
 }
+
+/** For entry points: the validated config, or a clear message on stderr and exit code 78 (EX_CONFIG). */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`esoz-core: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}

@@ -30,6 +30,20 @@ pg.types.setTypeParser(20, (v: string) => {
   return Number.isSafeInteger(n) ? n : v;
 });
 
+/** A transaction inside a transaction is a savepoint, so a helper works both inside and outside one. */
+async function withSavepoint<T>(tx: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  const name = `sp_${Math.random().toString(36).slice(2, 10)}`;
+  await tx.query(`SAVEPOINT ${name}`);
+  try {
+    const r = await fn(tx);
+    await tx.query(`RELEASE SAVEPOINT ${name}`);
+    return r;
+  } catch (err) {
+    await tx.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    throw err;
+  }
+}
+
 class PgDb implements Db {
   readonly engine = 'postgres' as const;
   readonly inTransaction = false;
@@ -71,18 +85,8 @@ class PgTxDb implements Db {
   async exec(sql: string): Promise<void> {
     await this.client.query(sql);
   }
-  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    // Nested transaction: a savepoint, so a helper can be called both inside and outside a transaction.
-    const name = `sp_${Math.random().toString(36).slice(2, 10)}`;
-    await this.client.query(`SAVEPOINT ${name}`);
-    try {
-      const r = await fn(this);
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
-      return r;
-    } catch (err) {
-      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      throw err;
-    }
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return withSavepoint(this, fn);
   }
   async close(): Promise<void> {}
 }
@@ -121,17 +125,8 @@ class PgliteTxDb implements Db {
   async exec(sql: string): Promise<void> {
     await this.tx.exec(sql);
   }
-  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
-    const name = `sp_${Math.random().toString(36).slice(2, 10)}`;
-    await this.tx.query(`SAVEPOINT ${name}`);
-    try {
-      const r = await fn(this);
-      await this.tx.query(`RELEASE SAVEPOINT ${name}`);
-      return r;
-    } catch (err) {
-      await this.tx.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      throw err;
-    }
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return withSavepoint(this, fn);
   }
   async close(): Promise<void> {}
 }
@@ -160,4 +155,33 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   const dataDir = opts.databaseUrl.startsWith('memory://') ? undefined : opts.dataDir;
   const pglite = await PGlite.create(dataDir ? { dataDir } : {});
   return { db: new PgliteDb(pglite), pglite };
+}
+
+/**
+ * A fresh, empty PostgreSQL database next to `baseUrl` (tests and benchmarks): returns its URL and a
+ * `drop()` that removes it (WITH (FORCE): PostgreSQL 13+).
+ */
+export async function createScratchDatabase(baseUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${Math.random().toString(16).slice(2, 14)}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(baseUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
 }

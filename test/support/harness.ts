@@ -3,8 +3,7 @@
  * - default: in-memory PGlite, one per server;
  * - TEST_DATABASE_URL=postgres://…: a fresh PostgreSQL database per server, dropped on close.
  */
-import pg from 'pg';
-import { randomBytes } from 'node:crypto';
+import { createScratchDatabase } from '../../src/platform/db.ts';
 import { startRuntime, type Runtime } from '../../src/runtime.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { ALL_SCOPES } from '../../src/platform/scopes.ts';
@@ -54,22 +53,7 @@ export interface TestServer {
 export async function freshDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) return { url: 'memory://', drop: async () => undefined };
-  const name = `esoz_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-      await c.end();
-    },
-  };
+  return createScratchDatabase(base, 'esoz_t');
 }
 
 export async function call<T = any>(url: string, method: string, path: string, opts: CallOptions = {}): Promise<CallResult<T>> {
