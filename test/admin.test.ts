@@ -365,8 +365,9 @@ describe('GET /admin/sms', () => {
     const entity = randomUUID();
     for (let i = 0; i < 5; i++) {
       await q(
-        `INSERT INTO sms_outbox (phone_number, body, entity_name, entity_id, inserted_at)
-         VALUES ($1, $2, 'medication_request', $3, now() - make_interval(mins => $4))`,
+        // enqueued_at set: the outbox relay leaves these rows alone, so they stay NEW
+        `INSERT INTO sms_outbox (phone_number, body, entity_name, entity_id, inserted_at, enqueued_at)
+         VALUES ($1, $2, 'medication_request', $3, now() - make_interval(mins => $4), now())`,
         [i % 2 ? '+380500000001' : '+380500000002', `sms ${i}`, i < 3 ? entity : randomUUID(), 10 - i],
       );
     }

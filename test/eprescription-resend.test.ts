@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { startTestServer, waitFor, type TestServer, type Mis } from './support/harness.ts';
 import { seedRegistry, addMr, R, PHONES, PROGRAM_TEMPLATE, resendPath } from './eprescription-helpers.ts';
 import { REQUEST_NUMBER_RE } from '../src/eprescription/request-number.ts';
+import { checkSmsTimeout, peekSmsWindow, windowFullError } from '../src/platform/sms/sms-timeout.ts';
+import { recordAttemptAndEnqueueSms } from '../src/platform/sms/outbox.ts';
+import type { EsozError } from '../src/platform/errors.ts';
 
 let server: TestServer;
 let mis: Mis;
@@ -247,6 +250,44 @@ describe('check 9: SMS timeout procedure', () => {
     assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 200);
     assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 429);
     assert.equal((await outbox(mr.id)).length, 4);
+  });
+  test('the lock-free pre-check answers the same 429 (message, Retry-After) as the locked procedure, and records nothing', async () => {
+    const mr = await addMr(server);
+    for (let i = 0; i < 3; i++) assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 200);
+    const { db } = server.runtime.platform;
+    const limit = { entityName: 'medication_request', entityId: mr.id, maxAttempts: 3, sendTimeoutSeconds: 300 };
+    // the route: the window read by the loader is already full → 429 without taking the lock
+    const viaRoute = await mis.call('PATCH', resendPath(mr.id));
+    assert.equal(viaRoute.status, 429);
+    // the locked one-statement procedure (what the route runs when the lock-free read had room)
+    const locked = await recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'x' }).then(
+      () => assert.fail('the locked procedure admitted a 4th attempt'), (e: EsozError) => e);
+    // the composable API in a caller's transaction
+    const inTx = await db.transaction((tx) => checkSmsTimeout(tx, limit)).then(
+      () => assert.fail('checkSmsTimeout admitted a 4th attempt'), (e: EsozError) => e);
+    // and the lock-free read itself
+    const peeked = windowFullError(await peekSmsWindow(db, limit), 300);
+    for (const e of [locked, inTx, peeked]) {
+      assert.equal(e.status, 429);
+      assert.equal(e.type, viaRoute.body.error.type);
+      assert.equal(e.message, viaRoute.body.error.message);
+      const ra = Number(e.headers?.['retry-after']);
+      assert.ok(Math.abs(ra - Number(viaRoute.headers.get('retry-after'))) <= 1, `Retry-After ${ra} vs ${viaRoute.headers.get('retry-after')}`);
+    }
+    assert.equal(await attempts(mr.id), 3);
+    assert.equal((await outbox(mr.id)).length, 3);
+  });
+  test('a window with room in the lock-free read is re-checked under the lock (attempt recorded concurrently)', async () => {
+    const mr = await addMr(server);
+    const { db } = server.runtime.platform;
+    const limit = { entityName: 'medication_request', entityId: mr.id, maxAttempts: 1, sendTimeoutSeconds: 300 };
+    const before = await peekSmsWindow(db, limit);
+    assert.equal(before.live, 0);
+    // another caller's attempt commits between the lock-free read and the locked statement
+    await recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'first' });
+    await assert.rejects(recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'second' }), (e: EsozError) => e.status === 429);
+    assert.equal(await attempts(mr.id), 1);
+    assert.deepEqual((await outbox(mr.id)).map((o) => o.body), ['first']);
   });
   test('each MR has its own window', async () => {
     const a = await addMr(server);

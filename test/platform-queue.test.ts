@@ -63,3 +63,85 @@ test('a failing job is retried until it succeeds', async () => {
   const done = await waitFor(async () => state.handled.find((h) => h.data.key === 'flaky'), 20_000);
   assert.equal(done.retryCount, 2);
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('relay: runs on its interval after start, also with WORKERS=off', async () => {
+  const { queue } = server.runtime.platform;
+  let runs = 0;
+  queue.defineRelay('test-interval', async () => {
+    runs++;
+    return 0;
+  }, 50);
+  await waitFor(async () => runs >= 4, 5_000);
+});
+
+test('relay: nudge runs it at once; runs never overlap; a nudge during a run makes exactly one more run', async () => {
+  const { queue } = server.runtime.platform;
+  let runs = 0;
+  let active = 0;
+  let maxActive = 0;
+  let release: (() => void) | undefined;
+  queue.defineRelay('test-nudge', async () => {
+    runs++;
+    active++;
+    maxActive = Math.max(maxActive, active);
+    await new Promise<void>((r) => (release = r));
+    active--;
+    return 1;
+  }, 3_600_000);
+  // defining it on a started queue runs it once at once (work left from before)
+  await waitFor(async () => runs === 1);
+  release!();
+  await waitFor(async () => active === 0);
+  const first = queue.nudge('test-nudge');
+  await waitFor(async () => runs === 2);
+  // five nudges during the run: they all wait for the same follow-up run
+  const more = [1, 2, 3, 4, 5].map(() => queue.nudge('test-nudge'));
+  await sleep(50);
+  assert.equal(runs, 2, 'no run starts while one is running');
+  release!();
+  await waitFor(async () => runs === 3);
+  release!();
+  await Promise.all([first, ...more]);
+  assert.equal(runs, 3);
+  assert.equal(maxActive, 1);
+  await sleep(50);
+  assert.equal(runs, 3);
+  assert.throws(() => queue.nudge('no-such-relay'), /unknown relay/);
+});
+
+test('relay: a failing run is logged, not thrown, and the relay keeps running', async () => {
+  const { queue } = server.runtime.platform;
+  let runs = 0;
+  queue.defineRelay('test-failing', async () => {
+    runs++;
+    if (runs === 2) throw new Error('relay failure (test)');
+    return 0;
+  }, 3_600_000);
+  await waitFor(async () => runs === 1);
+  await queue.nudge('test-failing');
+  assert.equal(runs, 2);
+  await queue.nudge('test-failing');
+  assert.equal(runs, 3);
+});
+
+test('relay: stop() stops the timers and waits for a running relay; nudges after stop do nothing', async () => {
+  const s = await startTestServer({ env: { WORKERS: 'off' } });
+  const { queue } = s.runtime.platform;
+  let runs = 0;
+  let finished = 0;
+  queue.defineRelay('test-stop', async () => {
+    runs++;
+    await sleep(300);
+    finished++;
+    return 0;
+  }, 20);
+  await waitFor(async () => runs >= 1);
+  await s.close();
+  assert.equal(finished, runs, 'the running relay finished before stop() resolved');
+  const after = runs;
+  await queue.nudge('test-stop');
+  await sleep(100);
+  assert.equal(runs, after);
+});

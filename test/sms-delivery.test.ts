@@ -10,9 +10,9 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startTestServer, waitFor, type TestServer } from './support/harness.ts';
 import { seedRegistry, addMr, R, PHONES, resendPath } from './eprescription-helpers.ts';
-import { deliverSms, sweepStuckSms, RetryLater, type DeliveryDeps } from '../src/platform/sms/delivery.ts';
+import { deliverSms, relaySmsOutbox, sweepStuckSms, RetryLater, type DeliveryDeps } from '../src/platform/sms/delivery.ts';
 import { httpProvider } from '../src/platform/sms/providers.ts';
-import { SMS_QUEUE, enqueueSms } from '../src/platform/sms/outbox.ts';
+import { SMS_QUEUE, enqueueSms, nudgeSmsRelay } from '../src/platform/sms/outbox.ts';
 import type { Db } from '../src/platform/db.ts';
 
 type Mode = 'up' | 'down' | 'hang';
@@ -24,6 +24,8 @@ class FakeGateway {
   requests: { key: string | undefined; body: any; answered: number }[] = [];
   accepted = new Map<string, number>();
   delayMs = 0;
+  /** idempotency keys whose next request is answered 503 */
+  refuseOnce = new Set<string>();
 
   async start() {
     this.server = http.createServer((req, res) => {
@@ -35,6 +37,11 @@ class FakeGateway {
         const key = req.headers['idempotency-key'] as string | undefined;
         const entry = { key, body: JSON.parse(raw), answered: 0 };
         this.requests.push(entry);
+        if (key && this.refuseOnce.delete(key)) {
+          entry.answered = 503;
+          res.writeHead(503).end();
+          return;
+        }
         if (mode === 'hang') {
           await new Promise((r) => setTimeout(r, 1500));
           entry.answered = 503;
@@ -123,9 +130,10 @@ test('gateway down, then hanging, then back: every SMS delivered exactly once, w
 async function newOutboxRow(): Promise<string> {
   return db.transaction((tx) => enqueueSmsRowOnly(tx));
 }
+/** A row the relay leaves alone (enqueued_at set, as if its job existed): the tests below drive delivery themselves. */
 async function enqueueSmsRowOnly(tx: Db): Promise<string> {
   const r = await tx.query<{ id: string }>(
-    `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id) VALUES ($1, $2, 'medication_request', 'test') RETURNING id`,
+    `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id, enqueued_at) VALUES ($1, $2, 'medication_request', 'test', now()) RETURNING id`,
     ['+380671234567', 'Ваш рецепт: 0000-AAAA-BBBB-CCCC. Код підтвердження: 8642'],
   );
   return r.rows[0].id;
@@ -238,6 +246,67 @@ test('a NEW row whose job was lost is re-enqueued by the sweep and delivered onc
   await waitFor(async () => (await rows([id]))[0].status === 'SENT', 20_000, 100);
   assert.equal(gw.accepted.get(id), 1);
   assert.deepEqual(await sweepStuckSms(server.runtime.platform, 600), []);
+});
+
+test('the relay batches the outbox: 600 SMS → 2 delivery jobs, every row in exactly one job, every SMS sent once', async () => {
+  gw.mode = 'up';
+  // its own server: a gateway timeout that 16 concurrent requests on a busy test machine do not hit
+  const s3 = await startTestServer({ env: { SMS_PROVIDER: 'http', SMS_GATEWAY_URL: gw.url, SMS_GATEWAY_TIMEOUT_MS: '10000', SMS_RETRY_DELAY_SECONDS: '1' } });
+  try {
+    const db3 = s3.runtime.platform.db;
+    // rows as enqueueSms writes them (no job yet), committed together
+    const ids = (await db3.query<{ id: string }>(
+      `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
+       SELECT '+380671234567', 'relay ' || i, 'composition', 'relay' FROM generate_series(1, 600) i RETURNING id`)).rows.map((r) => r.id);
+    await nudgeSmsRelay(s3.runtime.platform.queue);
+    const jobs = (await db3.query<{ id: string; ids: string[] }>(
+      `SELECT j.id, j.data->'outbox_ids' AS ids FROM pgboss.job j WHERE j.name = 'sms-delivery'`)).rows;
+    assert.deepEqual(jobs.map((j) => j.ids.length).sort((a, b) => a - b), [100, 500]);
+    const inJobs = jobs.flatMap((j) => j.ids);
+    assert.deepEqual([...inJobs].sort(), [...ids].sort());
+    const unstamped = await db3.query(`SELECT 1 FROM sms_outbox WHERE enqueued_at IS NULL`);
+    assert.equal(unstamped.rowCount, 0);
+    // a second relay run finds nothing to move
+    assert.equal(await relaySmsOutbox(s3.runtime.platform), 0);
+    await waitFor(async () => (await db3.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM sms_outbox WHERE status = 'SENT'`)).rows[0].n === 600, 60_000, 200);
+    for (const id of ids) assert.equal(gw.accepted.get(id), 1, `outbox ${id} accepted ${gw.accepted.get(id)} times`);
+    const tries = (await db3.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox WHERE tries <> 1`)).rows[0].n;
+    assert.equal(tries, 0, 'one try per SMS');
+  } finally {
+    await s3.close();
+  }
+});
+
+test('a batch job with one failing row: the others are sent once, the job is retried and the row sent on the retry', async () => {
+  const entity = `retry-${Date.now()}`;
+  const ids = (await db.query<{ id: string }>(
+    `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
+     SELECT '+380671234567', 'retry ' || i, 'composition', $1 FROM generate_series(1, 5) i RETURNING id`, [entity])).rows.map((r) => r.id);
+  const victim = ids[2];
+  gw.mode = 'up';
+  gw.refuseOnce.add(victim); // the gateway refuses the victim's first request only
+  await nudgeSmsRelay(server.runtime.platform.queue);
+  await waitFor(async () => (await rows(ids)).every((r) => r.status === 'SENT'), 30_000, 100);
+  assert.equal(gw.refuseOnce.size, 0);
+  for (const id of ids) assert.equal(gw.accepted.get(id), 1);
+  const final = await rows(ids);
+  assert.equal(final.find((r) => r.id === victim).tries, 2);
+  for (const r of final.filter((x) => x.id !== victim)) assert.equal(r.tries, 1);
+});
+
+test('a job lost after the relay (job row gone): the sweep hands the row back to the relay and it is sent once', async () => {
+  gw.mode = 'up';
+  const { queue } = server.runtime.platform;
+  const id = await newOutboxRow(); // stamped enqueued_at, but no job exists: the job was lost
+  await db.query(`UPDATE sms_outbox SET updated_at = now() - interval '30 minutes' WHERE id = $1`, [id]);
+  assert.deepEqual(await sweepStuckSms({ ...server.runtime.platform, queue }, 600), [id]);
+  await waitFor(async () => (await rows([id]))[0].status === 'SENT', 20_000, 100);
+  assert.equal(gw.accepted.get(id), 1);
+  const jobs = await db.query(`SELECT 1 FROM pgboss.job WHERE name = 'sms-delivery' AND data->'outbox_ids' ? $1`, [id]);
+  assert.equal(jobs.rowCount, 1, 'the relay made exactly one new job for the row');
+  const stamped = await db.query<{ enqueued_at: Date | null }>('SELECT enqueued_at FROM sms_outbox WHERE id = $1', [id]);
+  assert.ok(stamped.rows[0].enqueued_at);
 });
 
 test('delivery tries are counted in /metrics', async () => {

@@ -6,10 +6,10 @@
 import type { Platform } from '../platform/platform.ts';
 import type { AuthContext } from '../platform/auth.ts';
 import { conflict, forbidden, notFound, errorOfStatus } from '../platform/errors.ts';
-import { checkSmsTimeout } from '../platform/sms/sms-timeout.ts';
-import { enqueueSms } from '../platform/sms/outbox.ts';
-import { findOtpRecipient } from '../registry/mpi.ts';
-import { loadMedicationRequest, missingReferences, renderMedicationRequest, type LoadedMr } from './view.ts';
+import { windowFullError, type SmsTimeoutParams } from '../platform/sms/sms-timeout.ts';
+import { nudgeSmsRelay, recordAttemptAndEnqueueSms } from '../platform/sms/outbox.ts';
+import { otpRecipientOf } from '../registry/mpi.ts';
+import { loadMedicationRequest, loadMedicationRequestForResend, missingReferences, renderMedicationRequest, type LoadedMr } from './view.ts';
 
 export const ENTITY_NAME = 'medication_request';
 
@@ -55,7 +55,11 @@ export function signTemplate(platform: Platform, mr: LoadedMr): string {
 
 /** The MR the caller may see, with its references; 404 otherwise. */
 export async function findVisibleMr(platform: Platform, auth: AuthContext, rawId: string): Promise<LoadedMr> {
-  const mr = await loadMedicationRequest(platform.db, rawId, auth.legalEntityId);
+  return checkVisible(platform, await loadMedicationRequest(platform.db, rawId, auth.legalEntityId));
+}
+
+/** 404 for an MR the caller may not see; 500 for an MR whose registry references are missing. */
+function checkVisible<T extends LoadedMr>(platform: Platform, mr: T | undefined): T {
   if (!mr) throw notFound(MESSAGES.notFound);
   const missing = missingReferences(mr);
   if (missing.length) {
@@ -65,12 +69,26 @@ export async function findVisibleMr(platform: Platform, auth: AuthContext, rawId
   return mr;
 }
 
+/**
+ * Round trips: one statement reads everything checks 3–9 need (the MR view row, the person's
+ * authentication methods, the MR's SMS timeout window without a lock); checks 3–8 run on it in JS;
+ * a 429 is answered from it when the window is already full; otherwise ONE more statement records the
+ * attempt and the outbox row atomically. The delivery job is made by the outbox relay, nudged after
+ * the statement committed. (docs/decisions-eprescription.md, "Resend hot path")
+ */
 export async function resendMedicationRequest(platform: Platform, auth: AuthContext, rawId: string) {
   const { db, config, queue } = platform;
+  const limit: Omit<SmsTimeoutParams, 'entityId'> = {
+    entityName: ENTITY_NAME,
+    maxAttempts: config.MR_MAX_ATTEMPTS_COUNT,
+    sendTimeoutSeconds: config.MR_SEND_TIMEOUT,
+  };
   // 1. token valid and not expired → 401 "Invalid access token"            (platform onRequest hook)
   // 2. scope medication_request:resend → 403 "Your scope does not allow …" (platform onRequest hook)
   // 3. MR exists in the OPS store (and is the caller's) → 404 "Not found"
-  const mr = await findVisibleMr(platform, auth, rawId);
+  const loaded = await loadMedicationRequestForResend(db, rawId, auth.legalEntityId, limit.entityName, limit.sendTimeoutSeconds);
+  const mr = checkVisible(platform, loaded?.mr);
+  const { methods, window } = loaded!;
   // 4. intent = order → 409 "For medication request plan information cannot be resent"
   if (mr.intent !== 'order') throw conflict(MESSAGES.plan);
   // 5. status = ACTIVE → 409 "Invalid status Medication request for resend action!"
@@ -80,20 +98,26 @@ export async function resendMedicationRequest(platform: Platform, auth: AuthCont
   // 7. verification code present → 403 "Can't resend Medication request without verification code!"
   if (mr.verification_code === null || mr.verification_code === '') throw forbidden(MESSAGES.noVerificationCode);
   // 8. person's default auth method is OTP, or THIRD_PERSON with an OTP third person → 409 "Person or third person has no OTP auth method"
-  const recipient = await findOtpRecipient(db, mr.person_id);
+  const recipient = otpRecipientOf(methods);
   if (!recipient) throw conflict(MESSAGES.noOtp);
-  await db.transaction(async (tx) => {
-    // 9. SMS timeout procedure (MR_MAX_ATTEMPTS_COUNT, MR_SEND_TIMEOUT, "medication_request", MR id) → 429 "Sending SMS timeout. …"
-    await checkSmsTimeout(tx, {
-      entityName: ENTITY_NAME,
-      entityId: mr.id,
-      maxAttempts: config.MR_MAX_ATTEMPTS_COUNT,
-      sendTimeoutSeconds: config.MR_SEND_TIMEOUT,
-    });
-    // 10. SMS text from sign_template_sms, filled from the MR
-    const body = renderSignSms(signTemplate(platform, mr), mr);
-    // 11. queue the SMS to the person's (or the third person's) OTP phone — same transaction as the attempt
-    await enqueueSms(queue, tx, { phoneNumber: recipient.phone_number, body, entityName: ENTITY_NAME, entityId: mr.id });
-  });
+  // 9. SMS timeout procedure (MR_MAX_ATTEMPTS_COUNT, MR_SEND_TIMEOUT, "medication_request", MR id) → 429 "Sending SMS timeout. …"
+  //    a) Lock-free pre-check on the window read in step 3. Within a window, the set of live attempts
+  //       only grows by commits of other callers until its oldest attempt expires, and the read saw only
+  //       committed attempts younger than SEND_TIMEOUT at its clock. So when that read already counts
+  //       ≥ MAX, the locked procedure run at that moment would have refused too: answering 429 here is
+  //       never a false refusal (and never admits anything). The next-attempt time is the same as the
+  //       locked path's: oldest live attempt + SEND_TIMEOUT. A read with room proves nothing (others may
+  //       be committing right now), so that case always goes through b).
+  if (window.live >= limit.maxAttempts) throw windowFullError(window, limit.sendTimeoutSeconds);
+  // 10. SMS text from sign_template_sms, filled from the MR (rendered before b) so b) is one statement)
+  const body = renderSignSms(signTemplate(platform, mr), mr);
+  //    b) + 11. ONE statement: the per-entity advisory lock, the re-count, and either the 429 (nothing
+  //       recorded) or the attempt AND the outbox row to the person's (or third person's) OTP phone. Run
+  //       on the pool, outside any transaction: the statement's implicit transaction holds the lock until
+  //       it commits, so concurrent resends of this MR (in any process) are serialised and each counts
+  //       the previous one's committed attempt.
+  await recordAttemptAndEnqueueSms(db, { ...limit, entityId: mr.id }, { phoneNumber: recipient.phone_number, body });
+  // the outbox row is committed: let the relay turn it into a delivery job now (not awaited)
+  void nudgeSmsRelay(queue);
   return renderMedicationRequest(mr);
 }

@@ -4,6 +4,8 @@
  * `verification_code` is read for the checks and never rendered.
  */
 import type { Db } from '../platform/db.ts';
+import { parseAuthMethods, type AuthMethodRow } from '../registry/mpi.ts';
+import { toSmsWindow, type SmsWindow } from '../platform/sms/sms-timeout.ts';
 import { REQUEST_NUMBER_RE, UUID_RE } from './request-number.ts';
 
 type Json = Record<string, any>;
@@ -62,16 +64,53 @@ const LOAD_SQL = 'SELECT esoz_medication_request_load($1::uuid, $2::text, $3::uu
  * another legal entity, or an id of neither form.
  */
 export async function loadMedicationRequest(db: Db, rawId: string, callerLegalEntityId: string | null): Promise<LoadedMr | undefined> {
-  if (!callerLegalEntityId) return undefined;
+  const key = lookupKey(rawId, callerLegalEntityId);
+  if (!key) return undefined;
+  const { rows } = await db.query<{ mr: LoadedMr | string | null }>(LOAD_SQL, key);
+  return parseMr(rows[0]?.mr);
+}
+
+/** [id, request_number, caller LE, see-all types], or null when no MR can match. */
+function lookupKey(rawId: string, callerLegalEntityId: string | null): unknown[] | null {
+  if (!callerLegalEntityId) return null;
   const byId = UUID_RE.test(rawId);
-  if (!byId && !REQUEST_NUMBER_RE.test(rawId)) return undefined;
-  const { rows } = await db.query<{ mr: LoadedMr | string | null }>(LOAD_SQL, [
-    byId ? rawId.toLowerCase() : null, byId ? null : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES,
-  ]);
-  const raw = rows[0]?.mr;
-  if (!raw) return undefined;
-  // json (not jsonb) keeps the key order of the nested objects; both drivers parse it.
-  return typeof raw === 'string' ? JSON.parse(raw) : raw;
+  if (!byId && !REQUEST_NUMBER_RE.test(rawId)) return null;
+  return [byId ? rawId.toLowerCase() : null, byId ? null : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES];
+}
+
+// json (not jsonb) keeps the key order of the nested objects; both drivers parse it.
+const parseMr = (raw: LoadedMr | string | null | undefined): LoadedMr | undefined =>
+  !raw ? undefined : typeof raw === 'string' ? JSON.parse(raw) : raw;
+
+/** What the resend's checks 3–9 read, from one round trip. */
+export interface ResendInputs {
+  mr: LoadedMr;
+  /** The person's active authentication methods (for findOtpRecipient's §4.4 precedence). */
+  methods: AuthMethodRow[];
+  /** The MR's SMS timeout window read without the lock (see resend.ts step 9). */
+  window: SmsWindow;
+}
+
+const RESEND_LOAD_SQL =
+  'SELECT mr, methods, live, oldest, at FROM esoz_medication_request_resend_load($1::uuid, $2::text, $3::uuid, $4::text[], $5::text, $6::int)';
+
+/**
+ * One statement (esoz_medication_request_resend_load, migration 023): the MR the caller may see (as
+ * `loadMedicationRequest`), its person's active authentication methods and its SMS timeout window
+ * (entity `entityName`, the MR's id) read without a lock. Undefined when the caller may not see the MR.
+ */
+export async function loadMedicationRequestForResend(
+  db: Db, rawId: string, callerLegalEntityId: string | null, entityName: string, sendTimeoutSeconds: number,
+): Promise<ResendInputs | undefined> {
+  const key = lookupKey(rawId, callerLegalEntityId);
+  if (!key) return undefined;
+  const { rows } = await db.query<{
+    mr: LoadedMr | string | null; methods: AuthMethodRow[] | string | null; live: number | null; oldest: Date | null; at: Date | null;
+  }>(RESEND_LOAD_SQL, [...key, entityName, sendTimeoutSeconds]);
+  const row = rows[0];
+  const mr = parseMr(row?.mr);
+  if (!mr) return undefined;
+  return { mr, methods: parseAuthMethods(row.methods), window: toSmsWindow(row) };
 }
 
 /** Registry rows the MR points at but that do not exist (the 2019 service answered 500 for these). */

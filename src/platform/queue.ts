@@ -7,6 +7,9 @@
  * Capabilities declare their queues once (`defineQueue`); `send` takes the caller's transaction so a
  * job exists exactly when the domain write that needs it commits. A job whose worker dies is claimed
  * again after `expireInSeconds` (the lease) by pg-boss's supervisor.
+ *
+ * Relays (`defineRelay` / `nudge`) move rows of a domain outbox into jobs in batches, so a hot
+ * request path writes one row and never pays for a job insert itself.
  */
 import { PgBoss, fromPglite, type Job } from 'pg-boss';
 import type { PGlite } from '@electric-sql/pglite';
@@ -50,12 +53,24 @@ export interface QueueOptions {
   schedules?: boolean;
 }
 
+interface Relay {
+  name: string;
+  run: () => Promise<number>;
+  intervalMs: number;
+  timer?: NodeJS.Timeout;
+  /** The run in progress (including the extra run a nudge asked for while it ran). */
+  running?: Promise<void>;
+  again: boolean;
+}
+
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly definitions = new Map<string, QueueDefinition>();
   private readonly schedules: ScheduleDefinition[] = [];
+  private readonly relays = new Map<string, Relay>();
   private started = false;
   private working = false;
+  private relaysOn = false;
 
   constructor(private readonly opts: QueueOptions) {
     const common = {
@@ -80,6 +95,75 @@ export class JobQueue {
     this.schedules.push(def);
   }
 
+  /**
+   * A relay: `run` moves work from domain tables into jobs (e.g. the SMS outbox into delivery jobs)
+   * and returns how many items it moved. After `start()` every process (API processes with
+   * WORKERS=off too) runs each relay every `intervalMs` — the floor that guarantees progress — and
+   * `nudge(name)` runs it at once in this process, typically right after a transaction that wrote
+   * work committed. Runs of one relay never overlap in a process: a nudge during a run makes exactly
+   * one more run follow it (so work committed during the run is not left for the next tick). Runs in
+   * different processes may overlap; `run` must be safe for that (FOR UPDATE SKIP LOCKED).
+   */
+  defineRelay(name: string, run: () => Promise<number>, intervalMs = 1000) {
+    if (this.relays.has(name)) throw new Error(`relay ${name} defined twice`);
+    this.relays.set(name, { name, run, intervalMs, again: false });
+    if (this.relaysOn) this.startRelay(this.relays.get(name)!);
+  }
+
+  hasRelay(name: string): boolean {
+    return this.relays.has(name);
+  }
+
+  /**
+   * Run the relay now (or once more after the run in progress). Resolves when that run ended; never
+   * rejects (a failing run is logged and retried on the next tick or nudge). A no-op before `start()`
+   * and after `stop()`.
+   */
+  nudge(name: string): Promise<void> {
+    const relay = this.relays.get(name);
+    if (!relay) throw new Error(`unknown relay ${name}`);
+    return this.kick(relay);
+  }
+
+  private kick(relay: Relay): Promise<void> {
+    if (!this.relaysOn) return Promise.resolve();
+    if (relay.running) {
+      relay.again = true;
+      return relay.running;
+    }
+    relay.running = (async () => {
+      try {
+        do {
+          relay.again = false;
+          try {
+            await relay.run();
+          } catch (err) {
+            this.opts.log.error({ err, relay: relay.name }, 'relay run failed');
+          }
+        } while (relay.again && this.relaysOn);
+      } finally {
+        relay.running = undefined;
+      }
+    })();
+    return relay.running;
+  }
+
+  private startRelay(relay: Relay) {
+    relay.timer = setInterval(() => void this.kick(relay), relay.intervalMs);
+    relay.timer.unref();
+    // work left from before this process started (or from a process that died) leaves at once
+    void this.kick(relay);
+  }
+
+  private async stopRelays() {
+    this.relaysOn = false;
+    for (const r of this.relays.values()) {
+      if (r.timer) clearInterval(r.timer);
+      r.timer = undefined;
+    }
+    await Promise.all([...this.relays.values()].map((r) => r.running));
+  }
+
   async start() {
     await this.boss.start();
     for (const def of this.definitions.values()) {
@@ -102,6 +186,8 @@ export class JobQueue {
     }
     for (const s of this.schedules) await this.boss.schedule(s.queue, s.cron, s.data ?? null);
     this.started = true;
+    this.relaysOn = true;
+    for (const r of this.relays.values()) this.startRelay(r);
   }
 
   /** Start consuming every defined queue in this process. */
@@ -144,6 +230,8 @@ export class JobQueue {
   async stop(graceful = true) {
     if (!this.started) return;
     this.started = false;
+    // relays send jobs: let a running one finish before pg-boss closes
+    await this.stopRelays();
     await this.boss.stop({ graceful, close: true, timeout: 20_000 });
   }
 }

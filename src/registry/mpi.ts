@@ -24,7 +24,8 @@ export interface OtpRecipient {
   confidant_person_id?: string;
 }
 
-interface MethodRow {
+/** One active method of the person, as esoz_person_auth_methods returns it (oldest first). */
+export interface AuthMethodRow {
   id: string;
   type: string;
   phone_number: string | null;
@@ -37,14 +38,23 @@ interface MethodRow {
  * One call: the person's active methods, oldest first, each THIRD_PERSON with its confidant's methods
  * (SQL function `esoz_person_auth_methods`, migration 021: PL/pgSQL keeps the plan per connection).
  */
-async function activeMethods(db: Db, personId: string): Promise<MethodRow[]> {
-  const { rows } = await db.query<{ methods: MethodRow[] | string }>('SELECT esoz_person_auth_methods($1::uuid) AS methods', [personId]);
-  const m = rows[0]?.methods ?? [];
+async function activeMethods(db: Db, personId: string): Promise<AuthMethodRow[]> {
+  const { rows } = await db.query<{ methods: AuthMethodRow[] | string }>('SELECT esoz_person_auth_methods($1::uuid) AS methods', [personId]);
+  return parseAuthMethods(rows[0]?.methods);
+}
+
+/** The function's json as rows (the drivers parse json; a string is parsed here). */
+export function parseAuthMethods(m: AuthMethodRow[] | string | null | undefined): AuthMethodRow[] {
+  if (!m) return [];
   return typeof m === 'string' ? JSON.parse(m) : m;
 }
 
 export async function defaultAuthMethod(db: Db, personId: string): Promise<DefaultAuthMethod | null> {
-  const rows = await activeMethods(db, personId);
+  return defaultAuthMethodOf(await activeMethods(db, personId));
+}
+
+/** The §4.4 precedence over the person's active methods (oldest first): a pure function. */
+export function defaultAuthMethodOf(rows: AuthMethodRow[]): DefaultAuthMethod | null {
   const otp = rows.find((r) => r.type === 'OTP' && r.phone_number);
   if (otp) return { type: 'OTP', phone_number: otp.phone_number!, method_id: otp.id };
   const offline = rows.find((r) => r.type === 'OFFLINE');
@@ -64,7 +74,12 @@ export async function defaultAuthMethod(db: Db, personId: string): Promise<Defau
  * with an OFFLINE third person, NA, nothing).
  */
 export async function findOtpRecipient(db: Db, personId: string): Promise<OtpRecipient | null> {
-  const m = await defaultAuthMethod(db, personId);
+  return otpRecipientOf(await activeMethods(db, personId));
+}
+
+/** `findOtpRecipient` over methods already read (e.g. by the resend's one-call loader): a pure function. */
+export function otpRecipientOf(rows: AuthMethodRow[]): OtpRecipient | null {
+  const m = defaultAuthMethodOf(rows);
   if (!m) return null;
   if (m.type === 'OTP') return { phone_number: m.phone_number, via: 'OTP' };
   if (m.type === 'THIRD_PERSON' && m.confidant_type === 'OTP') {

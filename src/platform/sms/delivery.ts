@@ -1,7 +1,14 @@
 /**
- * SMS delivery worker: nothing lost, nothing twice.
+ * SMS delivery: nothing lost, nothing twice.
  *
- * One job per outbox row. A try:
+ * The relay (`relaySmsOutbox`, run by the queue's relay driver every second and when nudged after a
+ * commit) takes NEW outbox rows without a job, in batches, and writes ONE delivery job per batch
+ * (`{outbox_ids: […]}`) in the same transaction that stamps the rows' `enqueued_at`; rows are taken
+ * with FOR UPDATE SKIP LOCKED, so relays of several processes never take the same row.
+ *
+ * The job delivers each of its rows (`deliverSms`, a few at once); if any row needs a retry the job
+ * throws after the others are done, and pg-boss retries it with backoff: rows already SENT (or FAILED)
+ * are skipped by the conditional claim. Per row, a try:
  *   1. claims the row with a conditional UPDATE (status NEW and no live lease) that also counts the
  *      try and sets a lease; a SENT or FAILED row is never claimed, so it is never sent again;
  *   2. calls the provider outside any transaction (PGlite serialises transactions);
@@ -14,9 +21,9 @@ import type { Db } from '../db.ts';
 import type { Logger } from '../logging.ts';
 import type { Platform } from '../platform.ts';
 import { Counter } from 'prom-client';
-import { SMS_QUEUE } from './outbox.ts';
+import { SMS_QUEUE, SMS_RELAY, nudgeSmsRelay } from './outbox.ts';
 import { pruneSmsAttempts } from './sms-timeout.ts';
-import { providerFromConfig, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
+import { providerFromConfig, logProvider, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
 
 export interface DeliveryDeps {
   db: Db;
@@ -80,28 +87,115 @@ export async function deliverSms(deps: DeliveryDeps, outboxId: string): Promise<
   }
 }
 
+/**
+ * The `log` provider accepts everything without I/O, so a batch is delivered with one conditional
+ * UPDATE (claim + try + SENT in one step, same conditions as `deliverSms`'s claim). Rows it did not
+ * take (already SENT/FAILED, or leased by another worker) go through `deliverSms`, which tells them apart.
+ */
+async function deliverLogBatch(deps: DeliveryDeps, ids: string[]): Promise<string[]> {
+  const { rows } = await deps.db.query<{ id: string; entity_name: string; tries: number }>(
+    `UPDATE sms_outbox
+        SET status = 'SENT', tries = tries + 1, sent_at = now(), updated_at = now(), provider_id = 'log:' || id::text,
+            last_error = NULL, locked_until = NULL
+      WHERE id = ANY($1::uuid[]) AND status = 'NEW' AND (locked_until IS NULL OR locked_until < clock_timestamp())
+      RETURNING id, entity_name, tries`,
+    [ids],
+  );
+  for (const r of rows) {
+    deps.onTry?.('sent');
+    deps.log.info({ outbox_id: r.id, entity_name: r.entity_name, tries: r.tries, provider: deps.provider.name }, 'sms sent');
+  }
+  const done = new Set(rows.map((r) => r.id));
+  return ids.filter((id) => !done.has(id));
+}
+
+/**
+ * Deliver every row of one job, at most `concurrency` at once. Throws `RetryLater` after all rows were
+ * tried when any of them must be retried (pg-boss then retries the whole job; done rows are skipped);
+ * any other error is rethrown the same way, after the other rows.
+ */
+export async function deliverSmsBatch(deps: DeliveryDeps, ids: string[], concurrency = 8): Promise<Record<DeliveryResult, number>> {
+  const counts: Record<DeliveryResult, number> = { SENT: 0, FAILED: 0, ALREADY_DONE: 0 };
+  let todo = [...new Set(ids)];
+  if (deps.provider === logProvider && todo.length > 0) {
+    const rest = await deliverLogBatch(deps, todo);
+    counts.SENT += todo.length - rest.length;
+    todo = rest;
+  }
+  let retry = 0;
+  let failure: unknown;
+  let next = 0;
+  const lane = async () => {
+    while (next < todo.length) {
+      const id = todo[next++];
+      try {
+        counts[await deliverSms(deps, id)]++;
+      } catch (err) {
+        if (err instanceof RetryLater) retry++;
+        else failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, lane));
+  if (failure) throw failure;
+  if (retry) throw new RetryLater(`${retry} of ${ids.length} sms to retry`);
+  return counts;
+}
+
+/**
+ * The relay: NEW rows without a job, oldest first, `batch` at a time, each batch becoming ONE delivery
+ * job in the transaction that stamps the rows' `enqueued_at` (so a row gets its job exactly when the
+ * stamp commits). Loops while batches are full. Returns the number of rows moved.
+ */
+export async function relaySmsOutbox(platform: Pick<Platform, 'db' | 'queue'>, batch = SMS_RELAY_BATCH): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const moved = await platform.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: string }>(
+        `SELECT id FROM sms_outbox WHERE enqueued_at IS NULL AND status = 'NEW'
+          ORDER BY inserted_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batch],
+      );
+      if (!rows.length) return 0;
+      const ids = rows.map((r) => r.id);
+      await platform.queue.send(SMS_QUEUE, { outbox_ids: ids }, { tx });
+      // updated_at too: the sweep measures staleness from the moment the row got its job
+      await tx.query('UPDATE sms_outbox SET enqueued_at = now(), updated_at = now() WHERE id = ANY($1::uuid[])', [ids]);
+      return ids.length;
+    });
+    total += moved;
+    if (moved < batch) return total;
+  }
+}
+
+/** Rows per relay batch, i.e. at most this many SMS per delivery job. */
+export const SMS_RELAY_BATCH = 500;
+/** Rows of one job delivered at once (http provider). */
+export const SMS_DELIVERY_CONCURRENCY = 8;
+
 export const SMS_SWEEP_QUEUE = 'sms-sweep';
 
 /**
  * Safety net for "nothing lost": NEW rows untouched for `staleSeconds` with no live lease (their job
- * was lost, e.g. retries exhausted by lease conflicts or the job row removed) get a fresh delivery job.
- * A spare job is harmless: the claim is conditional. Returns the ids re-enqueued.
+ * was lost, e.g. retries exhausted by lease conflicts or the job row removed) are handed back to the
+ * relay (enqueued_at = NULL), which gives them a fresh job; the relay is nudged. A spare job is
+ * harmless: the claim is conditional. Returns the ids handed back.
  */
 export async function sweepStuckSms(platform: Pick<Platform, 'db' | 'queue' | 'log'>, staleSeconds: number, limit = 500): Promise<string[]> {
-  const ids = await platform.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string }>(
-      `UPDATE sms_outbox SET updated_at = now()
-        WHERE id IN (SELECT id FROM sms_outbox
-                      WHERE status = 'NEW' AND updated_at < now() - make_interval(secs => $1)
-                        AND (locked_until IS NULL OR locked_until < now())
-                      ORDER BY updated_at LIMIT $2)
-        RETURNING id`,
-      [staleSeconds, limit],
-    );
-    for (const r of rows) await platform.queue.send(SMS_QUEUE, { outbox_id: r.id }, { tx });
-    return rows.map((r) => r.id);
-  });
-  if (ids.length) platform.log.warn({ count: ids.length }, 'stuck sms re-enqueued');
+  const { rows } = await platform.db.query<{ id: string }>(
+    `UPDATE sms_outbox SET enqueued_at = NULL, updated_at = now()
+      WHERE id IN (SELECT id FROM sms_outbox
+                    WHERE status = 'NEW' AND updated_at < now() - make_interval(secs => $1)
+                      AND (locked_until IS NULL OR locked_until < now())
+                    ORDER BY updated_at LIMIT $2)
+      RETURNING id`,
+    [staleSeconds, limit],
+  );
+  const ids = rows.map((r) => r.id);
+  if (ids.length) {
+    platform.log.warn({ count: ids.length }, 'stuck sms handed back to the relay');
+    await nudgeSmsRelay(platform.queue);
+  }
   return ids;
 }
 
@@ -130,20 +224,25 @@ export function registerSmsDelivery(platform: Platform) {
     leaseSeconds,
     onTry: (result) => tries.inc({ provider: config.SMS_PROVIDER, result }),
   };
-  platform.queue.defineQueue<{ outbox_id: string }>({
+  platform.queue.defineQueue<{ outbox_ids?: string[]; outbox_id?: string }>({
     name: SMS_QUEUE,
-    // The outbox row counts tries and ends FAILED after SMS_MAX_TRIES; the job gets some slack on
+    // The outbox rows count their tries and end FAILED after SMS_MAX_TRIES; the job gets some slack on
     // top so that a try lost to a lease conflict does not end the job early.
     retryLimit: config.SMS_MAX_TRIES + 3,
     retryDelay: config.SMS_RETRY_DELAY_SECONDS,
     retryBackoff: true,
     retryDelayMax: 300,
-    expireInSeconds: leaseSeconds,
+    // a full batch through a gateway that times out on every row: batch / concurrency rounds of one
+    // gateway timeout each (an expired job is retried; its rows are still protected by their leases)
+    expireInSeconds: leaseSeconds * Math.ceil(SMS_RELAY_BATCH / SMS_DELIVERY_CONCURRENCY),
     concurrency: 4,
     handler: async (job) => {
-      await deliverSms(deps, job.data.outbox_id);
+      // {outbox_ids} from the relay; {outbox_id} from jobs enqueued before the relay existed
+      const ids = job.data.outbox_ids ?? (job.data.outbox_id ? [job.data.outbox_id] : []);
+      await deliverSmsBatch(deps, ids, SMS_DELIVERY_CONCURRENCY);
     },
   });
+  platform.queue.defineRelay(SMS_RELAY, () => relaySmsOutbox(platform));
   // Longer than the longest backoff (300 s) plus the lease, so a row merely waiting for its retry is left alone.
   const staleSeconds = 300 + leaseSeconds + 60;
   platform.queue.defineQueue<object>({

@@ -1,12 +1,19 @@
 /**
- * The SMS outbox: every SMS is a `sms_outbox` row plus a delivery job, both written in the
- * caller's transaction, so an SMS exists exactly when the business decision to send it commits.
- * The worker (delivery.ts) takes it from there.
+ * The SMS outbox (transactional outbox): every SMS is a `sms_outbox` row written in the caller's
+ * transaction, so an SMS exists exactly when the business decision to send it commits. Nothing else
+ * happens in the request path: the relay (delivery.ts, `relaySmsOutbox`) turns rows without a job
+ * into batched delivery jobs, and the worker delivers them.
+ *
+ * After the transaction that wrote rows commits, call `nudgeSmsRelay(queue)` so they leave at once
+ * instead of on the relay's next tick (≤ 1 s).
  */
 import type { Db } from '../db.ts';
 import type { JobQueue } from '../queue.ts';
+import { windowFullError, toSmsWindow, type SmsTimeoutParams } from './sms-timeout.ts';
 
 export const SMS_QUEUE = 'sms-delivery';
+/** The relay moving outbox rows into delivery jobs (JobQueue.defineRelay / nudge). */
+export const SMS_RELAY = 'sms-outbox';
 
 export interface OutgoingSms {
   phoneNumber: string;
@@ -15,13 +22,46 @@ export interface OutgoingSms {
   entityId: string;
 }
 
-/** Write the outbox row and enqueue its delivery job inside `tx`; returns the outbox id. */
-export async function enqueueSms(queue: JobQueue, tx: Db, sms: OutgoingSms): Promise<string> {
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id) VALUES ($1, $2, $3, $4) RETURNING id`,
-    [sms.phoneNumber, sms.body, sms.entityName, sms.entityId],
+const INSERT_SQL = `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id) VALUES ($1, $2, $3, $4) RETURNING id`;
+
+/**
+ * Write the outbox row inside `tx`; returns the outbox id. The delivery job is created by the relay
+ * after `tx` commits (call `nudgeSmsRelay` then).
+ *
+ * The older form `enqueueSms(queue, tx, sms)` is still accepted; it nudges the relay itself, which on
+ * PostgreSQL may run before `tx` commits (the row then leaves on the relay's next tick).
+ */
+export async function enqueueSms(tx: Db, sms: OutgoingSms): Promise<string>;
+export async function enqueueSms(queue: JobQueue, tx: Db, sms: OutgoingSms): Promise<string>;
+export async function enqueueSms(a: Db | JobQueue, b: Db | OutgoingSms, c?: OutgoingSms): Promise<string> {
+  const legacy = c !== undefined;
+  const tx = (legacy ? b : a) as Db;
+  const sms = (legacy ? c : b) as OutgoingSms;
+  const { rows } = await tx.query<{ id: string }>(INSERT_SQL, [sms.phoneNumber, sms.body, sms.entityName, sms.entityId]);
+  if (legacy) setImmediate(() => void nudgeSmsRelay(a as JobQueue));
+  return rows[0].id;
+}
+
+/** Run the outbox relay now in this process (no-op before the queue started). Never rejects. */
+export function nudgeSmsRelay(queue: JobQueue): Promise<void> {
+  return queue.hasRelay(SMS_RELAY) ? queue.nudge(SMS_RELAY) : Promise.resolve();
+}
+
+/**
+ * The SMS timeout procedure and the outbox row in ONE statement (esoz_sms_attempt_and_outbox,
+ * migration 023): the per-entity advisory lock, the re-count, and either the 429 (nothing recorded)
+ * or the attempt and the outbox row. Pass the pool (`platform.db`), not a transaction: the statement's
+ * own implicit transaction holds the lock until it commits, so it is atomic on its own and the lock is
+ * held for one statement only. (Inside a caller's transaction it works too, holding the lock longer.)
+ * The outbox row's entity is the limited entity (`limit.entityName`, `limit.entityId`).
+ * Returns the outbox id; throws the 429 `EsozError` when the window is full. Nudge the relay afterwards.
+ */
+export async function recordAttemptAndEnqueueSms(db: Db, limit: SmsTimeoutParams, sms: Pick<OutgoingSms, 'phoneNumber' | 'body'>): Promise<string> {
+  const { rows } = await db.query<{ outbox_id: string | null; live: number; oldest: Date | null; at: Date }>(
+    'SELECT outbox_id, live, oldest, at FROM esoz_sms_attempt_and_outbox($1, $2, $3, $4, $5, $6)',
+    [limit.entityName, limit.entityId, limit.maxAttempts, limit.sendTimeoutSeconds, sms.phoneNumber, sms.body],
   );
-  const id = rows[0].id;
-  await queue.send(SMS_QUEUE, { outbox_id: id }, { tx });
-  return id;
+  const r = rows[0];
+  if (!r.outbox_id) throw windowFullError(toSmsWindow(r), limit.sendTimeoutSeconds);
+  return r.outbox_id;
 }

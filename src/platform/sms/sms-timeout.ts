@@ -6,11 +6,13 @@
  * If the live attempts reach MAX_ATTEMPTS_COUNT the call fails with 429 and records nothing;
  * otherwise it records this attempt and the caller goes on.
  *
- * Atomicity: call it inside the transaction that also writes the SMS outbox row and enqueues the
- * delivery job. A transaction-scoped advisory lock per entity serialises concurrent callers on
- * PostgreSQL (any number of API processes; READ COMMITTED, so the count after the lock sees the
- * previous holder's committed attempt). On PGlite transactions are serialised by the engine anyway. Attempts are rows in `sms_attempts`,
- * so they survive restarts, and a rolled-back caller (e.g. a failed enqueue) gives its attempt back.
+ * Atomicity: call `checkSmsTimeout` inside the transaction that also writes the SMS outbox row
+ * (`enqueueSms`), or use `recordAttemptAndEnqueueSms` (outbox.ts), which does both in ONE statement.
+ * A transaction-scoped advisory lock per entity serialises concurrent callers on PostgreSQL (any
+ * number of API processes; READ COMMITTED, so the count after the lock sees the previous holder's
+ * committed attempt). On PGlite transactions are serialised by the engine anyway. Attempts are rows
+ * in `sms_attempts`, so they survive restarts, and a rolled-back caller gives its attempt back.
+ * The rule itself lives in one place, the SQL function esoz_sms_attempt (migration 023).
  */
 import type { Db } from '../db.ts';
 import { EsozError } from '../errors.ts';
@@ -40,10 +42,24 @@ export function smsTimeoutError(nextAttemptAt: Date, now: Date): EsozError {
   return new EsozError(429, SMS_TIMEOUT_ERROR_TYPE, smsTimeoutMessage(text), undefined, { 'retry-after': String(retryAfter) });
 }
 
-interface WindowRow {
+/** The live window of one entity: attempts younger than SEND_TIMEOUT, the oldest of them, and when it was read. */
+export interface SmsWindow {
   live: number;
   oldest: Date | null;
   now: Date;
+}
+
+/** The driver's timestamptz (a Date on both engines; a string if ever returned inside JSON) as a Date. */
+const asDate = (v: Date | string | null): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v));
+
+export function toSmsWindow(row: { live: number | null; oldest: Date | string | null; at: Date | string | null }): SmsWindow {
+  return { live: row.live ?? 0, oldest: asDate(row.oldest), now: asDate(row.at) ?? new Date() };
+}
+
+/** The 429 of a full window: next attempt = oldest live attempt + SEND_TIMEOUT, Retry-After from the window's clock. */
+export function windowFullError(w: SmsWindow, sendTimeoutSeconds: number): EsozError {
+  const oldest = w.oldest ?? w.now;
+  return smsTimeoutError(new Date(oldest.getTime() + sendTimeoutSeconds * 1000), w.now);
 }
 
 /**
@@ -52,20 +68,31 @@ interface WindowRow {
  */
 export async function checkSmsTimeout(tx: Db, p: SmsTimeoutParams): Promise<number> {
   if (!tx.inTransaction) throw new Error('checkSmsTimeout must run inside a transaction');
-  // esoz_sms_window (migration 021) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
-  // then reads clock_timestamp() (not now(): the transaction may have waited for the lock), prunes the
-  // entity's expired attempts and returns the live ones. The lock is held until our transaction ends,
-  // i.e. until the attempt, the outbox row and the job are committed together.
-  const { rows } = await tx.query<WindowRow>('SELECT live, oldest, at AS now FROM esoz_sms_window($1, $2, $3)', [
-    p.entityName, p.entityId, p.sendTimeoutSeconds,
-  ]);
-  const w = rows[0];
-  if (w.live >= p.maxAttempts) {
-    const oldest = new Date(w.oldest!);
-    throw smsTimeoutError(new Date(oldest.getTime() + p.sendTimeoutSeconds * 1000), new Date(w.now));
-  }
-  await tx.query('INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES ($1, $2, $3)', [p.entityName, p.entityId, w.now]);
-  return w.live + 1;
+  // esoz_sms_attempt (migration 023) calls esoz_sms_window (migration 021), which takes
+  // pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)), then reads clock_timestamp()
+  // (not now(): the transaction may have waited for the lock), prunes the entity's expired attempts and
+  // counts the live ones; with room it records this attempt. The lock is held until our transaction
+  // ends, i.e. until the attempt and the caller's outbox row are committed together.
+  const { rows } = await tx.query<{ admitted: boolean; live: number; oldest: Date | null; at: Date }>(
+    'SELECT admitted, live, oldest, at FROM esoz_sms_attempt($1, $2, $3, $4)',
+    [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds],
+  );
+  const r = rows[0];
+  if (!r.admitted) throw windowFullError(toSmsWindow(r), p.sendTimeoutSeconds);
+  return r.live;
+}
+
+/**
+ * The entity's live window read WITHOUT the lock (one statement, records nothing). A full window read
+ * this way is a correct 429; a window with room proves nothing (see resend.ts step 9) and must be
+ * followed by the locked check.
+ */
+export async function peekSmsWindow(db: Db, p: Omit<SmsTimeoutParams, 'maxAttempts'>): Promise<SmsWindow> {
+  const { rows } = await db.query<{ live: number; oldest: Date | null; at: Date }>(
+    'SELECT live, oldest, at FROM esoz_sms_window_peek($1, $2, $3)',
+    [p.entityName, p.entityId, p.sendTimeoutSeconds],
+  );
+  return toSmsWindow(rows[0]);
 }
 
 /**
