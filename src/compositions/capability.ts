@@ -1,6 +1,6 @@
 /**
  * Compositions (medical conclusions): create and sign as async jobs, the job status endpoint of
- * seed 000, get and search. See docs/decisions-compositions.md.
+ * seed 000, get and search. See docs/decisions.md (Compositions).
  */
 import type { Capability, Platform } from '../platform/platform.ts';
 import { isEmbedded } from '../platform/config.ts';

@@ -3,7 +3,7 @@
  * render (`compositionAsyncJobStateData` with an honest eta), finish (compare-and-set), and the
  * maintenance sweep (retention, stuck jobs).
  *
- * ETA model (docs/decisions-compositions.md): eta = now + service + ahead × drain, where `service`
+ * ETA model (docs/decisions.md (Compositions)): eta = now + service + ahead × drain, where `service`
  * is the moving average time a worker needs for one job, `drain` the moving average interval
  * between completions while the queue is busy (≈ service ÷ parallel workers), and `ahead` the
  * PENDING jobs queued before this one. A job already in a worker's hands gets started_at + service,

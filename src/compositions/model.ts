@@ -63,7 +63,7 @@ export const EXTENSIONS: Record<string, 'valueUuid' | 'valueBoolean' | 'valueStr
   NEWBORN_SEX: 'valueString',
 };
 
-/** Numbered task errors (esoz-docs §3.4) and this service's own job error codes (docs/decisions-compositions.md). */
+/** Numbered task errors (esoz-docs §3.4) and this service's own job error codes (docs/decisions.md (Compositions)). */
 export const TASK_ERRORS = {
   INVALID_NEWBORN_CATEGORY: 1081,
   INVALID_DISABILITY_CATEGORY: 1085,

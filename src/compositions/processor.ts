@@ -39,7 +39,7 @@ export interface ProcessorDeps {
 }
 
 /**
- * Test-only hook (crash tests; docs/decisions-compositions.md): ESOZ_TEST_COMPOSITION_JOB_DELAY_MS holds
+ * Test-only hook (crash tests; docs/decisions.md (Compositions)): ESOZ_TEST_COMPOSITION_JOB_DELAY_MS holds
  * each job that long, either after the claim (default) or, with ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE=
  * in-transaction, after the composition INSERT and before the commit. Unset in every real deployment.
  */
