@@ -145,3 +145,25 @@ test('relay: stop() stops the timers and waits for a running relay; nudges after
   await sleep(100);
   assert.equal(runs, after);
 });
+
+test('relay: minGapMs — an idle relay runs at once when nudged; nudges within the gap share one run at the gap\'s end', async () => {
+  const { queue } = server.runtime.platform;
+  const starts: number[] = [];
+  queue.defineRelay('test-gap', async () => {
+    starts.push(Date.now());
+    return 0;
+  }, 3_600_000, { minGapMs: 300 });
+  await waitFor(async () => starts.length === 1); // the run at definition
+  const t0 = starts[0];
+  const nudges = [1, 2, 3, 4].map(() => queue.nudge('test-gap'));
+  await sleep(100);
+  assert.equal(starts.length, 1, 'no run within the gap');
+  await Promise.all(nudges);
+  assert.equal(starts.length, 2, 'the nudges within the gap shared one run');
+  assert.ok(starts[1] - t0 >= 290, `second run ${starts[1] - t0} ms after the first`);
+  await sleep(350);
+  const before = Date.now();
+  await queue.nudge('test-gap');
+  assert.equal(starts.length, 3);
+  assert.ok(starts[2] - before < 100, 'an idle relay runs at once');
+});

@@ -86,7 +86,7 @@ export async function resendMedicationRequest(platform: Platform, auth: AuthCont
   // 1. token valid and not expired → 401 "Invalid access token"            (platform onRequest hook)
   // 2. scope medication_request:resend → 403 "Your scope does not allow …" (platform onRequest hook)
   // 3. MR exists in the OPS store (and is the caller's) → 404 "Not found"
-  const loaded = await loadMedicationRequestForResend(db, rawId, auth.legalEntityId, limit.entityName, limit.sendTimeoutSeconds);
+  const loaded = await loadMedicationRequestForResend(db, rawId, auth.legalEntityId, limit.entityName, limit.sendTimeoutSeconds, limit.maxAttempts);
   const mr = checkVisible(platform, loaded?.mr);
   const { methods, window } = loaded!;
   // 4. intent = order → 409 "For medication request plan information cannot be resent"
@@ -109,6 +109,8 @@ export async function resendMedicationRequest(platform: Platform, auth: AuthCont
   //       locked path's: oldest live attempt + SEND_TIMEOUT. A read with room proves nothing (others may
   //       be committing right now), so that case always goes through b).
   if (window.live >= limit.maxAttempts) throw windowFullError(window, limit.sendTimeoutSeconds);
+  // (the loader returns the short form only for a full window, so from here on the MR is the full view)
+  if (mr.lean) throw new Error('lean medication request past the SMS timeout pre-check');
   // 10. SMS text from sign_template_sms, filled from the MR (rendered before b) so b) is one statement)
   const body = renderSignSms(signTemplate(platform, mr), mr);
   //    b) + 11. ONE statement: the per-entity advisory lock, the re-count, and either the 429 (nothing

@@ -84,7 +84,11 @@ const parseMr = (raw: LoadedMr | string | null | undefined): LoadedMr | undefine
 
 /** What the resend's checks 3–9 read, from one round trip. */
 export interface ResendInputs {
-  mr: LoadedMr;
+  /**
+   * The MR; when the window was already full (`window.live` ≥ maxAttempts) only the fields checks 3–8
+   * read (`lean: true`: references as `{id}`), since the answer is then an error whatever they say.
+   */
+  mr: LoadedMr & { lean?: true };
   /** The person's active authentication methods (for findOtpRecipient's §4.4 precedence). */
   methods: AuthMethodRow[];
   /** The MR's SMS timeout window read without the lock (see resend.ts step 9). */
@@ -92,21 +96,22 @@ export interface ResendInputs {
 }
 
 const RESEND_LOAD_SQL =
-  'SELECT mr, methods, live, oldest, at FROM esoz_medication_request_resend_load($1::uuid, $2::text, $3::uuid, $4::text[], $5::text, $6::int)';
+  'SELECT mr, methods, live, oldest, at FROM esoz_medication_request_resend_load($1::uuid, $2::text, $3::uuid, $4::text[], $5::text, $6::int, $7::int)';
 
 /**
- * One statement (esoz_medication_request_resend_load, migration 023): the MR the caller may see (as
- * `loadMedicationRequest`), its person's active authentication methods and its SMS timeout window
- * (entity `entityName`, the MR's id) read without a lock. Undefined when the caller may not see the MR.
+ * One statement (esoz_medication_request_resend_load, migrations 023–024): the MR the caller may see (as
+ * `loadMedicationRequest`; lean when the window is full), its person's active authentication methods and
+ * its SMS timeout window (entity `entityName`, the MR's id) read without a lock. Undefined when the
+ * caller may not see the MR.
  */
 export async function loadMedicationRequestForResend(
-  db: Db, rawId: string, callerLegalEntityId: string | null, entityName: string, sendTimeoutSeconds: number,
+  db: Db, rawId: string, callerLegalEntityId: string | null, entityName: string, sendTimeoutSeconds: number, maxAttempts: number,
 ): Promise<ResendInputs | undefined> {
   const key = lookupKey(rawId, callerLegalEntityId);
   if (!key) return undefined;
   const { rows } = await db.query<{
     mr: LoadedMr | string | null; methods: AuthMethodRow[] | string | null; live: number | null; oldest: Date | null; at: Date | null;
-  }>(RESEND_LOAD_SQL, [...key, entityName, sendTimeoutSeconds]);
+  }>(RESEND_LOAD_SQL, [...key, entityName, sendTimeoutSeconds, maxAttempts]);
   const row = rows[0];
   const mr = parseMr(row?.mr);
   if (!mr) return undefined;

@@ -57,7 +57,12 @@ interface Relay {
   name: string;
   run: () => Promise<number>;
   intervalMs: number;
+  minGapMs: number;
   timer?: NodeJS.Timeout;
+  /** A nudge that arrived within minGapMs of the last run's start: the run it scheduled. */
+  delayed?: NodeJS.Timeout;
+  delayedDone?: Promise<void>;
+  lastStart: number;
   /** The run in progress (including the extra run a nudge asked for while it ran). */
   running?: Promise<void>;
   again: boolean;
@@ -103,10 +108,14 @@ export class JobQueue {
    * work committed. Runs of one relay never overlap in a process: a nudge during a run makes exactly
    * one more run follow it (so work committed during the run is not left for the next tick). Runs in
    * different processes may overlap; `run` must be safe for that (FOR UPDATE SKIP LOCKED).
+   *
+   * `minGapMs` batches under load: a nudge within `minGapMs` of the last run's start does not run at
+   * once but schedules one run at lastStart + minGapMs (all nudges until then share it). An idle relay
+   * still runs at once; a busy one runs at most every `minGapMs`, so each run moves a bigger batch.
    */
-  defineRelay(name: string, run: () => Promise<number>, intervalMs = 1000) {
+  defineRelay(name: string, run: () => Promise<number>, intervalMs = 1000, opts: { minGapMs?: number } = {}) {
     if (this.relays.has(name)) throw new Error(`relay ${name} defined twice`);
-    this.relays.set(name, { name, run, intervalMs, again: false });
+    this.relays.set(name, { name, run, intervalMs, minGapMs: opts.minGapMs ?? 0, again: false, lastStart: 0 });
     if (this.relaysOn) this.startRelay(this.relays.get(name)!);
   }
 
@@ -122,7 +131,20 @@ export class JobQueue {
   nudge(name: string): Promise<void> {
     const relay = this.relays.get(name);
     if (!relay) throw new Error(`unknown relay ${name}`);
-    return this.kick(relay);
+    if (!this.relaysOn) return Promise.resolve();
+    const wait = relay.lastStart + relay.minGapMs - Date.now();
+    if (wait <= 0 || relay.running) return this.kick(relay);
+    if (!relay.delayedDone) {
+      relay.delayedDone = new Promise<void>((resolve) => {
+        relay.delayed = setTimeout(() => {
+          relay.delayed = undefined;
+          relay.delayedDone = undefined;
+          void this.kick(relay).then(resolve);
+        }, wait);
+        relay.delayed.unref();
+      });
+    }
+    return relay.delayedDone;
   }
 
   private kick(relay: Relay): Promise<void> {
@@ -133,8 +155,16 @@ export class JobQueue {
     }
     relay.running = (async () => {
       try {
+        let first = true;
         do {
+          if (!first) {
+            // the follow-up run a nudge asked for keeps the gap too (runs still never overlap)
+            const wait = relay.lastStart + relay.minGapMs - Date.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          }
+          first = false;
           relay.again = false;
+          relay.lastStart = Date.now();
           try {
             await relay.run();
           } catch (err) {
@@ -161,6 +191,7 @@ export class JobQueue {
       if (r.timer) clearInterval(r.timer);
       r.timer = undefined;
     }
+    // a delayed nudge's timer fires into kick(), which does nothing once relaysOn is false
     await Promise.all([...this.relays.values()].map((r) => r.running));
   }
 

@@ -170,6 +170,8 @@ export async function relaySmsOutbox(platform: Pick<Platform, 'db' | 'queue'>, b
 
 /** Rows per relay batch, i.e. at most this many SMS per delivery job. */
 export const SMS_RELAY_BATCH = 500;
+/** Under load, the relay runs at most this often (an idle relay runs at once when nudged). */
+export const SMS_RELAY_MIN_GAP_MS = 500;
 /** Rows of one job delivered at once (http provider). */
 export const SMS_DELIVERY_CONCURRENCY = 8;
 
@@ -242,7 +244,9 @@ export function registerSmsDelivery(platform: Platform) {
       await deliverSmsBatch(deps, ids, SMS_DELIVERY_CONCURRENCY);
     },
   });
-  platform.queue.defineRelay(SMS_RELAY, () => relaySmsOutbox(platform));
+  // Nudged after every committed SMS: at once when idle; under load at most every SMS_RELAY_MIN_GAP_MS, so
+  // the job insert, fetch and complete (each a large pg-boss statement) are paid per batch, not per SMS.
+  platform.queue.defineRelay(SMS_RELAY, () => relaySmsOutbox(platform), 1000, { minGapMs: SMS_RELAY_MIN_GAP_MS });
   // Longer than the longest backoff (300 s) plus the lease, so a row merely waiting for its retry is left alone.
   const staleSeconds = 300 + leaseSeconds + 60;
   platform.queue.defineQueue<object>({

@@ -68,10 +68,9 @@ export function windowFullError(w: SmsWindow, sendTimeoutSeconds: number): EsozE
  */
 export async function checkSmsTimeout(tx: Db, p: SmsTimeoutParams): Promise<number> {
   if (!tx.inTransaction) throw new Error('checkSmsTimeout must run inside a transaction');
-  // esoz_sms_attempt (migration 023) calls esoz_sms_window (migration 021), which takes
-  // pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)), then reads clock_timestamp()
-  // (not now(): the transaction may have waited for the lock), prunes the entity's expired attempts and
-  // counts the live ones; with room it records this attempt. The lock is held until our transaction
+  // esoz_sms_attempt (migrations 023–024) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
+  // then reads clock_timestamp() (not now(): the transaction may have waited for the lock), prunes the
+  // entity's expired attempts and counts the live ones; with room it records this attempt. The lock is held until our transaction
   // ends, i.e. until the attempt and the caller's outbox row are committed together.
   const { rows } = await tx.query<{ admitted: boolean; live: number; oldest: Date | null; at: Date }>(
     'SELECT admitted, live, oldest, at FROM esoz_sms_attempt($1, $2, $3, $4)',
