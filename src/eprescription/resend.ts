@@ -74,7 +74,7 @@ function checkVisible<T extends LoadedMr>(platform: Platform, mr: T | undefined)
  * authentication methods, the MR's SMS timeout window without a lock); checks 3–8 run on it in JS;
  * a 429 is answered from it when the window is already full; otherwise ONE more statement records the
  * attempt and the outbox row atomically. The delivery job is made by the outbox relay, nudged after
- * the statement committed. (docs/decisions-eprescription.md, "Resend hot path")
+ * the statement committed. (docs/decisions.md (ePrescription), "Resend hot path")
  */
 export async function resendMedicationRequest(platform: Platform, auth: AuthContext, rawId: string) {
   const { db, config, queue } = platform;

@@ -2,7 +2,7 @@
  * SMS provider adapters. `send` resolves when the provider accepted the message and throws when it
  * did not (the delivery worker retries). Adapters never log phone numbers or message bodies.
  *
- * `http` contract (docs/decisions-eprescription.md):
+ * `http` contract (docs/decisions.md (ePrescription)):
  *   POST SMS_GATEWAY_URL
  *   Content-Type: application/json
  *   Idempotency-Key: <outbox id>          (the same key on every retry of one message)

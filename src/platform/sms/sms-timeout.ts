@@ -24,7 +24,7 @@ export interface SmsTimeoutParams {
   sendTimeoutSeconds: number;
 }
 
-/** error.type of the 429 (the sources do not name one; docs/decisions-eprescription.md). */
+/** error.type of the 429 (the sources do not name one; docs/decisions.md (ePrescription)). */
 export const SMS_TIMEOUT_ERROR_TYPE = 'sms_timeout';
 
 export const smsTimeoutMessage = (nextAttemptAt: string) =>
