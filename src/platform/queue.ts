@@ -26,8 +26,10 @@ export interface QueueDefinition<T extends object = any> {
   /** The lease: a job active longer than this is taken back and retried. */
   expireInSeconds?: number;
   deleteAfterSeconds?: number;
-  /** Jobs each worker process handles at once. */
+  /** Fetch loops per worker process (each holds up to `batchSize` jobs at once). */
   concurrency?: number;
+  /** Jobs one fetch takes (default 4). */
+  batchSize?: number;
   handler: (job: Job<T>) => Promise<unknown>;
 }
 
@@ -229,13 +231,25 @@ export class JobQueue {
       await this.boss.work<object>(
         def.name,
         {
-          batchSize: 1,
+          // A fetch takes up to `batchSize` jobs and, while fetches come back full, the worker fetches
+          // again at once (burst): a backlog drains at full speed instead of one job per poll.
+          batchSize: def.batchSize ?? 4,
+          burstWhenBatchFull: true,
           localConcurrency: def.concurrency ?? 2,
           pollingIntervalSeconds: 1,
           // NOTIFY wakes workers for new jobs; retries and expired leases are found by this poll
           notifyPollingIntervalSeconds: 1,
+          // each job of a batch succeeds or fails (and is retried) on its own
+          perJobResults: true,
         },
-        async ([job]) => def.handler(job),
+        async (jobs: Job<object>[]) => {
+          const settled = await Promise.allSettled(jobs.map((job) => def.handler(job)));
+          return settled.map((s, i) =>
+            s.status === 'fulfilled'
+              ? { id: jobs[i].id, status: 'completed' as const, output: s.value && typeof s.value === 'object' ? s.value : undefined }
+              : { id: jobs[i].id, status: 'failed' as const, output: { message: String((s.reason as Error)?.message ?? s.reason) } },
+          );
+        },
       );
     }
   }
