@@ -51,6 +51,10 @@ describe('eta', () => {
     // a stalled queue: clients back off with the waiting time
     assert.equal(estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 60_000) }).getTime(), now + 30_000);
     assert.equal(estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 100) }).getTime(), now + 300);
+    // the turnaround clients see (accept → finish) plus 4 mean deviations is a floor, less what the job already waited
+    assert.equal(estimateEta({ now, ahead: 0, serviceMs: 10, drainMs: 10, startedAt: null, turnMs: 30, turnDevMs: 5 }).getTime(), now + 50);
+    assert.equal(estimateEta({ now, ahead: 0, serviceMs: 10, drainMs: 10, startedAt: null, insertedAt: new Date(now - 20), turnMs: 30, turnDevMs: 5 }).getTime(), now + 30);
+    assert.equal(estimateEta({ now, ahead: 10, serviceMs: 10, drainMs: 10, startedAt: null, turnMs: 30, turnDevMs: 5 }).getTime(), now + 110);
   });
 });
 

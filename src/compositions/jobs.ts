@@ -40,11 +40,20 @@ interface JobRow {
   ahead: number | null;
   service_ms: number | null;
   drain_ms: number | null;
+  turn_ms: number | null;
+  turn_dev_ms: number | null;
 }
 
 const toDate = (v: Date | string | null) => (v == null ? null : v instanceof Date ? v : new Date(v));
 
-export function estimateEta(o: { now: number; ahead: number; serviceMs: number; drainMs: number; startedAt: Date | null; insertedAt?: Date | null }): Date {
+/** How many mean deviations of the turnaround the eta adds as a margin (as TCP's retransmission timer does). */
+const TURN_DEV_MARGIN = 4;
+
+export function estimateEta(o: {
+  now: number; ahead: number; serviceMs: number; drainMs: number; startedAt: Date | null; insertedAt?: Date | null;
+  /** moving average and mean deviation of accept → finish (absent: no floor) */
+  turnMs?: number; turnDevMs?: number;
+}): Date {
   const service = Math.max(1, o.serviceMs);
   if (o.startedAt) {
     // in a worker's hands: the rest of a typical run; a job already overrunning is expected to need
@@ -55,7 +64,10 @@ export function estimateEta(o: { now: number; ahead: number; serviceMs: number; 
   // queued: the queue ahead drains at the measured rate; a job that has already waited longer than
   // that (no worker running, a stalled queue) backs its clients off by half its waiting time
   const waited = o.insertedAt ? Math.max(0, o.now - o.insertedAt.getTime()) : 0;
-  return new Date(o.now + Math.max(service + o.ahead * Math.max(1, o.drainMs), waited / 2));
+  // floor: what a client has been seeing from accept to finish (pickup and commit included), plus a
+  // margin of its deviation, less what this job has already waited
+  const turnaround = o.turnMs ? o.turnMs + TURN_DEV_MARGIN * (o.turnDevMs ?? 0) - waited : 0;
+  return new Date(o.now + Math.max(service + o.ahead * Math.max(1, o.drainMs), turnaround, waited / 2));
 }
 
 function render(row: JobRow, now: number): JobState {
@@ -67,6 +79,8 @@ function render(row: JobRow, now: number): JobState {
       drainMs: Number(row.drain_ms ?? row.service_ms ?? 500),
       startedAt: toDate(row.started_at),
       insertedAt: toDate(row.inserted_at),
+      turnMs: Number(row.turn_ms ?? 0),
+      turnDevMs: Number(row.turn_dev_ms ?? 0),
     });
     return { eta: eta.toISOString(), id: row.id, links: [{ entity: 'job', href: jobPath(row.id) }], status: 'PENDING' };
   }
@@ -81,7 +95,7 @@ const SELECT_STATE = `
   SELECT j.id, j.kind, j.client_id, j.status, j.links, j.error, j.started_at, j.finished_at, j.inserted_at,
          CASE WHEN j.status = 'PENDING'
               THEN (SELECT count(*) FROM composition_jobs p WHERE p.status = 'PENDING' AND p.seq < j.seq) END AS ahead,
-         s.service_ms, s.drain_ms
+         s.service_ms, s.drain_ms, s.turn_ms, s.turn_dev_ms
     FROM composition_jobs j LEFT JOIN composition_job_stats s ON s.kind = j.kind`;
 
 const CACHE_MAX = 20_000;
@@ -112,13 +126,16 @@ export class JobStore {
     for (let attempt = 0; attempt < 5; attempt++) {
       const result = await db.transaction(async (tx) => {
         const id = randomUUID();
-        const est = await tx.query<{ pending: number; service_ms: number; drain_ms: number }>(
-          `SELECT (SELECT count(*) FROM composition_jobs WHERE status = 'PENDING') AS pending, service_ms, drain_ms
+        const est = await tx.query<{ pending: number; service_ms: number; drain_ms: number; turn_ms: number; turn_dev_ms: number }>(
+          `SELECT (SELECT count(*) FROM composition_jobs WHERE status = 'PENDING') AS pending, service_ms, drain_ms, turn_ms, turn_dev_ms
              FROM composition_job_stats WHERE kind = $1`,
           [input.kind],
         );
-        const s = est.rows[0] ?? { pending: 0, service_ms: 500, drain_ms: 500 };
-        const eta = estimateEta({ now: Date.now(), ahead: Number(s.pending), serviceMs: s.service_ms, drainMs: s.drain_ms, startedAt: null });
+        const s = est.rows[0] ?? { pending: 0, service_ms: 500, drain_ms: 500, turn_ms: 0, turn_dev_ms: 0 };
+        const eta = estimateEta({
+          now: Date.now(), ahead: Number(s.pending), serviceMs: s.service_ms, drainMs: s.drain_ms, startedAt: null,
+          turnMs: Number(s.turn_ms), turnDevMs: Number(s.turn_dev_ms),
+        });
         const ins = await tx.query<{ id: string }>(
           `INSERT INTO composition_jobs (id, kind, client_id, legal_entity_id, user_id, employee_id, request_hash, request, composition_id, first_eta)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -196,16 +213,18 @@ export async function markFailed(db: Db, jobId: string, error: JobError) {
 }
 
 /** Fold one measured service time into the shared moving averages (outside the job transaction: a hot row). */
-export async function recordServiceTime(db: Db, kind: JobKind, serviceMs: number) {
+export async function recordServiceTime(db: Db, kind: JobKind, serviceMs: number, turnaroundMs: number = serviceMs) {
   await db.query(
     `UPDATE composition_job_stats
         SET service_ms = CASE WHEN samples = 0 THEN $2::float8 ELSE service_ms * (1 - $3::float8) + $2::float8 * $3::float8 END,
+            turn_dev_ms = CASE WHEN samples = 0 THEN $4::float8 / 2 ELSE turn_dev_ms * (1 - $3::float8) + $3::float8 * abs($4::float8 - turn_ms) END,
+            turn_ms = CASE WHEN samples = 0 THEN $4::float8 ELSE turn_ms * (1 - $3::float8) + $4::float8 * $3::float8 END,
             drain_ms = CASE WHEN samples = 0 THEN $2::float8 ELSE drain_ms * (1 - $3::float8) + $3::float8 * LEAST($2::float8,
                          GREATEST(1, EXTRACT(EPOCH FROM (clock_timestamp() - COALESCE(last_finished_at, clock_timestamp())))::float8 * 1000)) END,
             samples = samples + 1,
             last_finished_at = clock_timestamp()
       WHERE kind = $1`,
-    [kind, serviceMs, ALPHA],
+    [kind, serviceMs, ALPHA, turnaroundMs],
   );
 }
 

@@ -29,6 +29,8 @@ interface ClaimedJob {
   composition_id: string | null;
   attempts: number;
   first_eta: Date | string;
+  /** accept → claim, measured by the database clock */
+  waited_ms: number;
 }
 
 export interface ProcessorDeps {
@@ -60,7 +62,8 @@ export class Processor {
     const claimed = await db.query<ClaimedJob>(
       `UPDATE composition_jobs SET started_at = clock_timestamp(), attempts = attempts + 1
         WHERE id = $1 AND status = 'PENDING'
-        RETURNING id, kind, request, client_id, legal_entity_id, composition_id, attempts, first_eta`,
+        RETURNING id, kind, request, client_id, legal_entity_id, composition_id, attempts, first_eta,
+                  EXTRACT(EPOCH FROM (clock_timestamp() - inserted_at))::float8 * 1000 AS waited_ms`,
       [job.data.jobId],
     );
     const row = claimed.rows[0];
@@ -110,7 +113,7 @@ export class Processor {
   private finished(row: ClaimedJob, status: 'DONE' | 'FAILED', onTime: boolean | undefined, started: number) {
     const ms = performance.now() - started;
     this.deps.metrics.observe(row.kind, status, ms / 1000, onTime);
-    recordServiceTime(this.deps.platform.db, row.kind, ms).catch((err) => this.deps.platform.log.warn({ err }, 'job stats not recorded'));
+    recordServiceTime(this.deps.platform.db, row.kind, ms, Number(row.waited_ms) + ms).catch((err) => this.deps.platform.log.warn({ err }, 'job stats not recorded'));
   }
 
   /** Lock the public job; false when another attempt finished it meanwhile. */
