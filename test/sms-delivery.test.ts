@@ -120,7 +120,7 @@ test('gateway down, then hanging, then back: every SMS delivered exactly once, w
 
   // a SENT row is never sent again: duplicate jobs and direct calls do nothing
   const before = gw.requests.length;
-  for (const id of ids) await server.runtime.platform.queue.send(SMS_QUEUE, { outbox_id: id });
+  for (const id of ids) await server.runtime.platform.queue.send(SMS_QUEUE, { outbox_ids: [id] });
   await new Promise((r) => setTimeout(r, 1500));
   const deps: DeliveryDeps = { db, log: pino({ level: 'silent' }), provider: httpProvider(gw.url, 300), maxTries: 10, leaseSeconds: 30 };
   assert.equal(await deliverSms(deps, ids[0]), 'ALREADY_DONE');
@@ -222,7 +222,8 @@ test('the queue path ends FAILED after SMS_MAX_TRIES (real worker, backoff)', as
   });
   try {
     const id = await s2.runtime.platform.db.transaction((tx) =>
-      enqueueSms(s2.runtime.platform.queue, tx, { phoneNumber: '+380671234567', body: 'x', entityName: 'composition', entityId: 'c1' }));
+      enqueueSms(tx, { phoneNumber: '+380671234567', body: 'x', entityName: 'composition', entityId: 'c1' }));
+    await nudgeSmsRelay(s2.runtime.platform.queue);
     await waitFor(async () => (await s2.runtime.platform.db.query<any>('SELECT status FROM sms_outbox WHERE id = $1', [id])).rows[0].status === 'FAILED', 30_000, 200);
     const row = (await s2.runtime.platform.db.query<any>('SELECT tries, last_error FROM sms_outbox WHERE id = $1', [id])).rows[0];
     assert.equal(row.tries, 2);

@@ -226,7 +226,7 @@ export function registerSmsDelivery(platform: Platform) {
     leaseSeconds,
     onTry: (result) => tries.inc({ provider: config.SMS_PROVIDER, result }),
   };
-  platform.queue.defineQueue<{ outbox_ids?: string[]; outbox_id?: string }>({
+  platform.queue.defineQueue<{ outbox_ids: string[] }>({
     name: SMS_QUEUE,
     // The outbox rows count their tries and end FAILED after SMS_MAX_TRIES; the job gets some slack on
     // top so that a try lost to a lease conflict does not end the job early.
@@ -238,11 +238,7 @@ export function registerSmsDelivery(platform: Platform) {
     // gateway timeout each (an expired job is retried; its rows are still protected by their leases)
     expireInSeconds: leaseSeconds * Math.ceil(SMS_RELAY_BATCH / SMS_DELIVERY_CONCURRENCY),
     concurrency: 4,
-    handler: async (job) => {
-      // {outbox_ids} from the relay; {outbox_id} from jobs enqueued before the relay existed
-      const ids = job.data.outbox_ids ?? (job.data.outbox_id ? [job.data.outbox_id] : []);
-      await deliverSmsBatch(deps, ids, SMS_DELIVERY_CONCURRENCY);
-    },
+    handler: (job) => deliverSmsBatch(deps, job.data.outbox_ids, SMS_DELIVERY_CONCURRENCY),
   });
   // Nudged after every committed SMS: at once when idle; under load at most every SMS_RELAY_MIN_GAP_MS, so
   // the job insert, fetch and complete (each a large pg-boss statement) are paid per batch, not per SMS.

@@ -27,18 +27,9 @@ const INSERT_SQL = `INSERT INTO sms_outbox(phone_number, body, entity_name, enti
 /**
  * Write the outbox row inside `tx`; returns the outbox id. The delivery job is created by the relay
  * after `tx` commits (call `nudgeSmsRelay` then).
- *
- * The older form `enqueueSms(queue, tx, sms)` is still accepted; it nudges the relay itself, which on
- * PostgreSQL may run before `tx` commits (the row then leaves on the relay's next tick).
  */
-export async function enqueueSms(tx: Db, sms: OutgoingSms): Promise<string>;
-export async function enqueueSms(queue: JobQueue, tx: Db, sms: OutgoingSms): Promise<string>;
-export async function enqueueSms(a: Db | JobQueue, b: Db | OutgoingSms, c?: OutgoingSms): Promise<string> {
-  const legacy = c !== undefined;
-  const tx = (legacy ? b : a) as Db;
-  const sms = (legacy ? c : b) as OutgoingSms;
+export async function enqueueSms(tx: Db, sms: OutgoingSms): Promise<string> {
   const { rows } = await tx.query<{ id: string }>(INSERT_SQL, [sms.phoneNumber, sms.body, sms.entityName, sms.entityId]);
-  if (legacy) setImmediate(() => void nudgeSmsRelay(a as JobQueue));
   return rows[0].id;
 }
 
