@@ -10,6 +10,7 @@ export interface ScenarioContext {
   backend: string;
   auth: Record<string, string>;
   load: typeof import('./run.ts').load;
+  interleaved: typeof import('./run.ts').interleaved;
   /** a second server of the same backend with WORKERS=off (jobs stay PENDING there) */
   idleWorkers?: Ready;
 }
@@ -66,7 +67,7 @@ const pct = (xs: number[], p: number) => {
 export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Promise<Omit<Row, 'backend'>[]> }[] = [
   {
     name: 'compositions',
-    async run({ ready, auth, load, idleWorkers, backend }) {
+    async run({ ready, auth, load, interleaved, idleWorkers, backend }) {
       const rows: Omit<Row, 'backend'>[] = [];
       const log = (s: string) => process.stderr.write(`[${backend}] ${s}\n`);
 
@@ -74,9 +75,12 @@ export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Pr
         const idleAuth = { authorization: `Bearer ${idleWorkers.token}`, 'api-key': idleWorkers.apiKey };
         const pending = await post(idleWorkers, idleAuth, createBody(idleWorkers.demo, 999_999));
         await load({ url: `${idleWorkers.url}/api/patients/composition/job/${pending.id}`, headers: idleAuth, duration: 2 });
-        const r = await load({ url: `${idleWorkers.url}/api/patients/composition/job/${pending.id}`, headers: idleAuth });
-        rows.push({ scenario: 'job status GET, PENDING job', ...r, note: 'ratio against the one-SELECT route of the WORKERS=off server' });
-        log(`job status PENDING: ${r.rps.toFixed(0)} req/s`);
+        const r = await interleaved(
+          { url: `${idleWorkers.url}/bench/select` },
+          { url: `${idleWorkers.url}/api/patients/composition/job/${pending.id}`, headers: idleAuth },
+        );
+        rows.push({ scenario: 'job status GET, PENDING job', ...r, baseRps: r.baseRps, note: 'on the WORKERS=off server (the job stays PENDING), against its one-SELECT route' });
+        log(`job status PENDING: ${r.rps.toFixed(0)} req/s ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(' ')})`);
       }
 
       // create → DONE when idle, one at a time, polling every 2 ms
@@ -93,9 +97,9 @@ export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Pr
       log(`create→DONE p50 ${pct(latencies, 0.5).toFixed(1)} ms p99 ${pct(latencies, 0.99).toFixed(1)} ms`);
 
       await load({ url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth, duration: 2 });
-      const done = await load({ url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth });
+      const done = await interleaved({ url: `${ready.url}/bench/select` }, { url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth });
       rows.push({ scenario: 'job status GET, DONE job', ...done });
-      log(`job status DONE: ${done.rps.toFixed(0)} req/s`);
+      log(`job status DONE: ${done.rps.toFixed(0)} req/s ratio ${done.ratio.toFixed(2)} (${done.ratios.map((x) => x.toFixed(2)).join(' ')})`);
 
       // sustained: 20 concurrent MIS loops creating for 10 s, then wait for the queue to drain
       const ids: string[] = [];

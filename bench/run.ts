@@ -4,8 +4,14 @@
  * against two baselines in the same run: a bare Fastify route and a plain route doing one indexed
  * SELECT on the same backend. Prints a markdown table (paste into docs/benchmarks.md).
  *
- * Env: BENCH_DURATION (s, default 8), BENCH_CONNECTIONS (10), BENCH_BACKENDS (pglite,postgres),
- * BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test: a database is created next to it).
+ * Throughput on a shared virtual machine drifts by tens of percent within minutes, so a ratio is
+ * never taken between measurements minutes apart: each throughput scenario runs in BENCH_ROUNDS
+ * rounds interleaved with rounds of its baseline (B S B S … B), each round's ratio is its req/s over
+ * the mean of the baseline rounds on either side, and the table shows the median round.
+ *
+ * Env: BENCH_DURATION (s per round, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10),
+ * BENCH_BACKENDS (pglite,postgres), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test: a
+ * database is created next to it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -15,7 +21,8 @@ import pg from 'pg';
 import autocannon from 'autocannon';
 import { compositionScenarios } from './compositions.ts';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -39,6 +46,34 @@ export interface Row {
   p99: number;
   non2xx: number;
   note?: string;
+  /** median over the interleaved rounds of (req/s ÷ the one-SELECT baseline around it) */
+  ratio?: number;
+  /** the baseline's req/s in the round that gave the median ratio */
+  baseRps?: number;
+  /** every round's ratio, in order */
+  ratios?: number[];
+}
+
+export type LoadOptions = Parameters<typeof load>[0];
+export type Measured = Awaited<ReturnType<typeof load>>;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * `scenario` in ROUNDS rounds between rounds of `baseline` (B S B S … B). Returns the scenario's
+ * median round (its req/s and latency), with the median ratio and every round's ratio.
+ */
+export async function interleaved(baseline: LoadOptions, scenario: LoadOptions): Promise<Measured & { ratio: number; baseRps: number; ratios: number[] }> {
+  const bases = [await load(baseline)];
+  const rounds: { r: Measured; ratio: number; base: number }[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    const r = await load(scenario);
+    bases.push(await load(baseline));
+    const base = (bases[k].rps + bases[k + 1].rps) / 2;
+    rounds.push({ r, ratio: r.rps / base, base });
+  }
+  const mid = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor((rounds.length - 1) / 2)];
+  return { ...mid.r, ratio: mid.ratio, baseRps: mid.base, ratios: rounds.map((x) => x.ratio) };
 }
 
 export async function load(opts: {
@@ -105,30 +140,34 @@ async function benchBackend(backend: string): Promise<Row[]> {
   const db = backend === 'postgres' ? await createDatabase() : { url: 'memory://', drop: async () => undefined };
   const { ready, child } = await startServer({ DATABASE_URL: db.url, PG_POOL_MAX: '10' });
   const auth = { authorization: `Bearer ${ready.token}`, 'api-key': ready.apiKey };
-  const add = (scenario: string, r: Awaited<ReturnType<typeof load>>, note?: string) => {
-    rows.push({ backend, scenario, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, note });
-    process.stderr.write(`[${backend}] ${scenario}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx ${r.non2xx}\n`);
+  const add = (scenario: string, r: Measured & { ratio?: number; baseRps?: number; ratios?: number[] }, note?: string) => {
+    rows.push({ backend, scenario, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, note, ratio: r.ratio, baseRps: r.baseRps, ratios: r.ratios });
+    process.stderr.write(`[${backend}] ${scenario}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx ${r.non2xx}` +
+      `${r.ratios ? ` ratio ${r.ratio!.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(' ')})` : ''}\n`);
   };
+  const select: LoadOptions = { url: `${ready.url}/bench/select` };
   try {
     // warm up JIT and caches on every route first
     await load({ url: `${ready.bareUrl}/bare`, duration: 2 });
     await load({ url: `${ready.url}/bench/select`, duration: 2 });
-    add('bare Fastify route', await load({ url: `${ready.bareUrl}/bare` }));
-    add('one-SELECT route (baseline)', await load({ url: `${ready.url}/bench/select` }));
+    // the bare route's ratio is to the one-SELECT route too: it shows what the HTTP layer alone costs
+    const bare = await interleaved(select, { url: `${ready.bareUrl}/bare` });
+    add('one-SELECT route (baseline)', { ...(await load(select)), ratio: 1 });
+    add('bare Fastify route', bare);
 
     // resend over distinct MRs: every check, the limiter and the outbox are in the path
     let next = 0;
     const mrPath = () => `/api/medication_requests/${ready.mrIds[next++ % ready.mrIds.length]}/actions/resend`;
     await load({ url: ready.url, method: 'PATCH', headers: auth, path: mrPath, duration: 2 });
-    add('resend, distinct MRs (200)', await load({ url: ready.url, method: 'PATCH', headers: auth, path: mrPath }),
+    add('resend, distinct MRs (200)', await interleaved(select, { url: ready.url, method: 'PATCH', headers: auth, path: mrPath }),
       `${ready.mrIds.length} MRs, each resent at most MR_MAX_ATTEMPTS_COUNT times`);
 
     // the 429 path: one MR whose attempts are used up
     const hot = `/api/medication_requests/${ready.demo.mrOtpId}/actions/resend`;
     for (let k = 0; k < 5; k++) await fetch(ready.url + hot, { method: 'PATCH', headers: auth });
-    add('resend, SMS timeout (429)', await load({ url: ready.url + hot, method: 'PATCH', headers: auth }));
+    add('resend, SMS timeout (429)', await interleaved(select, { url: ready.url + hot, method: 'PATCH', headers: auth }));
 
-    add('GET medication request', await load({ url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }));
+    add('GET medication request', await interleaved(select, { url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }));
 
     const pickup = (await (await fetch(`${ready.url}/bench/pickup?n=200`)).json()).data;
     rows.push({ backend, scenario: 'queue job pickup latency (idle)', rps: 0, p50: pickup.p50, p99: pickup.p99, non2xx: 0,
@@ -141,9 +180,9 @@ async function benchBackend(backend: string): Promise<Row[]> {
     try {
       await load({ url: `${idle.ready.url}/bench/select`, duration: 2 });
       const base = await load({ url: `${idle.ready.url}/bench/select` });
-      rows.push({ backend, scenario: 'one-SELECT route, WORKERS=off server', rps: base.rps, p50: base.p50, p99: base.p99, non2xx: base.non2xx });
+      rows.push({ backend, scenario: 'one-SELECT route, WORKERS=off server', rps: base.rps, p50: base.p50, p99: base.p99, non2xx: base.non2xx, ratio: 1 });
       for (const s of compositionScenarios) {
-        const r = await s.run({ ready, backend, auth, load, idleWorkers: idle.ready });
+        const r = await s.run({ ready, backend, auth, load, interleaved, idleWorkers: idle.ready });
         for (const x of r) rows.push({ backend, ...x });
       }
     } finally {
@@ -159,15 +198,14 @@ async function benchBackend(backend: string): Promise<Row[]> {
 
 function table(rows: Row[]): string {
   const out = [
-    '| backend | scenario | req/s | p50 ms | p99 ms | non-2xx | × one-SELECT | × bare | note |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    '| backend | scenario | req/s | one-SELECT req/s | × one-SELECT (median) | rounds | p50 ms | p99 ms | non-2xx | note |',
+    '|---|---|---:|---:|---:|---|---:|---:|---:|---|',
   ];
   for (const r of rows) {
-    const baseName = r.scenario === 'job status GET, PENDING job' ? 'one-SELECT route, WORKERS=off server' : 'one-SELECT route (baseline)';
-    const base = rows.find((x) => x.backend === r.backend && x.scenario === baseName);
-    const bare = rows.find((x) => x.backend === r.backend && x.scenario === 'bare Fastify route');
-    const ratio = (b?: Row) => (b && r.rps ? (r.rps / b.rps).toFixed(2) : '');
-    out.push(`| ${r.backend} | ${r.scenario} | ${r.rps ? r.rps.toFixed(0) : ''} | ${r.p50 ?? ''} | ${r.p99 ?? ''} | ${r.non2xx ?? ''} | ${ratio(base)} | ${ratio(bare)} | ${r.note ?? ''} |`);
+    const ratio = r.ratio !== undefined ? `**${r.ratio.toFixed(2)}**` : '';
+    const rounds = r.ratios ? r.ratios.map((x) => x.toFixed(2)).join(' ') : '';
+    out.push(`| ${r.backend} | ${r.scenario} | ${r.rps ? r.rps.toFixed(0) : ''} | ${r.baseRps ? r.baseRps.toFixed(0) : ''} | ${ratio} | ${rounds} | ` +
+      `${r.p50 ?? ''} | ${r.p99 ?? ''} | ${r.non2xx ?? ''} | ${r.note ?? ''} |`);
   }
   return out.join('\n');
 }
@@ -186,5 +224,5 @@ for (const b of BACKENDS) {
 }
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 process.stdout.write(`\n${new Date().toISOString()} — ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ` +
-  `${CONNECTIONS} connections, ${DURATION} s per scenario\n\n${table(all)}\n`);
+  `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per scenario, interleaved with its baseline\n\n${table(all)}\n`);
 process.exit(0);

@@ -4,6 +4,9 @@
  * SELECT on the same database. Prints one `READY {json}` line on stdout when it listens.
  */
 import Fastify from 'fastify';
+import pg from 'pg';
+import inspector from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { startRuntime } from '../src/runtime.ts';
 import { loadConfig } from '../src/platform/config.ts';
 import { capabilities } from '../src/capabilities.ts';
@@ -14,6 +17,7 @@ import type { Capability } from '../src/platform/platform.ts';
 const MR_COUNT = Number(process.env.BENCH_MR_COUNT ?? 30000);
 
 const pickupDelays: number[] = [];
+let profiler: inspector.Session | undefined;
 
 const benchCapability: Capability = {
   name: 'bench',
@@ -40,6 +44,26 @@ const benchCapability: Capability = {
       const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
       return sendData(req, reply, { n: sorted.length, p50: q(0.5), p99: q(0.99), max: sorted[sorted.length - 1] });
     });
+    // CPU profile of a load window only (bench/profile.ts): start before the load, stop after it.
+    app.post('/bench/profile/start', async (req, reply) => {
+      profiler ??= new inspector.Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+      await profiler.post('Profiler.start');
+      return sendData(req, reply, { profiling: true });
+    });
+    app.post<{ Querystring: { file: string } }>('/bench/profile/stop', async (req, reply) => {
+      const { profile } = await profiler!.post('Profiler.stop');
+      profiler!.disconnect();
+      writeFileSync(req.query.file, JSON.stringify(profile));
+      return sendData(req, reply, { file: req.query.file });
+    });
+    app.get('/bench/sqlstats', async (req, reply) => {
+      const rows = [...sqlStats].map(([sql, v]) => ({ sql, ...v })).sort((a, b) => b.ms - a.ms);
+      sqlStats.clear();
+      return sendData(req, reply, rows);
+    });
     app.get('/bench/select', async (req, reply) => {
       const r = await platform.db.query('SELECT id, birth_date FROM persons WHERE id = $1', [DEMO.personOtpId]);
       return sendData(req, reply, r.rows[0]);
@@ -47,9 +71,64 @@ const benchCapability: Capability = {
   },
 };
 
+/**
+ * BENCH_SQL_STATS=1 (PGlite only, bench/profile.ts): time spent in the engine per SQL text (every
+ * protocol call is attributed to the statement whose Parse/Query message came last; PGlite runs them
+ * one at a time, so the attribution is exact). GET /bench/sqlstats returns and resets the table.
+ */
+const sqlStats = new Map<string, { calls: number; ms: number }>();
+function instrumentPglite(pglite: any) {
+  const original = pglite.execProtocolStream.bind(pglite);
+  let current = '(none)';
+  const text = (m: Uint8Array, from: number) => {
+    let end = from;
+    while (end < m.length && m[end] !== 0) end++;
+    return Buffer.from(m.subarray(from, end)).toString('utf8').replace(/\s+/g, ' ').slice(0, 140);
+  };
+  pglite.execProtocolStream = async (m: Uint8Array, o: unknown) => {
+    if (m[0] === 0x51) current = text(m, 5);
+    if (m[0] === 0x50) {
+      let p = 5;
+      while (m[p] !== 0) p++; // statement name
+      current = text(m, p + 1);
+    }
+    const t0 = performance.now();
+    try {
+      return await original(m, o);
+    } finally {
+      const s = sqlStats.get(current) ?? { calls: 0, ms: 0 };
+      if (m[0] === 0x50 || m[0] === 0x51) s.calls++;
+      s.ms += performance.now() - t0;
+      sqlStats.set(current, s);
+    }
+  };
+}
+
+/** The same for PostgreSQL: calls and client-side time (send → result) per SQL text, every pool of the process. */
+function instrumentPg() {
+  const proto = pg.Client.prototype as any;
+  const original = proto.query;
+  proto.query = function (config: any, values: any, cb: any) {
+    const text = String(typeof config === 'string' ? config : config?.text ?? '').replace(/\s+/g, ' ').slice(0, 140);
+    const t0 = performance.now();
+    const done = () => {
+      const s = sqlStats.get(text) ?? { calls: 0, ms: 0 };
+      s.calls++;
+      s.ms += performance.now() - t0;
+      sqlStats.set(text, s);
+    };
+    const r = original.call(this, config, values, cb);
+    if (r && typeof r.then === 'function') r.then(done, done);
+    else done();
+    return r;
+  };
+}
+
+if (process.env.BENCH_SQL_STATS === '1' && (process.env.DATABASE_URL ?? '').startsWith('postgres')) instrumentPg();
 const config = loadConfig({ ...process.env, PORT: '0', DEMO_DATA: 'on', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
 const runtime = await startRuntime({ config, capabilities: [...capabilities, benchCapability] });
 const { db } = runtime.platform;
+if (process.env.BENCH_SQL_STATS === '1' && db.engine === 'pglite') instrumentPglite((db as any).pglite);
 
 // Distinct medication requests for the resend benchmark: copies of the demo OTP MR with new ids and numbers.
 await db.query(
