@@ -9,7 +9,8 @@ import { conflict, forbidden, notFound, errorOfStatus } from '../platform/errors
 import { windowFullError, type SmsTimeoutParams } from '../platform/sms/sms-timeout.ts';
 import { nudgeSmsRelay, recordAttemptAndEnqueueSms } from '../platform/sms/outbox.ts';
 import { otpRecipientOf } from '../registry/mpi.ts';
-import { loadMedicationRequest, loadMedicationRequestForResend, missingReferences, renderMedicationRequest, type LoadedMr } from './view.ts';
+import { missingReferences, renderMedicationRequest, type LoadedMr } from './view.ts';
+import { medicationRequestReaderOf } from './read.ts';
 
 export const ENTITY_NAME = 'medication_request';
 
@@ -55,7 +56,7 @@ export function signTemplate(platform: Platform, mr: LoadedMr): string {
 
 /** The MR the caller may see, with its references; 404 otherwise. */
 export async function findVisibleMr(platform: Platform, auth: AuthContext, rawId: string): Promise<LoadedMr> {
-  return checkVisible(platform, await loadMedicationRequest(platform.db, rawId, auth.legalEntityId));
+  return checkVisible(platform, (await medicationRequestReaderOf(platform.db).read(rawId, auth.legalEntityId))?.mr);
 }
 
 /** 404 for an MR the caller may not see; 500 for an MR whose registry references are missing. */
@@ -70,8 +71,9 @@ function checkVisible<T extends LoadedMr>(platform: Platform, mr: T | undefined)
 }
 
 /**
- * Round trips: one statement reads everything checks 3–9 need (the MR view row, the person's
- * authentication methods, the MR's SMS timeout window without a lock); checks 3–8 run on it in JS;
+ * Round trips: one statement reads everything checks 3–9 need (the MR's own row, its person and the
+ * person's authentication methods, the MR's SMS timeout window without a lock, the registry version
+ * that validates the cached reference rows); checks 3–8 run on it in JS;
  * a 429 is answered from it when the window is already full; otherwise ONE more statement records the
  * attempt and the outbox row atomically. The delivery job is made by the outbox relay, nudged after
  * the statement committed. (docs/decisions.md (ePrescription), "Resend hot path")
@@ -86,7 +88,7 @@ export async function resendMedicationRequest(platform: Platform, auth: AuthCont
   // 1. token valid and not expired → 401 "Invalid access token"            (platform onRequest hook)
   // 2. scope medication_request:resend → 403 "Your scope does not allow …" (platform onRequest hook)
   // 3. MR exists in the OPS store (and is the caller's) → 404 "Not found"
-  const loaded = await loadMedicationRequestForResend(db, rawId, auth.legalEntityId, limit.entityName, limit.sendTimeoutSeconds, limit.maxAttempts);
+  const loaded = await medicationRequestReaderOf(db).read(rawId, auth.legalEntityId, limit);
   const mr = checkVisible(platform, loaded?.mr);
   const { methods, window } = loaded!;
   // 4. intent = order → 409 "For medication request plan information cannot be resent"
@@ -109,8 +111,6 @@ export async function resendMedicationRequest(platform: Platform, auth: AuthCont
   //       locked path's: oldest live attempt + SEND_TIMEOUT. A read with room proves nothing (others may
   //       be committing right now), so that case always goes through b).
   if (window.live >= limit.maxAttempts) throw windowFullError(window, limit.sendTimeoutSeconds);
-  // (the loader returns the short form only for a full window, so from here on the MR is the full view)
-  if (mr.lean) throw new Error('lean medication request past the SMS timeout pre-check');
   // 10. SMS text from sign_template_sms, filled from the MR (rendered before b) so b) is one statement)
   const body = renderSignSms(signTemplate(platform, mr), mr);
   //    b) + 11. ONE statement: the per-entity advisory lock, the re-count, and either the 429 (nothing

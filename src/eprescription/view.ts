@@ -1,12 +1,8 @@
 /**
- * Loading a medication request with everything its public view needs, in one query, and rendering
+ * A medication request with everything its public view needs (read by read.ts), and rendering
  * `Medication_request_Public_Response_with_Medical_Program_min` (seed 003's example, field order kept).
  * `verification_code` is read for the checks and never rendered.
  */
-import type { Db } from '../platform/db.ts';
-import { parseAuthMethods, type AuthMethodRow } from '../registry/mpi.ts';
-import { toSmsWindow, type SmsWindow } from '../platform/sms/sms-timeout.ts';
-import { REQUEST_NUMBER_RE, UUID_RE } from './request-number.ts';
 
 type Json = Record<string, any>;
 
@@ -55,68 +51,6 @@ export interface LoadedMr {
  * legal entity sees none.
  */
 export const SEE_ALL_LE_TYPES = ['NHS', 'PHARMACY', 'MSP_PHARMACY'];
-
-/** The loader is a PL/pgSQL function (migration 021) so that its 8-table join is planned once per connection. */
-const LOAD_SQL = 'SELECT esoz_medication_request_load($1::uuid, $2::text, $3::uuid, $4::text[]) AS mr';
-
-/**
- * The MR the caller may see, by id (UUID) or by request number; undefined for an unknown MR, an MR of
- * another legal entity, or an id of neither form.
- */
-export async function loadMedicationRequest(db: Db, rawId: string, callerLegalEntityId: string | null): Promise<LoadedMr | undefined> {
-  const key = lookupKey(rawId, callerLegalEntityId);
-  if (!key) return undefined;
-  const { rows } = await db.query<{ mr: LoadedMr | string | null }>(LOAD_SQL, key);
-  return parseMr(rows[0]?.mr);
-}
-
-/** [id, request_number, caller LE, see-all types], or null when no MR can match. */
-function lookupKey(rawId: string, callerLegalEntityId: string | null): unknown[] | null {
-  if (!callerLegalEntityId) return null;
-  const byId = UUID_RE.test(rawId);
-  if (!byId && !REQUEST_NUMBER_RE.test(rawId)) return null;
-  return [byId ? rawId.toLowerCase() : null, byId ? null : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES];
-}
-
-// json (not jsonb) keeps the key order of the nested objects; both drivers parse it.
-const parseMr = (raw: LoadedMr | string | null | undefined): LoadedMr | undefined =>
-  !raw ? undefined : typeof raw === 'string' ? JSON.parse(raw) : raw;
-
-/** What the resend's checks 3–9 read, from one round trip. */
-export interface ResendInputs {
-  /**
-   * The MR; when the window was already full (`window.live` ≥ maxAttempts) only the fields checks 3–8
-   * read (`lean: true`: references as `{id}`), since the answer is then an error whatever they say.
-   */
-  mr: LoadedMr & { lean?: true };
-  /** The person's active authentication methods (for findOtpRecipient's §4.4 precedence). */
-  methods: AuthMethodRow[];
-  /** The MR's SMS timeout window read without the lock (see resend.ts step 9). */
-  window: SmsWindow;
-}
-
-const RESEND_LOAD_SQL =
-  'SELECT mr, methods, live, oldest, at FROM esoz_medication_request_resend_load($1::uuid, $2::text, $3::uuid, $4::text[], $5::text, $6::int, $7::int)';
-
-/**
- * One statement (esoz_medication_request_resend_load, migrations 023–024): the MR the caller may see (as
- * `loadMedicationRequest`; lean when the window is full), its person's active authentication methods and
- * its SMS timeout window (entity `entityName`, the MR's id) read without a lock. Undefined when the
- * caller may not see the MR.
- */
-export async function loadMedicationRequestForResend(
-  db: Db, rawId: string, callerLegalEntityId: string | null, entityName: string, sendTimeoutSeconds: number, maxAttempts: number,
-): Promise<ResendInputs | undefined> {
-  const key = lookupKey(rawId, callerLegalEntityId);
-  if (!key) return undefined;
-  const { rows } = await db.query<{
-    mr: LoadedMr | string | null; methods: AuthMethodRow[] | string | null; live: number | null; oldest: Date | null; at: Date | null;
-  }>(RESEND_LOAD_SQL, [...key, entityName, sendTimeoutSeconds, maxAttempts]);
-  const row = rows[0];
-  const mr = parseMr(row?.mr);
-  if (!mr) return undefined;
-  return { mr, methods: parseAuthMethods(row.methods), window: toSmsWindow(row) };
-}
 
 /** Registry rows the MR points at but that do not exist (the 2019 service answered 500 for these). */
 export function missingReferences(mr: LoadedMr): string[] {

@@ -32,6 +32,8 @@ export interface AuthMethodRow {
   value: string | null;
   confidant_otp_phone: string | null;
   confidant_offline: boolean | null;
+  /** esoz_person_auth_methods_timed only: when this entry changes by itself (an end date), ISO time; null for never */
+  valid_until?: string | null;
 }
 
 /**

@@ -1,0 +1,159 @@
+/**
+ * The hot read of GET /api/medication_requests/{id} and of the resend: ONE statement
+ * (esoz_medication_request_read, migration 025) that checks visibility, reads the SMS timeout window
+ * and returns only what this process does not already hold.
+ *
+ * Each process keeps copies of what every request would otherwise rebuild and transfer: the MR's own
+ * fields (keyed by id, versioned by the row version), the person with their active authentication
+ * methods (versioned by the 'mpi' registry version, and valid until the earliest future `ended_at`
+ * among those methods), and the reference rows (ReferenceCache, versioned by 'prm'). The statement
+ * returns the current versions every time and the data only when the caller's copy is not current,
+ * so a copy is never served once the database holds something newer: it is a conditional read, not
+ * a time-based cache. (docs/decisions.md (ePrescription), "Resend hot path")
+ */
+import type { Db } from '../platform/db.ts';
+import type { AuthMethodRow } from '../registry/mpi.ts';
+import { deepFreeze, referenceCacheOf } from '../registry/reference-cache.ts';
+import { toSmsWindow, type SmsWindow } from '../platform/sms/sms-timeout.ts';
+import { REQUEST_NUMBER_RE, UUID_RE } from './request-number.ts';
+import { SEE_ALL_LE_TYPES, type LoadedMr } from './view.ts';
+
+/** The MR's own fields as the read returns them (the view's fields without the reference rows). */
+type MrOwn = Omit<LoadedMr, 'legal_entity' | 'division' | 'employee' | 'party' | 'medication' | 'medical_program' | 'person'> & {
+  division_id: string;
+  employee_id: string;
+};
+
+interface PersonCopy {
+  mpiVersion: number;
+  /** ms since epoch; Infinity when no active method has an end date */
+  validUntil: number;
+  person: LoadedMr['person'];
+  methods: AuthMethodRow[];
+}
+
+/** The function's one json value (NULL: the caller may not see the MR). */
+interface ReadResult {
+  mr_id: string;
+  mr_version: number;
+  mr: MrOwn | null;
+  person_id: string;
+  mpi_version: number;
+  person: LoadedMr['person'] | null;
+  methods: AuthMethodRow[] | null;
+  ref_version: number;
+  live: number | null;
+  oldest: string | null;
+  at: string | null;
+}
+
+const READ_SQL =
+  'SELECT esoz_medication_request_read($1::uuid, $2::text, $3::uuid, $4::text[], $5::text, $6::int, $7::bigint, $8::uuid, $9::bigint) AS r';
+
+/** Copies kept per kind; past this the oldest tenth is dropped. */
+const MAX_COPIES = 20_000;
+
+const parseJson = <T>(raw: T | string | null | undefined): T | null => (raw == null ? null : typeof raw === 'string' ? JSON.parse(raw) : raw);
+
+function bounded<K, V>(map: Map<K, V>, key: K, value: V) {
+  if (map.size >= MAX_COPIES && !map.has(key)) {
+    let n = MAX_COPIES / 10;
+    for (const k of map.keys()) {
+      map.delete(k);
+      if (--n <= 0) break;
+    }
+  }
+  map.set(key, value);
+}
+
+export interface MedicationRequestRead {
+  mr: LoadedMr;
+  /** The person's active authentication methods (for the §4.4 precedence of check 8). */
+  methods: AuthMethodRow[];
+  /** The MR's SMS timeout window read without the lock (resend only; see resend.ts step 9). */
+  window: SmsWindow;
+}
+
+export class MedicationRequestReader {
+  private readonly mrs = new Map<string, { version: number; own: MrOwn }>();
+  /** request_number → id, so a read by number finds the copy too */
+  private readonly ids = new Map<string, string>();
+  private readonly persons = new Map<string, PersonCopy>();
+
+  constructor(private readonly db: Db) {}
+
+  /**
+   * The MR the caller may see, by id (UUID) or request number, with its references; undefined for an
+   * unknown MR, an MR of another legal entity, or an id of neither form. With `window`, also the MR's
+   * SMS timeout window (entity `window.entityName`, the MR's id) read without a lock.
+   */
+  async read(
+    rawId: string, callerLegalEntityId: string | null, window?: { entityName: string; sendTimeoutSeconds: number },
+  ): Promise<MedicationRequestRead | undefined> {
+    if (!callerLegalEntityId) return undefined;
+    const byId = UUID_RE.test(rawId);
+    if (!byId && !REQUEST_NUMBER_RE.test(rawId)) return undefined;
+    const key = byId ? rawId.toLowerCase() : rawId;
+    const knownId = byId ? key : this.ids.get(key);
+    const mrCopy = knownId ? this.mrs.get(knownId) : undefined;
+    const personCopy = mrCopy ? this.persons.get(mrCopy.own.person_id) : undefined;
+    const personUsable = personCopy && personCopy.validUntil > Date.now() ? personCopy : undefined;
+
+    const { rows } = await this.db.query<{ r: ReadResult | string | null }>(READ_SQL, [
+      byId ? key : null, byId ? null : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES,
+      window?.entityName ?? null, window?.sendTimeoutSeconds ?? null,
+      mrCopy?.version ?? null, personUsable ? mrCopy!.own.person_id : null, personUsable?.mpiVersion ?? null,
+    ]);
+    const row = parseJson(rows[0]?.r);
+    if (!row) return undefined;
+
+    let own: MrOwn;
+    const freshMr = row.mr;
+    if (freshMr) {
+      own = deepFreeze(freshMr);
+      bounded(this.mrs, row.mr_id, { version: Number(row.mr_version), own });
+      this.ids.set(own.request_number, row.mr_id);
+      if (this.ids.size > MAX_COPIES) this.ids.clear();
+    } else {
+      own = mrCopy!.own;
+    }
+
+    let person: PersonCopy;
+    if (row.person !== null || row.methods !== null) {
+      const methods = row.methods ?? [];
+      // the copy is good until the first method (or confidant method) ends by itself
+      const until = Math.min(Infinity, ...methods.map((m) => (m.valid_until ? Date.parse(m.valid_until) : Infinity)));
+      person = deepFreeze({ mpiVersion: Number(row.mpi_version), validUntil: until, person: row.person, methods });
+      bounded(this.persons, row.person_id, person);
+    } else {
+      person = personUsable!;
+    }
+
+    const refs = await referenceCacheOf(this.db).resolve(Number(row.ref_version), {
+      legalEntityId: own.legal_entity_id,
+      divisionId: own.division_id,
+      employeeId: own.employee_id,
+      medicationId: own.medication_id,
+      medicalProgramId: own.medical_program_id,
+    });
+    const mr = { ...own, person: person.person, ...refs } as LoadedMr;
+    return { mr, methods: person.methods, window: toSmsWindow(row) };
+  }
+
+  /** Forget every copy (tests; the versions make this unnecessary in service). */
+  clear() {
+    this.mrs.clear();
+    this.ids.clear();
+    this.persons.clear();
+    referenceCacheOf(this.db).clear();
+  }
+}
+
+const readers = new WeakMap<Db, MedicationRequestReader>();
+
+/** The reader of a database handle (one per runtime, so its copies are per process). */
+export function medicationRequestReaderOf(db: Db): MedicationRequestReader {
+  let r = readers.get(db);
+  if (!r) readers.set(db, (r = new MedicationRequestReader(db)));
+  return r;
+}

@@ -1,0 +1,139 @@
+/**
+ * Reference rows (PRM and the medication registry: legal entities, divisions, employees with their
+ * parties, medications, medical programs) cached per process, as the shapes the views render.
+ *
+ * Exact, not time-based: every statement that writes one of these tables bumps `registry_version`
+ * in its transaction (migration 025), and a hot read returns the version it saw. A cached row is
+ * served only to a request whose own read saw the version the row was cached at; a newer version
+ * empties the cache. So a change is visible to the very next request of every process, and a
+ * request never mixes rows older than its own read. Rows that do not exist are cached as missing
+ * under the same rule (creating them bumps the version).
+ */
+import type { Db } from '../platform/db.ts';
+
+type Json = Record<string, any>;
+
+export interface ReferenceIds {
+  legalEntityId: string | null;
+  divisionId: string | null;
+  employeeId: string | null;
+  medicationId: string | null;
+  medicalProgramId: string | null;
+}
+
+export interface References {
+  legal_entity: Json | null;
+  division: Json | null;
+  employee: Json | null;
+  party: Json | null;
+  medication: Json | null;
+  medical_program: Json | null;
+}
+
+interface ReferencesRow extends References {
+  version: number | string;
+}
+
+/** Entries kept per process; past this the oldest are dropped (the registry of a region fits many times over). */
+const MAX_ENTRIES = 20_000;
+
+/** Cached rows are shared by every request that renders them: frozen, so nothing changes one by accident. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const parse = (v: Json | string | null): Json | null => (v == null ? null : typeof v === 'string' ? JSON.parse(v) : v);
+
+export class ReferenceCache {
+  private version = -1;
+  private readonly rows = new Map<string, Json | null>();
+
+  constructor(private readonly db: Db) {}
+
+  /**
+   * The reference rows of `ids` as of registry version `seenVersion` (what the caller's read
+   * returned) or newer: from the cache when it holds that version, else from one statement.
+   */
+  async resolve(seenVersion: number, ids: ReferenceIds): Promise<References> {
+    const v = Number(seenVersion);
+    if (v > this.version) this.reset(v);
+    if (v === this.version) {
+      const hit = this.lookup(ids);
+      if (hit) return hit;
+    }
+    const { rows } = await this.db.query<ReferencesRow>(
+      `SELECT version, legal_entity, division, employee, party, medication, medical_program
+         FROM esoz_registry_references($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid)`,
+      [ids.legalEntityId, ids.divisionId, ids.employeeId, ids.medicationId, ids.medicalProgramId],
+    );
+    const r = rows[0];
+    const refs: References = {
+      legal_entity: parse(r.legal_entity),
+      division: parse(r.division),
+      employee: parse(r.employee),
+      party: parse(r.party),
+      medication: parse(r.medication),
+      medical_program: parse(r.medical_program),
+    };
+    // rows read at an older version than the cache holds (a concurrent request moved it on) are used once, not kept
+    const at = Number(r.version);
+    if (at > this.version) this.reset(at);
+    if (at === this.version) this.store(ids, deepFreeze(refs));
+    return refs;
+  }
+
+  /** Forget everything (tests; the version check makes this unnecessary in service). */
+  clear() {
+    this.reset(this.version);
+  }
+
+  private reset(version: number) {
+    this.version = version;
+    this.rows.clear();
+  }
+
+  private lookup(ids: ReferenceIds): References | undefined {
+    const get = (kind: string, id: string | null) => (id === null ? null : this.rows.get(`${kind}:${id}`));
+    const legal_entity = get('le', ids.legalEntityId);
+    const division = get('div', ids.divisionId);
+    const employee = get('emp', ids.employeeId);
+    const party = get('party', ids.employeeId);
+    const medication = get('med', ids.medicationId);
+    const medical_program = get('prog', ids.medicalProgramId);
+    if ([legal_entity, division, employee, party, medication, medical_program].some((x) => x === undefined)) return undefined;
+    return { legal_entity, division, employee, party, medication, medical_program } as References;
+  }
+
+  private store(ids: ReferenceIds, refs: References) {
+    if (this.rows.size > MAX_ENTRIES) {
+      let n = MAX_ENTRIES / 10;
+      for (const k of this.rows.keys()) {
+        this.rows.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    const put = (kind: string, id: string | null, row: Json | null) => {
+      if (id !== null) this.rows.set(`${kind}:${id}`, row);
+    };
+    put('le', ids.legalEntityId, refs.legal_entity);
+    put('div', ids.divisionId, refs.division);
+    put('emp', ids.employeeId, refs.employee);
+    // the party is reached through the employee: keyed by the employee id
+    put('party', ids.employeeId, refs.party);
+    put('med', ids.medicationId, refs.medication);
+    put('prog', ids.medicalProgramId, refs.medical_program);
+  }
+}
+
+const caches = new WeakMap<Db, ReferenceCache>();
+
+/** The reference cache of a database handle (one per runtime). */
+export function referenceCacheOf(db: Db): ReferenceCache {
+  let c = caches.get(db);
+  if (!c) caches.set(db, (c = new ReferenceCache(db)));
+  return c;
+}
