@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -19,6 +19,24 @@ import { createBody } from './compositions.ts';
 import type { Ready } from './run.ts';
 
 const scenario = process.argv[2] ?? 'select';
+
+/** Seconds of CPU (user + system) used so far by all processes, summed by command name (Linux /proc). */
+function cpuByCommand(): Map<string, number> {
+  const hz = 100;
+  const out = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const t = (Number(f[11]) + Number(f[12])) / hz;
+      out.set(comm, (out.get(comm) ?? 0) + t);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
 const backend = (process.env.BENCH_BACKENDS ?? 'pglite').split(',')[0];
 const DURATION = Number(process.env.BENCH_DURATION ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -101,13 +119,23 @@ const before = await baseline();
 const profileFile = join(dir, 'load.cpuprofile');
 await fetch(`${ready.url}/bench/sqlstats`);
 const PROFILE = process.env.PROF !== '0';
+const cpuBefore = cpuByCommand();
 if (PROFILE) await fetch(`${ready.url}/bench/profile/start`, { method: 'POST' });
 const result = await run(DURATION);
+const cpuAfter = cpuByCommand();
 if (PROFILE) await fetch(`${ready.url}/bench/profile/stop?file=${encodeURIComponent(profileFile)}`, { method: 'POST' });
 const sqlStats = ((await (await fetch(`${ready.url}/bench/sqlstats`)).json()) as any).data as { sql: string; calls: number; ms: number }[];
 const after = await baseline();
 process.stderr.write(`${scenario} on ${backend}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, non-2xx ${result.non2xx}; ` +
   `one-SELECT ${before.toFixed(0)} → ${after.toFixed(0)} req/s; ratio ${(result.requests.average / ((before + after) / 2)).toFixed(2)} ${PROFILE ? '(profiler on)' : ''}\n`);
+
+{
+  // CPU time of the load window per command (server and load generator are both `node`; PostgreSQL
+  // backends are `postgres`): what one request costs the machine, wherever it is spent
+  const line = [...cpuAfter].map(([cmd, t]) => [cmd, t - (cpuBefore.get(cmd) ?? 0)] as const).filter(([, t]) => t > 0)
+    .sort((a, b) => b[1] - a[1]).map(([cmd, t]) => `${cmd} ${((t * 1000) / result.requests.total).toFixed(3)}`).join(', ');
+  process.stderr.write(`CPU ms per request: ${line}\n`);
+}
 
 const exited = new Promise((r) => child.once('exit', r));
 child.kill('SIGTERM');

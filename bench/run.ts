@@ -9,7 +9,8 @@
  * rounds interleaved with rounds of its baseline (B S B S … B), each round's ratio is its req/s over
  * the mean of the baseline rounds on either side, and the table shows the median round.
  *
- * Env: BENCH_DURATION (s per round, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10),
+ * Env: BENCH_DURATION (s per round, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10), BENCH_ONLY
+ * (eprescription | compositions),
  * BENCH_BACKENDS (pglite,postgres), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test: a
  * database is created next to it).
  */
@@ -26,6 +27,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** BENCH_ONLY=eprescription or compositions: one capability's scenarios (with the baselines) */
+const ONLY = process.env.BENCH_ONLY ?? '';
 
 export interface Ready {
   url: string;
@@ -155,24 +158,27 @@ async function benchBackend(backend: string): Promise<Row[]> {
     add('one-SELECT route (baseline)', { ...(await load(select)), ratio: 1 });
     add('bare Fastify route', bare);
 
-    // resend over distinct MRs: every check, the limiter and the outbox are in the path
-    let next = 0;
-    const mrPath = () => `/api/medication_requests/${ready.mrIds[next++ % ready.mrIds.length]}/actions/resend`;
-    await load({ url: ready.url, method: 'PATCH', headers: auth, path: mrPath, duration: 2 });
-    add('resend, distinct MRs (200)', await interleaved(select, { url: ready.url, method: 'PATCH', headers: auth, path: mrPath }),
-      `${ready.mrIds.length} MRs, each resent at most MR_MAX_ATTEMPTS_COUNT times`);
+    if (ONLY !== 'compositions') {
+      // resend over distinct MRs: every check, the limiter and the outbox are in the path
+      let next = 0;
+      const mrPath = () => `/api/medication_requests/${ready.mrIds[next++ % ready.mrIds.length]}/actions/resend`;
+      await load({ url: ready.url, method: 'PATCH', headers: auth, path: mrPath, duration: 2 });
+      add('resend, distinct MRs (200)', await interleaved(select, { url: ready.url, method: 'PATCH', headers: auth, path: mrPath }),
+        `${ready.mrIds.length} MRs, each resent at most MR_MAX_ATTEMPTS_COUNT times`);
 
-    // the 429 path: one MR whose attempts are used up
-    const hot = `/api/medication_requests/${ready.demo.mrOtpId}/actions/resend`;
-    for (let k = 0; k < 5; k++) await fetch(ready.url + hot, { method: 'PATCH', headers: auth });
-    add('resend, SMS timeout (429)', await interleaved(select, { url: ready.url + hot, method: 'PATCH', headers: auth }));
+      // the 429 path: one MR whose attempts are used up
+      const hot = `/api/medication_requests/${ready.demo.mrOtpId}/actions/resend`;
+      for (let k = 0; k < 5; k++) await fetch(ready.url + hot, { method: 'PATCH', headers: auth });
+      add('resend, SMS timeout (429)', await interleaved(select, { url: ready.url + hot, method: 'PATCH', headers: auth }));
 
-    add('GET medication request', await interleaved(select, { url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }));
+      add('GET medication request', await interleaved(select, { url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }));
 
-    const pickup = (await (await fetch(`${ready.url}/bench/pickup?n=200`)).json()).data;
-    rows.push({ backend, scenario: 'queue job pickup latency (idle)', rps: 0, p50: pickup.p50, p99: pickup.p99, non2xx: 0,
-      note: `${pickup.n} jobs sent one at a time; send → handler start` });
-    process.stderr.write(`[${backend}] pickup p50 ${pickup.p50} ms p99 ${pickup.p99} ms\n`);
+      const pickup = (await (await fetch(`${ready.url}/bench/pickup?n=200`)).json()).data;
+      rows.push({ backend, scenario: 'queue job pickup latency (idle)', rps: 0, p50: pickup.p50, p99: pickup.p99, non2xx: 0,
+        note: `${pickup.n} jobs sent one at a time; send → handler start` });
+      process.stderr.write(`[${backend}] pickup p50 ${pickup.p50} ms p99 ${pickup.p99} ms\n`);
+    }
+    if (ONLY === 'eprescription') return rows;
 
     // a second server on the same backend with workers off, so a composition job stays PENDING
     const idleDb = backend === 'postgres' ? await createDatabase() : { url: 'memory://', drop: async () => undefined };

@@ -36,7 +36,7 @@ async function lastSmsPhone(mrId: string) {
   return r.rows[0]?.phone_number;
 }
 
-test(`a reference row changed after it was read shows in the next GET (${backend}${reader === writer ? '' : ', another process'})`, async () => {
+test(`a reference row changed after it was read shows in the next GET (${backend}${backend === 'postgres' ? ', read by another process' : ''})`, async () => {
   const mr = await addMr(writer);
   assert.equal((await get(mr.id)).body.data.medication_info.medication_name, 'Аміодарон 200мг таблетки');
   await sql(`UPDATE medications SET name = 'Аміодарон 100мг таблетки' WHERE id = $1`, [R.medicationId]);

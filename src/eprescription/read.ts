@@ -1,7 +1,8 @@
 /**
  * The hot read of GET /api/medication_requests/{id} and of the resend: ONE statement
  * (esoz_medication_request_read, migration 025) that checks visibility, reads the SMS timeout window
- * and returns only what this process does not already hold.
+ * and returns only what this process does not already hold. Concurrent reads are coalesced into one
+ * statement (esoz_medication_request_read_many, migration 027; src/platform/batch.ts).
  *
  * Each process keeps copies of what every request would otherwise rebuild and transfer: the MR's own
  * fields (keyed by id, versioned by the row version), the person with their active authentication
@@ -15,6 +16,7 @@ import type { Db } from '../platform/db.ts';
 import type { AuthMethodRow } from '../registry/mpi.ts';
 import { deepFreeze, referenceCacheOf } from '../registry/reference-cache.ts';
 import { toSmsWindow, type SmsWindow } from '../platform/sms/sms-timeout.ts';
+import { batchesInFlight, statementBatcher, type StatementBatcher } from '../platform/batch.ts';
 import { REQUEST_NUMBER_RE, UUID_RE } from './request-number.ts';
 import { SEE_ALL_LE_TYPES, type LoadedMr } from './view.ts';
 
@@ -47,8 +49,18 @@ interface ReadResult {
   at: string | null;
 }
 
-const READ_SQL =
-  'SELECT esoz_medication_request_read($1::uuid, $2::text, $3::uuid, $4::text[], $5::text, $6::int, $7::bigint, $8::uuid, $9::bigint) AS r';
+/** One item of esoz_medication_request_read_many (migration 027): the single read's arguments. */
+interface ReadItem {
+  id: string | null;
+  number: string | null;
+  le: string;
+  types: readonly string[];
+  entity_name: string | null;
+  timeout: number | null;
+  mr_version: number | null;
+  person: string | null;
+  mpi_version: number | null;
+}
 
 /** Copies kept per kind; past this the oldest tenth is dropped. */
 const MAX_COPIES = 20_000;
@@ -79,8 +91,17 @@ export class MedicationRequestReader {
   /** request_number → id, so a read by number finds the copy too */
   private readonly ids = new Map<string, string>();
   private readonly persons = new Map<string, PersonCopy>();
+  /** concurrent reads leave as one statement (src/platform/batch.ts) */
+  private readonly batch: StatementBatcher<ReadItem, ReadResult | null>;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.batch = statementBatcher<ReadItem, ReadResult | null>(async (items) => {
+      const { rows } = await db.query<{ r: (ReadResult | null)[] | string }>('SELECT esoz_medication_request_read_many($1::json) AS r', [
+        JSON.stringify(items),
+      ]);
+      return parseJson(rows[0].r) ?? [];
+    }, { maxInFlight: batchesInFlight(db) });
+  }
 
   /**
    * The MR the caller may see, by id (UUID) or request number, with its references; undefined for an
@@ -99,12 +120,11 @@ export class MedicationRequestReader {
     const personCopy = mrCopy ? this.persons.get(mrCopy.own.person_id) : undefined;
     const personUsable = personCopy && personCopy.validUntil > Date.now() ? personCopy : undefined;
 
-    const { rows } = await this.db.query<{ r: ReadResult | string | null }>(READ_SQL, [
-      byId ? key : null, byId ? null : rawId, callerLegalEntityId, SEE_ALL_LE_TYPES,
-      window?.entityName ?? null, window?.sendTimeoutSeconds ?? null,
-      mrCopy?.version ?? null, personUsable ? mrCopy!.own.person_id : null, personUsable?.mpiVersion ?? null,
-    ]);
-    const row = parseJson(rows[0]?.r);
+    const row = await this.batch.run({
+      id: byId ? key : null, number: byId ? null : rawId, le: callerLegalEntityId, types: SEE_ALL_LE_TYPES,
+      entity_name: window?.entityName ?? null, timeout: window?.sendTimeoutSeconds ?? null,
+      mr_version: mrCopy?.version ?? null, person: personUsable ? mrCopy!.own.person_id : null, mpi_version: personUsable?.mpiVersion ?? null,
+    });
     if (!row) return undefined;
 
     let own: MrOwn;

@@ -9,7 +9,8 @@
  */
 import type { Db } from '../db.ts';
 import type { JobQueue } from '../queue.ts';
-import { windowFullError, toSmsWindow, type SmsTimeoutParams } from './sms-timeout.ts';
+import { windowFullError, toSmsWindow, recordSmsAttempt, type SmsAttemptResult, type SmsTimeoutParams } from './sms-timeout.ts';
+import { batchesInFlight, statementBatcher, type StatementBatcher } from '../batch.ts';
 
 export const SMS_QUEUE = 'sms-delivery';
 /** The relay moving outbox rows into delivery jobs (JobQueue.defineRelay / nudge). */
@@ -38,9 +39,34 @@ export function nudgeSmsRelay(queue: JobQueue): Promise<void> {
   return queue.hasRelay(SMS_RELAY) ? queue.nudge(SMS_RELAY) : Promise.resolve();
 }
 
+interface AttemptItem {
+  entity_name: string;
+  entity_id: string;
+  max: number;
+  timeout: number;
+  phone: string;
+  body: string;
+}
+
+const attemptBatchers = new WeakMap<Db, StatementBatcher<AttemptItem, SmsAttemptResult>>();
+
+/** Concurrent attempts on the pool leave as ONE statement and ONE commit (migration 027). */
+function attemptBatcherOf(db: Db): StatementBatcher<AttemptItem, SmsAttemptResult> {
+  let b = attemptBatchers.get(db);
+  if (!b) {
+    b = statementBatcher<AttemptItem, SmsAttemptResult>(async (items) => {
+      const { rows } = await db.query<{ r: SmsAttemptResult[] | string }>('SELECT esoz_sms_attempt_many($1::json) AS r', [JSON.stringify(items)]);
+      const r = rows[0].r;
+      return typeof r === 'string' ? JSON.parse(r) : r;
+    }, { maxInFlight: batchesInFlight(db) });
+    attemptBatchers.set(db, b);
+  }
+  return b;
+}
+
 /**
- * The SMS timeout procedure and the outbox row in ONE statement (esoz_sms_attempt_and_outbox,
- * migration 023): the per-entity advisory lock, the re-count, and either the 429 (nothing recorded)
+ * The SMS timeout procedure and the outbox row in ONE statement (esoz_sms_attempt with a phone,
+ * migration 026): the per-entity advisory lock, the re-count, and either the 429 (nothing recorded)
  * or the attempt and the outbox row. Pass the pool (`platform.db`), not a transaction: the statement's
  * own implicit transaction holds the lock until it commits, so it is atomic on its own and the lock is
  * held for one statement only. (Inside a caller's transaction it works too, holding the lock longer.)
@@ -48,11 +74,12 @@ export function nudgeSmsRelay(queue: JobQueue): Promise<void> {
  * Returns the outbox id; throws the 429 `EsozError` when the window is full. Nudge the relay afterwards.
  */
 export async function recordAttemptAndEnqueueSms(db: Db, limit: SmsTimeoutParams, sms: Pick<OutgoingSms, 'phoneNumber' | 'body'>): Promise<string> {
-  const { rows } = await db.query<{ outbox_id: string | null; live: number; oldest: Date | null; at: Date }>(
-    'SELECT outbox_id, live, oldest, at FROM esoz_sms_attempt_and_outbox($1, $2, $3, $4, $5, $6)',
-    [limit.entityName, limit.entityId, limit.maxAttempts, limit.sendTimeoutSeconds, sms.phoneNumber, sms.body],
-  );
-  const r = rows[0];
-  if (!r.outbox_id) throw windowFullError(toSmsWindow(r), limit.sendTimeoutSeconds);
-  return r.outbox_id;
+  // inside a caller's transaction the statement must run on it; on the pool, concurrent calls share one
+  // statement and one commit (esoz_sms_attempt_many)
+  const r = db.inTransaction ? await recordSmsAttempt(db, limit, sms) : await attemptBatcherOf(db).run({
+    entity_name: limit.entityName, entity_id: limit.entityId, max: limit.maxAttempts, timeout: limit.sendTimeoutSeconds,
+    phone: sms.phoneNumber, body: sms.body,
+  });
+  if (!r.admitted) throw windowFullError(toSmsWindow(r), limit.sendTimeoutSeconds);
+  return r.outbox_id!;
 }

@@ -12,7 +12,8 @@
  * number of API processes; READ COMMITTED, so the count after the lock sees the previous holder's
  * committed attempt). On PGlite transactions are serialised by the engine anyway. Attempts are rows
  * in `sms_attempts`, so they survive restarts, and a rolled-back caller gives its attempt back.
- * The rule itself lives in one place, the SQL function esoz_sms_attempt (migration 023).
+ * The rule itself lives in one place, the SQL function esoz_sms_attempt (migration 026), which also
+ * writes the outbox row when given a phone.
  */
 import type { Db } from '../db.ts';
 import { EsozError } from '../errors.ts';
@@ -68,17 +69,36 @@ export function windowFullError(w: SmsWindow, sendTimeoutSeconds: number): EsozE
  */
 export async function checkSmsTimeout(tx: Db, p: SmsTimeoutParams): Promise<number> {
   if (!tx.inTransaction) throw new Error('checkSmsTimeout must run inside a transaction');
-  // esoz_sms_attempt (migrations 023–024) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
+  // esoz_sms_attempt (migration 026) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
   // then reads clock_timestamp() (not now(): the transaction may have waited for the lock), prunes the
   // entity's expired attempts and counts the live ones; with room it records this attempt. The lock is held until our transaction
   // ends, i.e. until the attempt and the caller's outbox row are committed together.
-  const { rows } = await tx.query<{ admitted: boolean; live: number; oldest: Date | null; at: Date }>(
-    'SELECT admitted, live, oldest, at FROM esoz_sms_attempt($1, $2, $3, $4)',
-    [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds],
-  );
-  const r = rows[0];
+  const r = await recordSmsAttempt(tx, p);
   if (!r.admitted) throw windowFullError(toSmsWindow(r), p.sendTimeoutSeconds);
   return r.live;
+}
+
+export interface SmsAttemptResult {
+  admitted: boolean;
+  live: number;
+  oldest: string | null;
+  at: string;
+  /** with `sms`: the outbox row written with the attempt */
+  outbox_id?: string | null;
+}
+
+/**
+ * One call of the rule (esoz_sms_attempt): the attempt, and with `sms` the outbox row too, or neither
+ * when the window is full. Inside a transaction the lock is held until it ends; on the pool the
+ * statement is its own transaction.
+ */
+export async function recordSmsAttempt(db: Db, p: SmsTimeoutParams, sms?: { phoneNumber: string; body: string }): Promise<SmsAttemptResult> {
+  const { rows } = await db.query<{ r: SmsAttemptResult | string }>(
+    sms ? 'SELECT esoz_sms_attempt($1, $2, $3, $4, $5, $6) AS r' : 'SELECT esoz_sms_attempt($1, $2, $3, $4) AS r',
+    sms ? [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds, sms.phoneNumber, sms.body] : [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds],
+  );
+  const r = rows[0].r;
+  return typeof r === 'string' ? JSON.parse(r) : r;
 }
 
 /**

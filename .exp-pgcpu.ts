@@ -1,0 +1,41 @@
+import pg from 'pg';
+import { readFileSync } from 'node:fs';
+import { createScratchDatabase } from '/work/main/src/platform/db.ts';
+import { startRuntime } from '/work/main/src/runtime.ts';
+import { loadConfig } from '/work/main/src/platform/config.ts';
+import { DEMO } from '/work/main/src/sandbox/demo-data.ts';
+const scratch = await createScratchDatabase('postgres://postgres@127.0.0.1:5432/test', 'esoz_exp');
+const config = loadConfig({ ...process.env, PORT: '0', DATABASE_URL: scratch.url, DEMO_DATA: 'on', LOG_LEVEL: 'warn', WORKERS: 'off' });
+const rt = await startRuntime({ config, logger: false });
+await rt.platform.queue.stop();
+const c = new pg.Client({ connectionString: scratch.url });
+await c.connect();
+const pid = (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p;
+const cpu = () => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+async function t(name: string, fn: (i: number) => Promise<unknown>, n = 3000) {
+  for (let i = 0; i < 200; i++) await fn(i + 1_000_000);
+  const c0 = cpu(); const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  const ms = performance.now() - t0; const cms = cpu() - c0;
+  console.log(`${(cms / n * 1000).toFixed(0).padStart(6)} µs PG CPU  ${(ms / n * 1000).toFixed(0).padStart(6)} µs wall  ${name}`);
+}
+const P = [DEMO.mrOtpId, null, DEMO.legalEntityId, ['NHS'], 'medication_request', 300];
+const RS = 'SELECT esoz_medication_request_read($1::uuid, $2::text, $3::uuid, $4::text[], $5::text, $6::int, $7::bigint, $8::uuid, $9::bigint) AS r';
+const cur = JSON.parse(JSON.stringify((await c.query(RS, [...P, null, null, null])).rows[0].r));
+await t('pk select', () => c.query('SELECT id, birth_date FROM persons WHERE id = $1', [DEMO.personOtpId]));
+await t('read miss', () => c.query(RS, [...P, null, null, null]));
+await t('read hit', () => c.query(RS, [...P, cur.mr_version, DEMO.personOtpId, cur.mpi_version]));
+await t('attempt+outbox (distinct)', (i) => c.query('SELECT esoz_sms_attempt($1, $2, $3, $4, $5, $6) AS r', ['medication_request', `e${i}`, 3, 300, '+380501112233', 'Ваш рецепт: 0000-1111-2222-3333. Код підтвердження: 1234']));
+await t('attempt only (distinct)', (i) => c.query('SELECT esoz_sms_attempt($1, $2, $3, $4) AS r', ['medication_request', `f${i}`, 3, 300]));
+await t('outbox insert only', (i) => c.query('INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id) VALUES ($1, $2, $3, $4)', ['+380501112233', 'Ваш рецепт', 'medication_request', `g${i}`]));
+await t('tiny insert commit', (i) => c.query('INSERT INTO sandbox_state(key, value) VALUES ($1, $2)', [`k${i}`, '{}']));
+await t('begin/commit empty', async () => { await c.query('BEGIN'); await c.query('COMMIT'); });
+// relay-like per-row cost: update enqueued_at for 100 rows at a time
+const ids = (await c.query(`SELECT id FROM sms_outbox WHERE enqueued_at IS NULL LIMIT 3000`)).rows.map((r) => r.id);
+let k = 0;
+await t('relay stamp, per batch of 100', async () => { const b = ids.slice(k, k + 100); k += 100; await c.query('UPDATE sms_outbox SET enqueued_at = now(), updated_at = now() WHERE id = ANY($1::uuid[])', [b]); }, 25);
+k = 0;
+await t('SENT update, per batch of 100', async () => { const b = ids.slice(k, k + 100); k += 100; await c.query(`UPDATE sms_outbox SET status = 'SENT', tries = tries + 1, sent_at = now(), updated_at = now(), provider_id = 'log:' || id::text WHERE id = ANY($1::uuid[]) AND status = 'NEW'`, [b]); }, 25);
+await c.end();
+await rt.close();
+await scratch.drop();
