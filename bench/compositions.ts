@@ -15,6 +15,9 @@ export interface ScenarioContext {
   idleWorkers?: Ready;
 }
 
+/** PENDING jobs the job-status scenario polls (each poll's eta counts the jobs queued before it). */
+const PENDING_JOBS = 100;
+
 const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }] }, value });
 
 export function createBody(demo: Record<string, string>, i: number) {
@@ -72,14 +75,16 @@ export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Pr
       const log = (s: string) => process.stderr.write(`[${backend}] ${s}\n`);
 
       if (idleWorkers) {
+        // PENDING_JOBS distinct jobs waiting in the queue (no worker runs on this server), polled round-robin
         const idleAuth = { authorization: `Bearer ${idleWorkers.token}`, 'api-key': idleWorkers.apiKey };
-        const pending = await post(idleWorkers, idleAuth, createBody(idleWorkers.demo, 999_999));
-        await load({ url: `${idleWorkers.url}/api/patients/composition/job/${pending.id}`, headers: idleAuth, duration: 2 });
-        const r = await interleaved(
-          { url: `${idleWorkers.url}/bench/select` },
-          { url: `${idleWorkers.url}/api/patients/composition/job/${pending.id}`, headers: idleAuth },
-        );
-        rows.push({ scenario: 'job status GET, PENDING job', ...r, baseRps: r.baseRps, note: 'on the WORKERS=off server (the job stays PENDING), against its one-SELECT route' });
+        const pending: string[] = [];
+        for (let i = 0; i < PENDING_JOBS; i++) pending.push((await post(idleWorkers, idleAuth, createBody(idleWorkers.demo, 900_000 + i))).id);
+        let k = 0;
+        const poll = { url: idleWorkers.url, headers: idleAuth, path: () => `/api/patients/composition/job/${pending[k++ % pending.length]}` };
+        await load({ ...poll, duration: 2 });
+        const r = await interleaved({ url: `${idleWorkers.url}/bench/select` }, poll);
+        rows.push({ scenario: 'job status GET, PENDING job', ...r, baseRps: r.baseRps,
+          note: `${PENDING_JOBS} distinct PENDING jobs polled round-robin, on a WORKERS=off server (jobs stay PENDING), against its one-SELECT route` });
         log(`job status PENDING: ${r.rps.toFixed(0)} req/s ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(' ')})`);
       }
 

@@ -78,7 +78,19 @@ if (scenario === 'mr') {
   url = `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`;
   headers = auth;
 }
-if (scenario === 'jobPending' || scenario === 'jobDone') {
+if (scenario === 'jobPending') {
+  const ids: string[] = [];
+  for (let n = 0; n < 100; n++) {
+    const r = await fetch(`${ready.url}/api/patients/composition`, {
+      method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(createBody(ready.demo, 500 + n)),
+    });
+    ids.push(((await r.json()) as any).data.id);
+  }
+  url = ready.url;
+  headers = auth;
+  path = (i) => `/api/patients/composition/job/${ids[i % ids.length]}`;
+}
+if (scenario === 'jobDone') {
   const r = await fetch(`${ready.url}/api/patients/composition`, {
     method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(createBody(ready.demo, 7)),
   });

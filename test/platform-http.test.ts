@@ -137,6 +137,21 @@ test('auth order: missing/unknown/expired token → 401; wrong api-key → 401; 
   assert.equal(unauthBad.status, 401);
 });
 
+test('a cached token still checks every api-key: right, wrong, same length wrong, right again', async () => {
+  const ok1 = await mis.call('PATCH', '/api/test/action');
+  assert.equal(ok1.status, 200);
+  for (const apiKey of ['not-the-secret', mis.secret.slice(0, -1) + (mis.secret.endsWith('A') ? 'B' : 'A'), '']) {
+    const r = await mis.call('PATCH', '/api/test/action', { apiKey });
+    assert.equal(r.status, 401, apiKey);
+    assert.equal(r.body.error.message, 'Invalid api-key');
+  }
+  assert.equal((await mis.call('PATCH', '/api/test/action')).status, 200);
+  // another client's secret with this client's token is not accepted either
+  const other = await server.mis({ scopes: ['test:echo'] });
+  const cross = await mis.call('PATCH', '/api/test/action', { apiKey: other.secret });
+  assert.equal(cross.status, 401);
+});
+
 test('X-Custom-PSK is accepted when carried (not configured here)', async () => {
   const r = await mis.call('PATCH', '/api/test/action', { headers: { 'x-custom-psk': 'anything' } });
   assert.equal(r.status, 200);

@@ -18,6 +18,7 @@ import type { AuthContext } from '../platform/auth.ts';
 import { QUEUE_PROCESS, TASK_ERRORS, type JobError, type JobKind, type JobStatus } from './model.ts';
 import { requestHash } from './document.ts';
 import type { JobState } from './schemas.ts';
+import { batchesInFlight, statementBatcher, type StatementBatcher } from '../platform/batch.ts';
 
 export const JOB_PATH = '/api/patients/composition/job';
 export const jobPath = (id: string) => `${JOB_PATH}/${id}`;
@@ -37,7 +38,10 @@ interface JobRow {
   started_at: Date | string | null;
   finished_at: Date | string | null;
   inserted_at: Date | string | null;
+  /** PENDING jobs queued before this one, counted up to 1000 */
   ahead: number | null;
+  /** past 1000: this job's position after the oldest PENDING job (an upper bound of what is ahead) */
+  span?: number | null;
   service_ms: number | null;
   drain_ms: number | null;
   turn_ms: number | null;
@@ -74,7 +78,7 @@ function render(row: JobRow, now: number): JobState {
   if (row.status === 'PENDING') {
     const eta = estimateEta({
       now,
-      ahead: Number(row.ahead ?? 0),
+      ahead: Number(row.span ?? row.ahead ?? 0),
       serviceMs: Number(row.service_ms ?? 500),
       drainMs: Number(row.drain_ms ?? row.service_ms ?? 500),
       startedAt: toDate(row.started_at),
@@ -91,12 +95,12 @@ function render(row: JobRow, now: number): JobState {
   return state;
 }
 
-const SELECT_STATE = `
-  SELECT j.id, j.kind, j.client_id, j.status, j.links, j.error, j.started_at, j.finished_at, j.inserted_at,
-         CASE WHEN j.status = 'PENDING'
-              THEN (SELECT count(*) FROM composition_jobs p WHERE p.status = 'PENDING' AND p.seq < j.seq) END AS ahead,
-         s.service_ms, s.drain_ms, s.turn_ms, s.turn_dev_ms
-    FROM composition_jobs j LEFT JOIN composition_job_stats s ON s.kind = j.kind`;
+/** The job rows of `ids` in their order (undefined: no such job), from ONE statement (migration 034). */
+async function readJobRows(db: Db, ids: readonly string[]): Promise<(JobRow | null)[]> {
+  const { rows } = await db.query<{ r: (JobRow | null)[] | string | null }>('SELECT esoz_composition_job_states($1::uuid[]) AS r', [ids]);
+  const r = rows[0]?.r;
+  return (typeof r === 'string' ? JSON.parse(r) : r) ?? ids.map(() => null);
+}
 
 const CACHE_MAX = 20_000;
 const CACHE_TTL_MS = 10 * 60_000;
@@ -112,8 +116,12 @@ export interface AcceptInput {
 export class JobStore {
   /** Finished jobs never change: DONE/FAILED states are served from here without a query. */
   private readonly finished = new Map<string, { clientId: string; state: JobState; until: number }>();
+  /** Concurrent polls of unfinished jobs share one statement (src/platform/batch.ts). */
+  private readonly reads: StatementBatcher<string, JobRow | null>;
 
-  constructor(private readonly platform: Platform) {}
+  constructor(private readonly platform: Platform) {
+    this.reads = statementBatcher((ids) => readJobRows(platform.db, ids), { maxInFlight: batchesInFlight(platform.db) });
+  }
 
   /**
    * Store the public job and its queue job in one transaction. An identical request of the same
@@ -150,10 +158,11 @@ export class JobStore {
         return state;
       });
       if (result) return { state: result, created: true };
-      const existing = await db.query<JobRow>(`${SELECT_STATE} WHERE j.client_id = $1 AND j.request_hash = $2 AND j.status = 'PENDING'`, [
-        input.auth.clientId, hash,
-      ]);
-      if (existing.rows[0]) return { state: render(existing.rows[0], Date.now()), created: false };
+      const existing = await db.query<{ id: string }>(
+        `SELECT id FROM composition_jobs WHERE client_id = $1 AND request_hash = $2 AND status = 'PENDING'`, [input.auth.clientId, hash],
+      );
+      const row = existing.rows[0] && (await readJobRows(db, [existing.rows[0].id]))[0];
+      if (row && row.status === 'PENDING') return { state: render(row, Date.now()), created: false };
       // the duplicate finished between our insert and our read: try again, now as a new job
     }
     throw new Error('could not accept the composition job');
@@ -164,8 +173,7 @@ export class JobStore {
     const now = Date.now();
     const hit = this.finished.get(id);
     if (hit && hit.until > now) return hit.clientId === clientId ? hit.state : undefined;
-    const { rows } = await this.platform.db.query<JobRow>(`${SELECT_STATE} WHERE j.id = $1`, [id]);
-    const row = rows[0];
+    const row = await this.reads.run(id);
     if (!row) return undefined;
     const state = render(row, now);
     if (row.status !== 'PENDING') this.remember(id, row.client_id, state, now);

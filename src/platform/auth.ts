@@ -43,7 +43,12 @@ interface TokenRow {
 }
 
 export class AuthService {
-  private readonly cache = new Map<string, { ctx: AuthContext; until: number }>();
+  /**
+   * Verified tokens for TOKEN_CACHE_SECONDS, keyed by the token as sent (so a hit costs no hashing),
+   * with the api-key that was last verified against the client's secret hash. Process memory only;
+   * expiry is still checked on every request.
+   */
+  private readonly cache = new Map<string, { ctx: AuthContext; until: number; apiKey?: Buffer }>();
 
   constructor(private readonly db: Db, private readonly cacheSeconds: number) {}
 
@@ -51,11 +56,31 @@ export class AuthService {
   async authenticate(authorization: string | undefined, apiKey: string | undefined): Promise<AuthContext> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!m) throw accessDenied(INVALID_TOKEN);
-    const tokenHash = sha256(m[1]);
-    const ctx = await this.lookup(tokenHash);
-    if (!ctx || ctx.expiresAt.getTime() <= Date.now()) throw accessDenied(INVALID_TOKEN);
-    if (!apiKey || !equalHashes(sha256(apiKey), ctx.secretHash)) throw accessDenied(INVALID_API_KEY);
+    const token = m[1];
+    const now = Date.now();
+    let entry = this.cache.get(token);
+    if (!entry || entry.until <= now) {
+      const ctx = await this.lookup(sha256(token));
+      entry = ctx ? this.remember(token, ctx, now) : undefined;
+    }
+    const ctx = entry?.ctx;
+    if (!entry || !ctx || ctx.expiresAt.getTime() <= now) throw accessDenied(INVALID_TOKEN);
+    if (!apiKey) throw accessDenied(INVALID_API_KEY);
+    // the api-key verified last for this token is compared in constant time; any other is hashed and checked
+    const sent = Buffer.from(apiKey);
+    if (entry.apiKey && entry.apiKey.length === sent.length && timingSafeEqual(entry.apiKey, sent)) return ctx;
+    if (!equalHashes(sha256(apiKey), ctx.secretHash)) throw accessDenied(INVALID_API_KEY);
+    entry.apiKey = sent;
     return ctx;
+  }
+
+  private remember(token: string, ctx: AuthContext, now: number) {
+    const entry = { ctx, until: now + this.cacheSeconds * 1000 };
+    if (this.cacheSeconds > 0) {
+      if (this.cache.size > 50_000) this.cache.clear();
+      this.cache.set(token, entry);
+    }
+    return entry;
   }
 
   /** Step 3: every scope the route declares must be granted, else 403 listing what is missing. */
@@ -65,9 +90,6 @@ export class AuthService {
   }
 
   private async lookup(tokenHash: string): Promise<AuthContext | undefined> {
-    const now = Date.now();
-    const hit = this.cache.get(tokenHash);
-    if (hit && hit.until > now) return hit.ctx;
     const { rows } = await this.db.query<TokenRow>(
       `SELECT t.client_id, c.name AS client_name, c.legal_entity_id, t.user_id, t.employee_id, t.scopes, t.expires_at, c.secret_hash
          FROM access_tokens t JOIN mis_clients c ON c.id = t.client_id
@@ -75,11 +97,8 @@ export class AuthService {
       [tokenHash],
     );
     const row = rows[0];
-    if (!row) {
-      this.cache.delete(tokenHash);
-      return undefined;
-    }
-    const ctx: AuthContext = {
+    if (!row) return undefined;
+    return {
       tokenHash,
       clientId: row.client_id,
       clientName: row.client_name,
@@ -90,11 +109,6 @@ export class AuthService {
       expiresAt: new Date(row.expires_at),
       secretHash: row.secret_hash,
     };
-    if (this.cacheSeconds > 0) {
-      if (this.cache.size > 50_000) this.cache.clear();
-      this.cache.set(tokenHash, { ctx, until: now + this.cacheSeconds * 1000 });
-    }
-    return ctx;
   }
 
   async createClient(input: { id?: string; name: string; legalEntityId: string | null; secret?: string }) {
@@ -121,7 +135,7 @@ export class AuthService {
          employee_id = EXCLUDED.employee_id, scopes = EXCLUDED.scopes, expires_at = EXCLUDED.expires_at`,
       [sha256(token), input.clientId, input.userId ?? null, input.employeeId ?? null, input.scopes, expiresAt],
     );
-    this.cache.delete(sha256(token));
+    this.cache.delete(token);
     return { access_token: token, expires_at: expiresAt.toISOString() };
   }
 }

@@ -37,12 +37,17 @@ export class Metrics {
   }
 
   instrument(app: App) {
+    // one labelled child per method/route/status, looked up by a string key (no label hashing per request)
+    const children = new Map<string, ReturnType<typeof this.httpDuration.labels>>();
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      this.httpDuration.observe(
-        { method: request.method, route, status: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let child = children.get(key);
+      if (!child) {
+        child = this.httpDuration.labels({ method: request.method, route, status: String(reply.statusCode) });
+        if (children.size < 10_000) children.set(key, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
     });
     app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
       reply.type(this.registry.contentType);
