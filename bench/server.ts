@@ -64,6 +64,11 @@ const benchCapability: Capability = {
       sqlStats.clear();
       return sendData(req, reply, rows);
     });
+    // the sustained scenario's completion check: composition jobs still PENDING (one count)
+    app.get('/bench/pending', async (req, reply) => {
+      const r = await platform.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM composition_jobs WHERE status = 'PENDING'`);
+      return sendData(req, reply, { pending: r.rows[0].n });
+    });
     app.get('/bench/select', async (req, reply) => {
       const r = await platform.db.query('SELECT id, birth_date FROM persons WHERE id = $1', [DEMO.personOtpId]);
       return sendData(req, reply, r.rows[0]);

@@ -9,14 +9,13 @@ RETURNS json LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
   result json;
 BEGIN
-  SELECT json_agg(esoz_medication_request_read(
-           (i.item->>'id')::uuid, i.item->>'number', (i.item->>'le')::uuid,
-           ARRAY(SELECT json_array_elements_text(i.item->'types')),
-           i.item->>'entity_name', (i.item->>'timeout')::int,
-           (i.item->>'mr_version')::bigint, (i.item->>'person')::uuid, (i.item->>'mpi_version')::bigint)
-           ORDER BY i.ord)
+  -- json_to_recordset parses each item once (json ->> would parse the item again for every field)
+  SELECT json_agg(esoz_medication_request_read(i.id, i.number, i.le, i.types, i.entity_name, i.timeout, i.mr_version, i.person, i.mpi_version)
+                  ORDER BY i.ord)
     INTO result
-    FROM json_array_elements(p_items) WITH ORDINALITY AS i(item, ord);
+    FROM ROWS FROM (json_to_recordset(p_items) AS (id uuid, number text, le uuid, types text[], entity_name text, timeout int,
+                                                   mr_version bigint, person uuid, mpi_version bigint))
+         WITH ORDINALITY AS i(id, number, le, types, entity_name, timeout, mr_version, person, mpi_version, ord);
   RETURN result;
 END
 $fn$;
@@ -34,11 +33,11 @@ DECLARE
   results json[] := '{}';
 BEGIN
   FOR it IN
-    SELECT i.ord, i.item FROM json_array_elements(p_items) WITH ORDINALITY AS i(item, ord)
-     ORDER BY hashtext((i.item->>'entity_name') || ':' || (i.item->>'entity_id')), i.ord
+    SELECT * FROM ROWS FROM (json_to_recordset(p_items) AS (entity_name text, entity_id text, max int, timeout int, phone text, body text))
+           WITH ORDINALITY AS x
+     ORDER BY hashtext(x.entity_name || ':' || x.entity_id), x.ordinality
   LOOP
-    results[it.ord] := esoz_sms_attempt(it.item->>'entity_name', it.item->>'entity_id', (it.item->>'max')::int,
-                                        (it.item->>'timeout')::int, it.item->>'phone', it.item->>'body');
+    results[it.ordinality] := esoz_sms_attempt(it.entity_name, it.entity_id, it.max, it.timeout, it.phone, it.body);
   END LOOP;
   RETURN array_to_json(results);
 END

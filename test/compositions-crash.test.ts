@@ -95,11 +95,15 @@ describe('worker crash', { skip }, () => {
         return Number(r.rows[0].n) === ids.length;
       }, 30_000, 100);
       if (phase === 'in-transaction') {
+        // every job row locked by the doomed worker's open finishing transaction(s): the compositions are
+        // inserted, not committed (a probe that skips locked rows sees none of them)
         await waitFor(async () => {
-          const r = await db.query<{ n: number }>(
+          const open = await db.query<{ n: number }>(
             `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
           );
-          return Number(r.rows[0].n) >= ids.length;
+          if (Number(open.rows[0].n) < 1) return false;
+          const free = await db.query('SELECT id FROM composition_jobs WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED', [ids]);
+          return free.rows.length === 0;
         }, 30_000, 100);
       }
       await kill(doomed, 'SIGKILL');

@@ -62,8 +62,11 @@ export const compositionsCapability: Capability = {
       retryBackoff: true,
       retryDelayMax: 60,
       expireInSeconds: platform.config.JOB_LEASE_SECONDS,
-      concurrency: 4,
+      // a fetch of up to 25 jobs is processed together (create jobs share their statements, processor.ts)
+      concurrency: 2,
+      batchSize: 25,
       handler: (job) => s.processor.handle(job),
+      batchHandler: (jobs) => s.processor.handleBatch(jobs),
     });
     platform.queue.defineQueue({
       name: QUEUE_MAINTENANCE,

@@ -113,59 +113,87 @@ export interface AcceptInput {
   body: unknown;
 }
 
+/** One item of esoz_composition_jobs_accept (migration 035). */
+interface AcceptItem {
+  id: string;
+  kind: JobKind;
+  client_id: string;
+  legal_entity_id: string | null;
+  user_id: string | null;
+  employee_id: string | null;
+  request_hash: string;
+  request: string;
+  composition_id: string | null;
+  first_eta: string;
+}
+
 export class JobStore {
   /** Finished jobs never change: DONE/FAILED states are served from here without a query. */
   private readonly finished = new Map<string, { clientId: string; state: JobState; until: number }>();
   /** Concurrent polls of unfinished jobs share one statement (src/platform/batch.ts). */
   private readonly reads: StatementBatcher<string, JobRow | null>;
+  /** Concurrent accepts share one transaction. */
+  private readonly accepts: StatementBatcher<AcceptItem, { id: string | null; created: boolean; eta: string }>;
 
   constructor(private readonly platform: Platform) {
     this.reads = statementBatcher((ids) => readJobRows(platform.db, ids), { maxInFlight: batchesInFlight(platform.db) });
+    this.accepts = statementBatcher((items) => this.acceptBatch(items), { maxInFlight: batchesInFlight(platform.db) });
   }
 
   /**
    * Store the public job and its queue job in one transaction. An identical request of the same
    * client while its job is PENDING gets that job back (`created: false`); the UNIQUE partial index
-   * makes this race-free across processes.
+   * makes this race-free across processes. Concurrent accepts share the transaction: one estimate,
+   * one insert statement, one pg-boss insert and one commit for all of them (src/platform/batch.ts).
    */
   async accept(input: AcceptInput): Promise<{ state: JobState; created: boolean }> {
-    const { db, queue } = this.platform;
     const hash = requestHash(input.kind, input.compositionId ?? null, input.body);
+    const item: AcceptItem = {
+      id: randomUUID(), kind: input.kind, client_id: input.auth.clientId, legal_entity_id: input.auth.legalEntityId,
+      user_id: input.auth.userId, employee_id: input.auth.employeeId, request_hash: hash, request: JSON.stringify(input.body),
+      composition_id: input.compositionId ?? null, first_eta: '',
+    };
     for (let attempt = 0; attempt < 5; attempt++) {
-      const result = await db.transaction(async (tx) => {
-        const id = randomUUID();
-        const est = await tx.query<{ pending: number; service_ms: number; drain_ms: number; turn_ms: number; turn_dev_ms: number }>(
-          `SELECT (SELECT count(*) FROM composition_jobs WHERE status = 'PENDING') AS pending, service_ms, drain_ms, turn_ms, turn_dev_ms
-             FROM composition_job_stats WHERE kind = $1`,
-          [input.kind],
-        );
-        const s = est.rows[0] ?? { pending: 0, service_ms: 500, drain_ms: 500, turn_ms: 0, turn_dev_ms: 0 };
-        const eta = estimateEta({
-          now: Date.now(), ahead: Number(s.pending), serviceMs: s.service_ms, drainMs: s.drain_ms, startedAt: null,
-          turnMs: Number(s.turn_ms), turnDevMs: Number(s.turn_dev_ms),
-        });
-        const ins = await tx.query<{ id: string }>(
-          `INSERT INTO composition_jobs (id, kind, client_id, legal_entity_id, user_id, employee_id, request_hash, request, composition_id, first_eta)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (client_id, request_hash) WHERE status = 'PENDING' DO NOTHING
-           RETURNING id`,
-          [id, input.kind, input.auth.clientId, input.auth.legalEntityId, input.auth.userId, input.auth.employeeId, hash,
-            JSON.stringify(input.body), input.compositionId ?? null, eta],
-        );
-        if (ins.rowCount === 0) return null;
-        await queue.send(QUEUE_PROCESS, { jobId: id }, { tx, id });
-        const state: JobState = { eta: eta.toISOString(), id, links: [{ entity: 'job', href: jobPath(id) }], status: 'PENDING' };
-        return state;
-      });
-      if (result) return { state: result, created: true };
-      const existing = await db.query<{ id: string }>(
-        `SELECT id FROM composition_jobs WHERE client_id = $1 AND request_hash = $2 AND status = 'PENDING'`, [input.auth.clientId, hash],
-      );
-      const row = existing.rows[0] && (await readJobRows(db, [existing.rows[0].id]))[0];
+      const r = await this.accepts.run(item);
+      if (r.created) {
+        return { state: { eta: r.eta, id: r.id!, links: [{ entity: 'job', href: jobPath(r.id!) }], status: 'PENDING' }, created: true };
+      }
+      const row = r.id ? (await readJobRows(this.platform.db, [r.id]))[0] : null;
       if (row && row.status === 'PENDING') return { state: render(row, Date.now()), created: false };
       // the duplicate finished between our insert and our read: try again, now as a new job
+      item.id = randomUUID();
     }
     throw new Error('could not accept the composition job');
+  }
+
+  /** One transaction for a batch of accepts: estimate, insert (with dedupe), enqueue, commit. */
+  private async acceptBatch(items: readonly AcceptItem[]): Promise<{ id: string | null; created: boolean; eta: string }[]> {
+    const { db, queue } = this.platform;
+    return db.transaction(async (tx) => {
+      const est = await tx.query<{ kind: JobKind; pending: number; service_ms: number; drain_ms: number; turn_ms: number; turn_dev_ms: number }>(
+        'SELECT kind, esoz_composition_queue_depth() AS pending, service_ms, drain_ms, turn_ms, turn_dev_ms FROM composition_job_stats',
+      );
+      const now = Date.now();
+      const stats = new Map(est.rows.map((x) => [x.kind, x]));
+      const pending = Number(est.rows[0]?.pending ?? 0);
+      // each job's eta counts the jobs of this batch before it as queued ahead
+      const etas = items.map((it, k) => {
+        const s = stats.get(it.kind) ?? { service_ms: 500, drain_ms: 500, turn_ms: 0, turn_dev_ms: 0 };
+        return estimateEta({
+          now, ahead: pending + k, serviceMs: s.service_ms, drainMs: s.drain_ms, startedAt: null,
+          turnMs: Number(s.turn_ms), turnDevMs: Number(s.turn_dev_ms),
+        });
+      });
+      const { rows } = await tx.query<{ r: { id: string | null; created: boolean }[] | string }>(
+        'SELECT esoz_composition_jobs_accept($1::json) AS r',
+        [JSON.stringify(items.map((it, k) => ({ ...it, first_eta: etas[k].toISOString() })))],
+      );
+      const raw = rows[0].r;
+      const results = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { id: string | null; created: boolean }[];
+      const created = results.filter((r) => r.created).map((r) => ({ id: r.id!, data: { jobId: r.id! } }));
+      if (created.length) await queue.insert(QUEUE_PROCESS, created, { tx });
+      return results.map((r, k) => ({ ...r, eta: etas[k].toISOString() }));
+    });
   }
 
   /** The job as its client sees it, or undefined (unknown or another client's). One query at most. */
@@ -220,20 +248,19 @@ export async function markFailed(db: Db, jobId: string, error: JobError) {
   return r.rows[0];
 }
 
-/** Fold one measured service time into the shared moving averages (outside the job transaction: a hot row). */
-export async function recordServiceTime(db: Db, kind: JobKind, serviceMs: number, turnaroundMs: number = serviceMs) {
-  await db.query(
-    `UPDATE composition_job_stats
-        SET service_ms = CASE WHEN samples = 0 THEN $2::float8 ELSE service_ms * (1 - $3::float8) + $2::float8 * $3::float8 END,
-            turn_dev_ms = CASE WHEN samples = 0 THEN $4::float8 / 2 ELSE turn_dev_ms * (1 - $3::float8) + $3::float8 * abs($4::float8 - turn_ms) END,
-            turn_ms = CASE WHEN samples = 0 THEN $4::float8 ELSE turn_ms * (1 - $3::float8) + $4::float8 * $3::float8 END,
-            drain_ms = CASE WHEN samples = 0 THEN $2::float8 ELSE drain_ms * (1 - $3::float8) + $3::float8 * LEAST($2::float8,
-                         GREATEST(1, EXTRACT(EPOCH FROM (clock_timestamp() - COALESCE(last_finished_at, clock_timestamp())))::float8 * 1000)) END,
-            samples = samples + 1,
-            last_finished_at = clock_timestamp()
-      WHERE kind = $1`,
-    [kind, serviceMs, ALPHA, turnaroundMs],
-  );
+/**
+ * Fold the jobs of one finished batch into the shared moving averages, one observation per kind
+ * (esoz_composition_job_stats_fold, migration 035): the batch's service time (claim → commit) and its
+ * slowest turnaround (accept → commit), and the drain interval. Outside the job transaction (the
+ * stats row is hot).
+ */
+export async function foldServiceTimes(db: Db, samples: readonly { kind: JobKind; serviceMs: number; turnMs: number }[]) {
+  for (const kind of new Set(samples.map((x) => x.kind))) {
+    const mine = samples.filter((x) => x.kind === kind);
+    await db.query('SELECT esoz_composition_job_stats_fold($1, $2, $3, $4, $5)', [
+      kind, mine.length, Math.max(...mine.map((x) => x.serviceMs)), Math.max(...mine.map((x) => x.turnMs)), ALPHA,
+    ]);
+  }
 }
 
 const SWEEP_BATCH = 5000;

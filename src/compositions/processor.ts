@@ -1,11 +1,16 @@
 /**
- * The worker side: one handler for create and sign jobs.
+ * The worker side: one handler for the jobs a worker fetched together (create, sign, cancel).
  *
  * Exactly-once effect on at-least-once delivery: the public job row is locked (FOR UPDATE) at the
  * start of the finishing transaction and must still be PENDING; the domain writes and the status
  * change commit together. A redelivered or reclaimed job finds it DONE/FAILED and does nothing, and
  * `compositions.job_id` is UNIQUE besides. Business outcomes (TaskFailure) fail the job at once;
  * anything else is thrown so pg-boss retries with backoff, and the last retry fails the job.
+ *
+ * Create jobs of one fetch are processed together, with statements shared by the batch: one claim,
+ * one read of the facts the rules need, the rules per job in JS, one finishing transaction (each job in
+ * its own subtransaction: esoz_composition_jobs_finish), one update of the ETA statistics. Sign and
+ * cancel jobs (CMS verification per job) run one by one, as before.
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
@@ -14,8 +19,8 @@ import type { Db } from '../platform/db.ts';
 import { CANCEL_TIMEOUT_DAYS, CANCELLATION_REASON_SYSTEMS, TaskFailure, TASK_ERRORS, type JobError, type JobKind } from './model.ts';
 import { isAllowedCode } from './dictionaries.ts';
 import { buildDocument, compositionPath, firstDifference, generateTitle, sameDocument } from './document.ts';
-import { checkCreateRules, checkNoFinalForEncounter } from './rules.ts';
-import { markDone, markFailed, recordServiceTime } from './jobs.ts';
+import { checkCreateRules, checkNoFinalForEncounter, type CreateFacts } from './rules.ts';
+import { markDone, markFailed, foldServiceTimes } from './jobs.ts';
 import { SignatureError, type SignatureVerifier, type VerifiedSignature } from './signature.ts';
 import type { CreateCompositionBody, SignBody } from './schemas.ts';
 import type { CompositionMetrics } from './metrics.ts';
@@ -54,48 +59,100 @@ const testDelay = (phase: 'claimed' | 'in-transaction') => {
 const isUniqueViolation = (err: any, constraint?: string) =>
   err?.code === '23505' && (!constraint || String(err?.constraint ?? err?.message ?? '').includes(constraint));
 
+type Outcome = { status: 'DONE' | 'FAILED'; onTime?: boolean } | undefined;
+type Finished = (row: ClaimedJob, status: 'DONE' | 'FAILED', onTime: boolean | undefined, since: number) => void;
+type Fetched = { job: Job<{ jobId: string }>; row: ClaimedJob; k: number };
+
 export class Processor {
   constructor(private readonly deps: ProcessorDeps) {}
 
+  /** One job (tests; the queue hands whole fetches to `handleBatch`). */
   async handle(job: Job<{ jobId: string }>): Promise<unknown> {
-    const { db } = this.deps.platform;
-    const claimed = await db.query<ClaimedJob>(
-      `UPDATE composition_jobs SET started_at = clock_timestamp(), attempts = attempts + 1
-        WHERE id = $1 AND status = 'PENDING'
-        RETURNING id, kind, request, client_id, legal_entity_id, composition_id, attempts, first_eta,
-                  EXTRACT(EPOCH FROM (clock_timestamp() - inserted_at))::float8 * 1000 AS waited_ms`,
-      [job.data.jobId],
-    );
-    const row = claimed.rows[0];
-    if (!row) return { skipped: true }; // finished already (redelivery) or deleted
-    if (typeof row.request === 'string') row.request = JSON.parse(row.request);
-    const started = performance.now();
-    await testDelay('claimed');
+    const [r] = await this.handleBatch([job]);
+    if (r instanceof Error) throw r;
+    return r;
+  }
+
+  /** The jobs of one fetch: each gets its own result, or an Error (pg-boss retries that job). */
+  async handleBatch(jobs: Job<{ jobId: string }>[]): Promise<(unknown | Error)[]> {
+    const results: (unknown | Error)[] = jobs.map(() => ({ skipped: true }));
+    let claimed: ClaimedJob[];
     try {
-      const outcome = row.kind === 'CREATE' ? await this.create(row) : row.kind === 'SIGN' ? await this.sign(row) : await this.cancel(row);
-      this.finished(row, 'DONE', outcome?.on_time, started);
-      return { status: 'DONE' };
+      claimed = await this.claim(jobs.map((j) => j.data.jobId));
+    } catch (err) {
+      return jobs.map(() => err as Error);
+    }
+    const byId = new Map(claimed.map((r) => [r.id, r]));
+    await testDelay('claimed');
+    const started = performance.now();
+    const creates: Fetched[] = [];
+    const others: Promise<void>[] = [];
+    const samples: { kind: JobKind; serviceMs: number; turnMs: number }[] = [];
+    const finished: Finished = (row, status, onTime, since) => {
+      const ms = performance.now() - since;
+      this.deps.metrics.observe(row.kind, status, ms / 1000, onTime);
+      samples.push({ kind: row.kind, serviceMs: ms, turnMs: Number(row.waited_ms) + ms });
+    };
+    jobs.forEach((job, k) => {
+      const row = byId.get(job.data.jobId);
+      if (!row) return; // finished already (redelivery) or deleted
+      if (row.kind === 'CREATE') {
+        creates.push({ job, row, k });
+        return;
+      }
+      others.push((async () => {
+        const since = performance.now();
+        results[k] = await this.settle({ job, row, k }, since, finished, async () => {
+          const r = row.kind === 'SIGN' ? await this.sign(row) : await this.cancel(row);
+          return r && { status: 'DONE', onTime: r.on_time };
+        }).catch((err) => err as Error);
+      })());
+    });
+    await Promise.all([this.createBatch(creates, results, started, finished), ...others]);
+    await foldServiceTimes(this.deps.platform.db, samples).catch((err) => this.deps.platform.log.warn({ err }, 'job stats not recorded'));
+    return results;
+  }
+
+  /** Claim the PENDING ones of `ids` (started_at, one more attempt); the others are finished or gone. */
+  private async claim(ids: string[]): Promise<ClaimedJob[]> {
+    const { rows } = await this.deps.platform.db.query<{ r: ClaimedJob[] | string }>('SELECT esoz_composition_jobs_claim($1::uuid[]) AS r', [ids]);
+    const raw = rows[0].r;
+    const claimed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ClaimedJob[];
+    for (const row of claimed) if (typeof row.request === 'string') row.request = JSON.parse(row.request);
+    return claimed;
+  }
+
+  /** One sign or cancel job: DONE, a business failure (FAILED at once), or an error (see onError). */
+  private async settle(f: Fetched, since: number, finished: Finished, run: () => Promise<Outcome>): Promise<unknown> {
+    try {
+      const outcome = await run();
+      if (!outcome) return { skipped: true };
+      finished(f.row, outcome.status, outcome.onTime, since);
+      return { status: outcome.status };
     } catch (err) {
       const failure = this.asFailure(err);
-      if (failure) {
-        const r = await markFailed(db, row.id, failure.toJSON());
-        this.finished(row, 'FAILED', r?.on_time, started);
-        return { status: 'FAILED', error: failure.type };
-      }
-      if (job.retryCount >= this.deps.retryLimit) {
-        const error: JobError = {
-          code: TASK_ERRORS.INTERNAL_ERROR,
-          type: 'INTERNAL_ERROR',
-          message: `The job failed after ${job.retryCount + 1} attempts; send the request again`,
-        };
-        this.deps.platform.log.error({ err, jobId: row.id }, 'composition job failed for good');
-        const r = await markFailed(db, row.id, error);
-        this.finished(row, 'FAILED', r?.on_time, started);
-        return { status: 'FAILED', error: 'INTERNAL_ERROR' };
-      }
-      this.deps.platform.log.warn({ err, jobId: row.id, retry: job.retryCount }, 'composition job failed, will retry');
-      throw err;
+      if (!failure) return this.onError(f, err, since, finished);
+      const r = await markFailed(this.deps.platform.db, f.row.id, failure.toJSON());
+      finished(f.row, 'FAILED', r?.on_time, since);
+      return { status: 'FAILED', error: failure.type };
     }
+  }
+
+  /** A transient error: thrown so pg-boss retries with backoff; the last retry fails the job with INTERNAL_ERROR instead. */
+  private async onError(f: Fetched, err: unknown, since: number, finished: Finished): Promise<unknown> {
+    if (f.job.retryCount >= this.deps.retryLimit) {
+      const error: JobError = {
+        code: TASK_ERRORS.INTERNAL_ERROR,
+        type: 'INTERNAL_ERROR',
+        message: `The job failed after ${f.job.retryCount + 1} attempts; send the request again`,
+      };
+      this.deps.platform.log.error({ err, jobId: f.row.id }, 'composition job failed for good');
+      const r = await markFailed(this.deps.platform.db, f.row.id, error);
+      finished(f.row, 'FAILED', r?.on_time, since);
+      return { status: 'FAILED', error: 'INTERNAL_ERROR' };
+    }
+    this.deps.platform.log.warn({ err, jobId: f.row.id, retry: f.job.retryCount }, 'composition job failed, will retry');
+    throw err;
   }
 
   private asFailure(err: unknown): TaskFailure | null {
@@ -110,47 +167,99 @@ export class Processor {
     return null;
   }
 
-  private finished(row: ClaimedJob, status: 'DONE' | 'FAILED', onTime: boolean | undefined, started: number) {
-    const ms = performance.now() - started;
-    this.deps.metrics.observe(row.kind, status, ms / 1000, onTime);
-    recordServiceTime(this.deps.platform.db, row.kind, ms, Number(row.waited_ms) + ms).catch((err) => this.deps.platform.log.warn({ err }, 'job stats not recorded'));
-  }
-
   /** Lock the public job; false when another attempt finished it meanwhile. */
   private async lockPending(tx: Db, jobId: string): Promise<boolean> {
     const r = await tx.query<{ status: string }>('SELECT status FROM composition_jobs WHERE id = $1 FOR UPDATE', [jobId]);
     return r.rows[0]?.status === 'PENDING';
   }
 
-  private async create(row: ClaimedJob) {
-    const body = row.request as CreateCompositionBody;
-    return this.deps.platform.db.transaction(async (tx) => {
-      if (!(await this.lockPending(tx, row.id))) return undefined;
-      await checkCreateRules(tx, body);
-      const enc = await tx.query<{ episode_id: string | null }>('SELECT episode_id FROM encounters WHERE id = $1', [body.encounter.value]);
-      const id = randomUUID();
-      const custodianId = row.legal_entity_id!;
-      for (let attempt = 0; ; attempt++) {
-        const title = generateTitle();
-        const doc = buildDocument({
-          id, title, date: new Date().toISOString(), custodianId, episodeId: enc.rows[0]?.episode_id ?? null, body,
-        });
-        const ins = await tx.query(
-          `INSERT INTO compositions (id, job_id, status, type_code, category_code, title, subject_type, subject_id, focus_type, focus_id,
-                                     encounter_id, episode_id, author_id, custodian_id, client_id, document)
-           VALUES ($1, $2, 'PRELIMINARY', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-           ON CONFLICT (title) DO NOTHING RETURNING id`,
-          [id, row.id, body.type.coding[0].code, body.category.coding[0].code, title, body.subject.type.coding[0].code, body.subject.value,
-            body.section.focus.type.coding[0].code, body.section.focus.value, body.encounter.value, enc.rows[0]?.episode_id ?? null,
-            body.author.value, custodianId, row.client_id, JSON.stringify(doc)],
-        );
-        if (ins.rowCount) break;
-        if (attempt > 10) throw new Error('could not generate a unique composition title');
+  /**
+   * The create jobs of one fetch: the facts every job's rules need in one statement, the rules per
+   * job (rules.ts, in their documented order), then one finishing transaction for all of them
+   * (esoz_composition_jobs_finish: per job, under its row lock and only while PENDING, the composition
+   * and DONE, or FAILED). A generated title that already exists sends its job round again with a new one.
+   */
+  private async createBatch(creates: Fetched[], results: (unknown | Error)[], started: number, finished: Finished) {
+    if (!creates.length) return;
+    const { db } = this.deps.platform;
+    const fail = async (f: Fetched, err: unknown) => {
+      results[f.k] = await this.onError(f, err, started, finished).catch((e) => e as Error);
+    };
+    let facts: CreateFacts[];
+    try {
+      const { rows } = await db.query<{ r: CreateFacts[] | string }>('SELECT esoz_composition_create_facts_many($1::json) AS r', [
+        JSON.stringify(creates.map(({ row }) => {
+          const body = row.request as CreateCompositionBody;
+          return {
+            encounter_id: body.encounter.value, type: body.type.coding[0].code, category: body.category.coding[0].code,
+            subject_id: body.subject.value, relates_to_id: body.relatesTo?.targetIdentifier.value ?? null,
+          };
+        })),
+      ]);
+      const raw = rows[0].r;
+      facts = typeof raw === 'string' ? JSON.parse(raw) : raw;
+    } catch (err) {
+      for (const f of creates) await fail(f, err);
+      return;
+    }
+    type Todo = { f: Fetched; episodeId: string | null; failure?: TaskFailure; item: object };
+    let todo: Todo[] = [];
+    for (const [i, f] of creates.entries()) {
+      const body = f.row.request as CreateCompositionBody;
+      try {
+        checkCreateRules(body, facts[i]);
+        todo.push({ f, episodeId: facts[i].episode_id, item: this.compositionItem(f.row, body, facts[i].episode_id) });
+      } catch (err) {
+        if (err instanceof TaskFailure) todo.push({ f, episodeId: null, failure: err, item: { job_id: f.row.id, outcome: 'FAILED', error: err.toJSON() } });
+        else await fail(f, err);
       }
-      await testDelay('in-transaction');
-      const href = compositionPath({ subjectId: body.subject.value, encounterId: body.encounter.value, id });
-      return markDone(tx, row.id, id, [{ entity: 'composition', href }]);
-    });
+    }
+    for (let round = 0; todo.length; round++) {
+      let answers: { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'TITLE_TAKEN'; on_time?: boolean }[];
+      try {
+        if (round > 10) throw new Error('could not generate a unique composition title');
+        const items = todo.map((t) => t.item);
+        answers = await db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ r: typeof answers | string }>('SELECT esoz_composition_jobs_finish($1::json) AS r', [JSON.stringify(items)]);
+          await testDelay('in-transaction');
+          const raw = rows[0].r;
+          return typeof raw === 'string' ? JSON.parse(raw) : raw;
+        });
+      } catch (err) {
+        for (const t of todo) await fail(t.f, err);
+        return;
+      }
+      const again: Todo[] = [];
+      todo.forEach((t, i) => {
+        const a = answers[i];
+        if (a.status === 'TITLE_TAKEN') {
+          again.push({ ...t, item: this.compositionItem(t.f.row, t.f.row.request as CreateCompositionBody, t.episodeId) });
+        } else if (a.status === 'SKIPPED') {
+          results[t.f.k] = { skipped: true };
+        } else {
+          finished(t.f.row, a.status, a.on_time, started);
+          results[t.f.k] = a.status === 'DONE' ? { status: 'DONE' } : { status: 'FAILED', error: t.failure?.type };
+        }
+      });
+      todo = again;
+    }
+  }
+
+  /** The finishing item of a create job that passed its rules: the new composition, with a fresh title. */
+  private compositionItem(row: ClaimedJob, body: CreateCompositionBody, episodeId: string | null) {
+    const id = randomUUID();
+    const title = generateTitle();
+    const custodianId = row.legal_entity_id!;
+    const doc = buildDocument({ id, title, date: new Date().toISOString(), custodianId, episodeId, body });
+    const href = compositionPath({ subjectId: body.subject.value, encounterId: body.encounter.value, id });
+    return {
+      job_id: row.id, outcome: 'DONE', links: [{ entity: 'composition', href }],
+      id, type_code: body.type.coding[0].code, category_code: body.category.coding[0].code, title,
+      subject_type: body.subject.type.coding[0].code, subject_id: body.subject.value,
+      focus_type: body.section.focus.type.coding[0].code, focus_id: body.section.focus.value,
+      encounter_id: body.encounter.value, episode_id: episodeId, author_id: body.author.value,
+      custodian_id: custodianId, client_id: row.client_id, document: JSON.stringify(doc),
+    };
   }
 
   /** Verify the CMS and parse its content (CPU work outside any transaction: PGlite serialises them). */

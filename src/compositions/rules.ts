@@ -1,6 +1,8 @@
 /**
  * Business rules of the create task, in the order of the createComposition page (esoz-docs §3.4).
  * Each violation is a `TaskFailure` with the numbered ESOZ code: the job ends FAILED, nothing is written.
+ * The create rules run on facts read for a whole batch of jobs at once (`CreateFacts`,
+ * esoz_composition_create_facts_many); the sign rule 1127 reads for itself.
  */
 import type { Db } from '../platform/db.ts';
 import {
@@ -8,7 +10,19 @@ import {
 } from './model.ts';
 import type { CreateCompositionBody } from './schemas.ts';
 
-export async function checkCreateRules(tx: Db, body: CreateCompositionBody): Promise<void> {
+/** What the create rules read from the database, for one job (migration 035). */
+export interface CreateFacts {
+  /** the encounter's episode (for the document's episodeOfCare) */
+  episode_id: string | null;
+  /** 1127: a FINAL composition of this type and category exists on the encounter */
+  final_exists: boolean;
+  /** NEWBORN only: a NEWBORN composition (not cancelled) exists for the subject */
+  newborn_exists: boolean | null;
+  /** relatesTo only: the related composition, or null when it does not exist */
+  relates_to: { status: string; type_code: string; subject_type: string } | null;
+}
+
+export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts): void {
   const type = body.type.coding[0].code;
   const category = body.category.coding[0].code;
   const subjectType = body.subject.type.coding[0].code;
@@ -30,11 +44,7 @@ export async function checkCreateRules(tx: Db, body: CreateCompositionBody): Pro
   }
 
   if (body.relatesTo) {
-    const target = await tx.query<{ status: string; type_code: string; subject_type: string }>(
-      'SELECT status, type_code, subject_type FROM compositions WHERE id = $1',
-      [body.relatesTo.targetIdentifier.value],
-    );
-    const t = target.rows[0];
+    const t = facts.relates_to;
     if (!t) throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', 'The related composition does not exist');
     if (type === 'NEWBORN') throw new TaskFailure('REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', 'Replacement of a NEWBORN composition is not enabled');
     if (t.type_code !== type) throw new TaskFailure('CANT_REPLACE_DIFFERENT_TYPE', `The related composition is of type ${t.type_code}, not ${type}`);
@@ -52,16 +62,18 @@ export async function checkCreateRules(tx: Db, body: CreateCompositionBody): Pro
     }
   }
 
-  if (type === 'NEWBORN') {
-    const dup = await tx.query(
-      `SELECT 1 FROM compositions WHERE type_code = 'NEWBORN' AND subject_id = $1 AND status <> 'ENTERED_IN_ERROR' LIMIT 1`,
-      [body.subject.value],
-    );
-    if (dup.rowCount) throw new TaskFailure('COMPOSITION_ALREADY_EXISTS_FOR_SUBJECT', 'A NEWBORN composition already exists for this subject');
+  if (type === 'NEWBORN' && facts.newborn_exists) {
+    throw new TaskFailure('COMPOSITION_ALREADY_EXISTS_FOR_SUBJECT', 'A NEWBORN composition already exists for this subject');
   }
 
-  await checkNoFinalForEncounter(tx, body.encounter.value, type, category);
+  if (facts.final_exists) throw finalExists(body.encounter.value, type, category);
 }
+
+const finalExists = (encounterId: string, type: string, category: string) =>
+  new TaskFailure(
+    'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS',
+    `A FINAL ${type}/${category} composition already exists for encounter ${encounterId}`,
+  );
 
 /** 1127: another FINAL composition of the same type and category on the encounter. */
 export async function checkNoFinalForEncounter(tx: Db, encounterId: string, type: string, category: string, exceptId?: string) {
@@ -70,10 +82,5 @@ export async function checkNoFinalForEncounter(tx: Db, encounterId: string, type
         AND ($4::uuid IS NULL OR id <> $4) LIMIT 1`,
     [encounterId, type, category, exceptId ?? null],
   );
-  if (r.rowCount) {
-    throw new TaskFailure(
-      'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS',
-      `A FINAL ${type}/${category} composition already exists for encounter ${encounterId}`,
-    );
-  }
+  if (r.rowCount) throw finalExists(encounterId, type, category);
 }

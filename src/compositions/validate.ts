@@ -10,6 +10,7 @@ import { invalidField, validationFailed, type InvalidEntry } from '../platform/e
 import { allowedCodes, isAllowedCode } from './dictionaries.ts';
 import { EXTENSIONS, RESOURCES_SYSTEM } from './model.ts';
 import type { CreateCompositionBody, ReferenceT } from './schemas.ts';
+import { batchesInFlight, statementBatcher, type StatementBatcher } from '../platform/batch.ts';
 
 async function checkCoding(db: Db, invalid: InvalidEntry[], path: string, concept: { coding: { system: string; code: string }[] }, dictionary: string) {
   const c = concept.coding[0];
@@ -35,16 +36,53 @@ function checkRefType(invalid: InvalidEntry[], path: string, ref: ReferenceT, al
   return c.code;
 }
 
-async function subjectExists(db: Db, kind: string, id: string): Promise<string | null> {
+/** What a reference points to (esoz_composition_refs_many, migration 035). */
+interface RefFacts {
+  subject: { is_active: boolean; status: string } | null;
+  focus: { is_active: boolean; status: string } | null;
+  encounter: { person_id: string; episode_id: string | null } | null;
+  author: { legal_entity_id: string; is_active: boolean; status: string } | null;
+  relates_to_exists: boolean;
+}
+
+interface RefItem {
+  subject_type: string | null;
+  subject_id: string | null;
+  focus_type: string | null;
+  focus_id: string | null;
+  encounter_id: string | null;
+  author_id: string | null;
+  relates_to_id: string | null;
+}
+
+const STRICT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The schema's uuid format also admits `urn:uuid:…`, which PostgreSQL does not parse: such an id matches nothing. */
+const asUuid = (v: string | undefined) => (v && STRICT_UUID.test(v) ? v.toLowerCase() : null);
+
+const refBatchers = new WeakMap<Db, StatementBatcher<RefItem, RefFacts>>();
+
+/** The references of concurrent creates are read by one statement (src/platform/batch.ts). */
+function readRefs(db: Db, item: RefItem): Promise<RefFacts> {
+  let b = refBatchers.get(db);
+  if (!b) {
+    b = statementBatcher<RefItem, RefFacts>(async (items) => {
+      const { rows } = await db.query<{ r: RefFacts[] | string }>('SELECT esoz_composition_refs_many($1::json) AS r', [JSON.stringify(items)]);
+      const r = rows[0].r;
+      return typeof r === 'string' ? JSON.parse(r) : r;
+    }, { maxInFlight: batchesInFlight(db) });
+    refBatchers.set(db, b);
+  }
+  return b.run(item);
+}
+
+function subjectProblem(kind: string, row: RefFacts['subject']): string | null {
   if (kind === 'person') {
-    const r = await db.query<{ is_active: boolean; status: string }>('SELECT is_active, status FROM persons WHERE id = $1', [id]);
-    if (!r.rows[0]) return 'Person not found';
-    if (!r.rows[0].is_active || r.rows[0].status.toLowerCase() !== 'active') return 'Person is not active';
+    if (!row) return 'Person not found';
+    if (!row.is_active || row.status.toLowerCase() !== 'active') return 'Person is not active';
     return null;
   }
-  const r = await db.query<{ is_active: boolean; status: string }>('SELECT is_active, status FROM prepersons WHERE id = $1', [id]);
-  if (!r.rows[0]) return 'Preperson not found';
-  if (!r.rows[0].is_active || r.rows[0].status.toUpperCase() !== 'ACTIVE') return 'Preperson is not active';
+  if (!row) return 'Preperson not found';
+  if (!row.is_active || row.status.toUpperCase() !== 'ACTIVE') return 'Preperson is not active';
   return null;
 }
 
@@ -77,32 +115,35 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
   const authorType = checkRefType(invalid, '$.author', body.author, ['employee']);
   const relType = body.relatesTo ? checkRefType(invalid, '$.relatesTo.targetIdentifier', body.relatesTo.targetIdentifier, ['composition']) : null;
 
+  // every reference in one read (one statement shared with concurrent creates)
+  const facts = await readRefs(db, {
+    subject_type: subjectType, subject_id: subjectType ? asUuid(body.subject.value) : null,
+    focus_type: focusType, focus_id: focusType ? asUuid(body.section.focus.value) : null,
+    encounter_id: encType ? asUuid(body.encounter.value) : null,
+    author_id: authorType ? asUuid(body.author.value) : null,
+    relates_to_id: relType && body.relatesTo ? asUuid(body.relatesTo.targetIdentifier.value) : null,
+  });
   if (subjectType) {
-    const problem = await subjectExists(db, subjectType, body.subject.value);
+    const problem = subjectProblem(subjectType, facts.subject);
     if (problem) invalid.push(invalidField('$.subject.value', problem));
   }
   if (focusType) {
-    const problem = await subjectExists(db, focusType, body.section.focus.value);
+    const problem = subjectProblem(focusType, facts.focus);
     if (problem) invalid.push(invalidField('$.section.focus.value', problem));
   }
   let episodeId: string | null = null;
   if (encType) {
-    const r = await db.query<{ person_id: string; episode_id: string | null }>('SELECT person_id, episode_id FROM encounters WHERE id = $1', [body.encounter.value]);
-    const enc = r.rows[0];
+    const enc = facts.encounter;
     if (!enc) invalid.push(invalidField('$.encounter.value', 'Encounter not found'));
     else {
       episodeId = enc.episode_id;
-      if (subjectType === 'person' && enc.person_id !== body.subject.value) {
+      if (subjectType === 'person' && enc.person_id !== body.subject.value.toLowerCase()) {
         invalid.push(invalidField('$.encounter.value', "Encounter doesn't belong to the subject"));
       }
     }
   }
   if (authorType) {
-    const r = await db.query<{ legal_entity_id: string; is_active: boolean; status: string }>(
-      'SELECT legal_entity_id, is_active, status FROM employees WHERE id = $1',
-      [body.author.value],
-    );
-    const emp = r.rows[0];
+    const emp = facts.author;
     if (!emp) invalid.push(invalidField('$.author.value', 'Employee not found'));
     else if (!auth.legalEntityId || emp.legal_entity_id !== auth.legalEntityId) {
       invalid.push(invalidField('$.author.value', `Employee ${body.author.value} doesn't belong to your legal entity`));
@@ -110,9 +151,8 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
       invalid.push(invalidField('$.author.value', 'Employee is not active'));
     }
   }
-  if (relType && body.relatesTo) {
-    const r = await db.query('SELECT 1 FROM compositions WHERE id = $1', [body.relatesTo.targetIdentifier.value]);
-    if (r.rowCount === 0) invalid.push(invalidField('$.relatesTo.targetIdentifier.value', 'Composition not found'));
+  if (relType && body.relatesTo && !facts.relates_to_exists) {
+    invalid.push(invalidField('$.relatesTo.targetIdentifier.value', 'Composition not found'));
   }
 
   const seen = new Set<string>();
@@ -133,7 +173,7 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
       const people = [body.subject.value, body.section.focus.value];
       const r = await db.query(
         'SELECT 1 FROM person_authentication_methods WHERE id = $1 AND person_id = ANY($2::uuid[]) AND is_active',
-        [ext.valueUuid, people],
+        [asUuid(ext.valueUuid), people.map(asUuid)],
       );
       if (r.rowCount === 0) invalid.push(invalidField(`$.extension[${i}].valueUuid`, 'Authentication method not found for the patient'));
     }

@@ -31,6 +31,11 @@ export interface QueueDefinition<T extends object = any> {
   /** Jobs one fetch takes (default 4). */
   batchSize?: number;
   handler: (job: Job<T>) => Promise<unknown>;
+  /**
+   * The jobs of one fetch at once (instead of `handler` per job): one result per job, in order; an
+   * Error fails (and retries) that job alone.
+   */
+  batchHandler?: (jobs: Job<T>[]) => Promise<(unknown | Error)[]>;
 }
 
 export interface ScheduleDefinition {
@@ -243,11 +248,17 @@ export class JobQueue {
           perJobResults: true,
         },
         async (jobs: Job<object>[]) => {
-          const settled = await Promise.allSettled(jobs.map((job) => def.handler(job)));
-          return settled.map((s, i) =>
-            s.status === 'fulfilled'
-              ? { id: jobs[i].id, status: 'completed' as const, output: s.value && typeof s.value === 'object' ? s.value : undefined }
-              : { id: jobs[i].id, status: 'failed' as const, output: { message: String((s.reason as Error)?.message ?? s.reason) } },
+          const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = def.batchHandler
+            ? await def.batchHandler(jobs).then(
+              (values) => values.map((v) => (v instanceof Error ? { ok: false as const, error: v } : { ok: true as const, value: v })),
+              (error) => jobs.map(() => ({ ok: false as const, error })),
+            )
+            : (await Promise.allSettled(jobs.map((job) => def.handler(job)))).map((s) =>
+              s.status === 'fulfilled' ? { ok: true as const, value: s.value } : { ok: false as const, error: s.reason });
+          return outcomes.map((o, i) =>
+            o.ok
+              ? { id: jobs[i].id, status: 'completed' as const, output: o.value && typeof o.value === 'object' ? o.value : undefined }
+              : { id: jobs[i].id, status: 'failed' as const, output: { message: String((o.error as Error)?.message ?? o.error) } },
           );
         },
       );
@@ -260,6 +271,14 @@ export class JobQueue {
     const options: Record<string, unknown> = { ...rest };
     if (tx) options.db = { executeSql: (text: string, values?: unknown[]) => tx.query(text, values) };
     return this.boss.send(name, data, options);
+  }
+
+  /** Many jobs of one queue in one statement, in the caller's transaction (`tx`) when given. */
+  async insert(name: string, jobs: { id?: string; data: object }[], opts: { tx?: Db } = {}): Promise<void> {
+    if (!this.definitions.has(name)) throw new Error(`unknown queue ${name}`);
+    const options: Record<string, unknown> = {};
+    if (opts.tx) options.db = { executeSql: (text: string, values?: unknown[]) => opts.tx!.query(text, values) };
+    await this.boss.insert(name, jobs, options);
   }
 
   async depth(): Promise<{ name: string; queued: number; active: number; failed: number }[]> {
