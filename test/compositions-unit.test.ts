@@ -2,7 +2,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sameDocument, generateTitle, TITLE_RE, firstDifference, requestHash } from '../src/compositions/document.ts';
-import { estimateEta } from '../src/compositions/jobs.ts';
+import { estimateEta, jobsAhead } from '../src/compositions/jobs.ts';
 import { PkijsSignatureVerifier, SignatureError, taxIdOf } from '../src/compositions/signature.ts';
 import { TITLE_ALPHABET } from '../src/compositions/model.ts';
 import { makeCa, makeSigner, signCms } from './support/cms.ts';
@@ -55,6 +55,16 @@ describe('eta', () => {
     assert.equal(estimateEta({ now, ahead: 0, serviceMs: 10, drainMs: 10, startedAt: null, turnMs: 30, turnDevMs: 5 }).getTime(), now + 50);
     assert.equal(estimateEta({ now, ahead: 0, serviceMs: 10, drainMs: 10, startedAt: null, insertedAt: new Date(now - 20), turnMs: 30, turnDevMs: 5 }).getTime(), now + 30);
     assert.equal(estimateEta({ now, ahead: 10, serviceMs: 10, drainMs: 10, startedAt: null, turnMs: 30, turnDevMs: 5 }).getTime(), now + 110);
+  });
+  test('jobs ahead: PENDING positions before the job in the queue snapshot; past a full snapshot, the span from the oldest', () => {
+    assert.equal(jobsAhead([], 7), 0);
+    assert.equal(jobsAhead([3, 5, 9, 12], 3), 0);
+    assert.equal(jobsAhead([3, 5, 9, 12], 9), 2);
+    assert.equal(jobsAhead([3, 5, 9, 12], 10), 3, 'a job between positions (finished neighbours)');
+    assert.equal(jobsAhead([3, 5, 9, 12], 40), 4, 'a job newer than the snapshot: every job in it is ahead');
+    const full = Array.from({ length: 1000 }, (_, i) => 100 + 2 * i);
+    assert.equal(jobsAhead(full, 100 + 2 * 500), 500);
+    assert.equal(jobsAhead(full, 5000), 5000 - 100, 'beyond a full snapshot: the span from the oldest PENDING job');
   });
 });
 

@@ -38,10 +38,10 @@ interface JobRow {
   started_at: Date | string | null;
   finished_at: Date | string | null;
   inserted_at: Date | string | null;
-  /** PENDING jobs queued before this one, counted up to 1000 */
-  ahead: number | null;
-  /** past 1000: this job's position after the oldest PENDING job (an upper bound of what is ahead) */
-  span?: number | null;
+  /** queue position (identity) */
+  seq: number;
+  /** PENDING jobs queued before this one (from the process's queue snapshot; set for PENDING jobs) */
+  ahead?: number;
   service_ms: number | null;
   drain_ms: number | null;
   turn_ms: number | null;
@@ -78,7 +78,7 @@ function render(row: JobRow, now: number): JobState {
   if (row.status === 'PENDING') {
     const eta = estimateEta({
       now,
-      ahead: Number(row.span ?? row.ahead ?? 0),
+      ahead: row.ahead ?? 0,
       serviceMs: Number(row.service_ms ?? 500),
       drainMs: Number(row.drain_ms ?? row.service_ms ?? 500),
       startedAt: toDate(row.started_at),
@@ -95,11 +95,34 @@ function render(row: JobRow, now: number): JobState {
   return state;
 }
 
-/** The job rows of `ids` in their order (undefined: no such job), from ONE statement (migration 034). */
-async function readJobRows(db: Db, ids: readonly string[]): Promise<(JobRow | null)[]> {
-  const { rows } = await db.query<{ r: (JobRow | null)[] | string | null }>('SELECT esoz_composition_job_states($1::uuid[]) AS r', [ids]);
-  const r = rows[0]?.r;
-  return (typeof r === 'string' ? JSON.parse(r) : r) ?? ids.map(() => null);
+/** How long a process counts jobs ahead from the same snapshot of the queue's first positions. */
+const QUEUE_SNAPSHOT_MS = 100;
+/** Positions the snapshot holds; past the last one, the span from the oldest stands in (an upper bound). */
+const QUEUE_SNAPSHOT_SIZE = 1000;
+
+/** PENDING jobs before position `seq`, from the sorted positions of the first PENDING jobs. */
+export function jobsAhead(queue: readonly number[], seq: number): number {
+  if (!queue.length) return 0;
+  let lo = 0;
+  let hi = queue.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (queue[mid] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === queue.length && queue.length >= QUEUE_SNAPSHOT_SIZE ? seq - queue[0] : lo;
+}
+
+/**
+ * The job rows of `ids` in their order (null: no such job), from ONE statement (migration 034);
+ * with `withQueue`, also the positions of the first PENDING jobs.
+ */
+async function readJobRows(db: Db, ids: readonly string[], withQueue: boolean): Promise<{ jobs: (JobRow | null)[]; queue: number[] | null }> {
+  const { rows } = await db.query<{ r: { jobs: (JobRow | null)[] | null; queue: number[] | null } | string }>(
+    'SELECT esoz_composition_job_states($1::uuid[], $2) AS r', [ids, withQueue],
+  );
+  const r = typeof rows[0].r === 'string' ? JSON.parse(rows[0].r) : rows[0].r;
+  return { jobs: r.jobs ?? ids.map(() => null), queue: r.queue };
 }
 
 const CACHE_MAX = 20_000;
@@ -136,7 +159,7 @@ export class JobStore {
   private readonly accepts: StatementBatcher<AcceptItem, { id: string | null; created: boolean; eta: string }>;
 
   constructor(private readonly platform: Platform) {
-    this.reads = statementBatcher((ids) => readJobRows(platform.db, ids), { maxInFlight: batchesInFlight(platform.db) });
+    this.reads = statementBatcher((ids) => this.readBatch(ids), { maxInFlight: batchesInFlight(platform.db) });
     this.accepts = statementBatcher((items) => this.acceptBatch(items), { maxInFlight: batchesInFlight(platform.db) });
   }
 
@@ -158,12 +181,24 @@ export class JobStore {
       if (r.created) {
         return { state: { eta: r.eta, id: r.id!, links: [{ entity: 'job', href: jobPath(r.id!) }], status: 'PENDING' }, created: true };
       }
-      const row = r.id ? (await readJobRows(this.platform.db, [r.id]))[0] : null;
+      const row = r.id ? await this.reads.run(r.id) : null;
       if (row && row.status === 'PENDING') return { state: render(row, Date.now()), created: false };
       // the duplicate finished between our insert and our read: try again, now as a new job
       item.id = randomUUID();
     }
     throw new Error('could not accept the composition job');
+  }
+
+  /** The queue's first PENDING positions, as last read (at most QUEUE_SNAPSHOT_MS old when used). */
+  private queue: { at: number; seqs: number[] } = { at: 0, seqs: [] };
+
+  /** Job rows for a batch of polls, each PENDING one with the jobs ahead of it counted from the queue snapshot. */
+  private async readBatch(ids: readonly string[]): Promise<(JobRow | null)[]> {
+    const now = Date.now();
+    const r = await readJobRows(this.platform.db, ids, now - this.queue.at >= QUEUE_SNAPSHOT_MS);
+    if (r.queue) this.queue = { at: now, seqs: r.queue };
+    for (const row of r.jobs) if (row && row.status === 'PENDING') row.ahead = jobsAhead(this.queue.seqs, Number(row.seq));
+    return r.jobs;
   }
 
   /** One transaction for a batch of accepts: estimate, insert (with dedupe), enqueue, commit. */
