@@ -122,9 +122,17 @@ function instrumentPg() {
       s.ms += performance.now() - t0;
       sqlStats.set(text, s);
     };
+    // pg-pool passes a callback (no promise then): time until the callback runs
+    if (typeof values === 'function') {
+      const v = values;
+      values = (...a: unknown[]) => (done(), v(...a));
+    } else if (typeof cb === 'function') {
+      const c = cb;
+      cb = (...a: unknown[]) => (done(), c(...a));
+    }
     const r = original.call(this, config, values, cb);
     if (r && typeof r.then === 'function') r.then(done, done);
-    else done();
+    else if (typeof values !== 'function' && typeof cb !== 'function') done();
     return r;
   };
 }
