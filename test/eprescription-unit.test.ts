@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { requestNumberFor, REQUEST_NUMBER_RE, REQUEST_NUMBER_ALPHABET, UUID_RE } from '../src/eprescription/request-number.ts';
+import { requestNumberFor, REQUEST_NUMBER_RE, REQUEST_NUMBER_ALPHABET } from '../src/eprescription/request-number.ts';
+import { UUID_RE } from '../src/platform/uuid.ts';
 import { renderSignSms, notificationsDisabled } from '../src/eprescription/resend.ts';
 import { ageAt, shortName, type LoadedMr } from '../src/eprescription/view.ts';
 import { startTestServer } from './support/harness.ts';

@@ -11,8 +11,8 @@ import { CreateCompositionBody, SearchQuery, SignBody, type JobState } from './s
 import { validateCreate } from './validate.ts';
 import type { JobStore } from './jobs.ts';
 import { COMPOSITION_STATUSES } from './model.ts';
+import { UUID_RE } from '../platform/uuid.ts';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PREFIXES = ['/api', ''];
 
 export const TASK_NOT_FOUND = 'Task not found';

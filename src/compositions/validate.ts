@@ -10,7 +10,8 @@ import { invalidField, validationFailed, type InvalidEntry } from '../platform/e
 import { allowedCodes, isAllowedCode } from './dictionaries.ts';
 import { EXTENSIONS, RESOURCES_SYSTEM } from './model.ts';
 import type { CreateCompositionBody, ReferenceT } from './schemas.ts';
-import { batchesInFlight, statementBatcher, type StatementBatcher } from '../platform/batch.ts';
+import { jsonFunctionBatcher } from '../platform/batch.ts';
+import { UUID_RE } from '../platform/uuid.ts';
 
 async function checkCoding(db: Db, invalid: InvalidEntry[], path: string, concept: { coding: { system: string; code: string }[] }, dictionary: string) {
   const c = concept.coding[0];
@@ -55,24 +56,12 @@ interface RefItem {
   relates_to_id: string | null;
 }
 
-const STRICT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The schema's uuid format also admits `urn:uuid:…`, which PostgreSQL does not parse: such an id matches nothing. */
-const asUuid = (v: string | undefined) => (v && STRICT_UUID.test(v) ? v.toLowerCase() : null);
-
-const refBatchers = new WeakMap<Db, StatementBatcher<RefItem, RefFacts>>();
+const asUuid = (v: string | undefined) => (v && UUID_RE.test(v) ? v.toLowerCase() : null);
 
 /** The references of concurrent creates are read by one statement (src/platform/batch.ts). */
 function readRefs(db: Db, item: RefItem): Promise<RefFacts> {
-  let b = refBatchers.get(db);
-  if (!b) {
-    b = statementBatcher<RefItem, RefFacts>(async (items) => {
-      const { rows } = await db.query<{ r: RefFacts[] | string }>('SELECT esoz_composition_refs_many($1::json) AS r', [JSON.stringify(items)]);
-      const r = rows[0].r;
-      return typeof r === 'string' ? JSON.parse(r) : r;
-    }, { maxInFlight: batchesInFlight(db) });
-    refBatchers.set(db, b);
-  }
-  return b.run(item);
+  return jsonFunctionBatcher<RefItem, RefFacts>(db, 'esoz_composition_refs_many').run(item);
 }
 
 function subjectProblem(kind: string, row: RefFacts['subject']): string | null {

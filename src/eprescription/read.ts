@@ -16,8 +16,9 @@ import type { Db } from '../platform/db.ts';
 import type { AuthMethodRow } from '../registry/mpi.ts';
 import { deepFreeze, referenceCacheOf } from '../registry/reference-cache.ts';
 import { toSmsWindow, type SmsWindow } from '../platform/sms/sms-timeout.ts';
-import { batchesInFlight, statementBatcher, type StatementBatcher } from '../platform/batch.ts';
-import { REQUEST_NUMBER_RE, UUID_RE } from './request-number.ts';
+import { jsonFunctionBatcher, type StatementBatcher } from '../platform/batch.ts';
+import { REQUEST_NUMBER_RE } from './request-number.ts';
+import { UUID_RE } from '../platform/uuid.ts';
 import { SEE_ALL_LE_TYPES, type LoadedMr } from './view.ts';
 
 /** The MR's own fields as the read returns them (the view's fields without the reference rows). */
@@ -65,7 +66,6 @@ interface ReadItem {
 /** Copies kept per kind; past this the oldest tenth is dropped. */
 const MAX_COPIES = 20_000;
 
-const parseJson = <T>(raw: T | string | null | undefined): T | null => (raw == null ? null : typeof raw === 'string' ? JSON.parse(raw) : raw);
 
 function bounded<K, V>(map: Map<K, V>, key: K, value: V) {
   if (map.size >= MAX_COPIES && !map.has(key)) {
@@ -95,12 +95,7 @@ export class MedicationRequestReader {
   private readonly batch: StatementBatcher<ReadItem, ReadResult | null>;
 
   constructor(private readonly db: Db) {
-    this.batch = statementBatcher<ReadItem, ReadResult | null>(async (items) => {
-      const { rows } = await db.query<{ r: (ReadResult | null)[] | string }>('SELECT esoz_medication_request_read_many($1::json) AS r', [
-        JSON.stringify(items),
-      ]);
-      return parseJson(rows[0].r) ?? [];
-    }, { maxInFlight: batchesInFlight(db) });
+    this.batch = jsonFunctionBatcher<ReadItem, ReadResult | null>(db, 'esoz_medication_request_read_many');
   }
 
   /**

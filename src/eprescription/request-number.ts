@@ -10,7 +10,6 @@ import type { Db } from '../platform/db.ts';
 export const REQUEST_NUMBER_ALPHABET = '0123456789ABCEHIKMOPTX';
 const SYM = `[${REQUEST_NUMBER_ALPHABET}]`;
 export const REQUEST_NUMBER_RE = new RegExp(`^${SYM}{4}-${SYM}{4}-${SYM}{4}-${SYM}{4}$`);
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function requestNumberFor(entityId: string, salt = ''): string {
   const digest = createHash('blake2b512').update(salt + entityId).digest();

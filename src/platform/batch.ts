@@ -63,3 +63,28 @@ export function statementBatcher<I, O>(
   );
   return { run: (item) => loader.load(item) };
 }
+
+const jsonFunctionBatchers = new WeakMap<Db, Map<string, StatementBatcher<unknown, unknown>>>();
+
+/**
+ * The batcher of a hot statement written as `fn(items json) → json array` (one result per item, in
+ * the items' order: esoz_medication_request_read_many, esoz_sms_attempt_many,
+ * esoz_composition_refs_many, …), one per database and function, so every caller on that pool shares
+ * its batches.
+ */
+export function jsonFunctionBatcher<I, O>(db: Db, fn: string): StatementBatcher<I, O> {
+  let byFn = jsonFunctionBatchers.get(db);
+  if (!byFn) jsonFunctionBatchers.set(db, (byFn = new Map()));
+  let batcher = byFn.get(fn);
+  if (!batcher) {
+    const sql = `SELECT ${fn}($1::json) AS r`;
+    batcher = statementBatcher<unknown, unknown>(async (items) => {
+      const { rows } = await db.query<{ r: unknown[] | string }>(sql, [JSON.stringify(items)]);
+      const r = rows[0].r;
+      // PGlite and pg parse json; a driver that does not gives the text
+      return typeof r === 'string' ? JSON.parse(r) : r;
+    }, { maxInFlight: batchesInFlight(db) });
+    byFn.set(fn, batcher);
+  }
+  return batcher as StatementBatcher<I, O>;
+}

@@ -32,7 +32,7 @@ export interface AuthMethodRow {
   value: string | null;
   confidant_otp_phone: string | null;
   confidant_offline: boolean | null;
-  /** esoz_person_auth_methods_timed only: when this entry changes by itself (an end date), ISO time; null for never */
+  /** the MR read only (esoz_medication_request_read_many, migration 036): when this entry changes by itself (an end date), ISO time; null for never */
   valid_until?: string | null;
 }
 

@@ -10,7 +10,7 @@
 import type { Db } from '../db.ts';
 import type { JobQueue } from '../queue.ts';
 import { windowFullError, toSmsWindow, recordSmsAttempt, type SmsAttemptResult, type SmsTimeoutParams } from './sms-timeout.ts';
-import { batchesInFlight, statementBatcher, type StatementBatcher } from '../batch.ts';
+import { jsonFunctionBatcher } from '../batch.ts';
 
 export const SMS_QUEUE = 'sms-delivery';
 /** The relay moving outbox rows into delivery jobs (JobQueue.defineRelay / nudge). */
@@ -48,21 +48,8 @@ interface AttemptItem {
   body: string;
 }
 
-const attemptBatchers = new WeakMap<Db, StatementBatcher<AttemptItem, SmsAttemptResult>>();
-
 /** Concurrent attempts on the pool leave as ONE statement and ONE commit (migration 027). */
-function attemptBatcherOf(db: Db): StatementBatcher<AttemptItem, SmsAttemptResult> {
-  let b = attemptBatchers.get(db);
-  if (!b) {
-    b = statementBatcher<AttemptItem, SmsAttemptResult>(async (items) => {
-      const { rows } = await db.query<{ r: SmsAttemptResult[] | string }>('SELECT esoz_sms_attempt_many($1::json) AS r', [JSON.stringify(items)]);
-      const r = rows[0].r;
-      return typeof r === 'string' ? JSON.parse(r) : r;
-    }, { maxInFlight: batchesInFlight(db) });
-    attemptBatchers.set(db, b);
-  }
-  return b;
-}
+const attemptBatcherOf = (db: Db) => jsonFunctionBatcher<AttemptItem, SmsAttemptResult>(db, 'esoz_sms_attempt_many');
 
 /**
  * The SMS timeout procedure and the outbox row in ONE statement (esoz_sms_attempt with a phone,
