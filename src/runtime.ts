@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   capabilities?: Capability[];
   /** false: no request logs (tests, benchmarks) */
   logger?: boolean;
+  /** Validate every response against its route's response schema (tests). */
+  checkResponses?: boolean;
   superviseIntervalSeconds?: number;
 }
 
@@ -68,7 +70,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     let app: App | undefined;
     if (role === 'api') {
-      app = await createHttpApp({ config: platform.config, auth, logger: opts.logger });
+      app = await createHttpApp({ config: platform.config, auth, logger: opts.logger, checkResponses: opts.checkResponses });
       metrics.instrument(app);
       app.get('/health/live', { schema: { hide: true } }, async (req, reply) => sendData(req, reply, { status: 'ok' }));
       app.get('/health/ready', { schema: { hide: true } }, async (req, reply) => {

@@ -164,12 +164,27 @@ test('unexpected failure → 500 internal_error without internals', async () => 
   assert.doesNotMatch(r.text, /hunter2|secret internals|stack/);
 });
 
+test('responses keep the order the code built them and, in tests, must match their declared schema', async () => {
+  const ok = await mis.call('GET', '/api/test/declared');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.text, JSON.stringify({ meta: ok.body.meta, data: { n: 1 } }));
+  const bad = await mis.call('GET', '/api/test/declared?bad=1');
+  assert.equal(bad.status, 500);
+  assert.equal(bad.body.error.type, 'internal_error');
+});
+
 test('OpenAPI is generated from the route schemas; docs are browsable', async () => {
   const spec = await server.call('GET', '/openapi.json');
   assert.equal(spec.status, 200);
   assert.equal(spec.body.openapi, '3.0.3');
   assert.ok(spec.body.paths['/api/test/echo'].post.requestBody);
   assert.deepEqual(spec.body.paths['/api/test/echo'].post.security, [{ bearer: [], apiKey: [] }]);
+  const resend = spec.body.paths['/api/medication_requests/{id}/actions/resend'].patch.responses;
+  assert.deepEqual(Object.keys(resend).sort(), ['200', '401', '403', '404', '409', '429']);
+  const view = resend['200'].content['application/json'].schema.properties.data;
+  assert.deepEqual(view.properties.person.required, ['id', 'short_name', 'age']);
+  assert.equal(view.properties.verification_code, undefined);
+  assert.match(resend['429'].description, /^Sending SMS timeout\. Try later\./);
   const docs = await fetch(`${server.url}/docs/`, { redirect: 'follow' });
   assert.equal(docs.status, 200);
   assert.match(await docs.text(), /<html/i);

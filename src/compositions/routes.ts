@@ -5,9 +5,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../platform/http/server.ts';
 import type { Platform } from '../platform/platform.ts';
-import { baseUrl, sendData } from '../platform/http/envelope.ts';
+import { baseUrl, sendData, dataEnvelope, pageEnvelope, errorEnvelope } from '../platform/http/envelope.ts';
 import { badRequest, forbidden, notFound, validationFailed } from '../platform/errors.ts';
-import { CreateCompositionBody, SearchQuery, SignBody, type JobState } from './schemas.ts';
+import { CompositionDocument, CreateCompositionBody, JobState, SearchQuery, SignBody } from './schemas.ts';
 import { validateCreate } from './validate.ts';
 import type { JobStore } from './jobs.ts';
 import { COMPOSITION_STATUSES } from './model.ts';
@@ -40,6 +40,25 @@ interface CompositionRow {
   encounter_id: string;
   episode_id: string | null;
 }
+
+const jobAccepted = {
+  202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)'),
+  '4xx': errorEnvelope('ESOZ error: 401 access_denied, 403 forbidden, 404 not_found, 422 validation_failed (invalid[] lists every failed rule)'),
+};
+const responses = {
+  job: {
+    200: dataEnvelope(JobState, 'The async job (Retry-After while PENDING)'),
+    '4xx': errorEnvelope('400 Invalid request format (the id is not a UUID), 404 Task not found, 401, 403'),
+  },
+  composition: {
+    200: dataEnvelope(CompositionDocument, 'The composition'),
+    '4xx': errorEnvelope('404 Composition not found, 403 Access denied (another custodian), 401'),
+  },
+  search: {
+    200: pageEnvelope(CompositionDocument, 'A page of compositions, newest first'),
+    '4xx': errorEnvelope('422 validation_failed, 404, 401, 403'),
+  },
+};
 
 export function registerRoutes(app: App, platform: Platform, store: JobStore) {
   const { db } = platform;
@@ -118,7 +137,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
     const hide = p === '';
     app.post(`${p}/patients/composition`, {
       config: { scopes: ['composition:create'] },
-      schema: { hide, tags: ['compositions'], summary: 'Create a composition (async job)', body: CreateCompositionBody },
+      schema: { hide, tags: ['compositions'], summary: 'Create a composition (async job)', body: CreateCompositionBody, response: jobAccepted },
     }, async (request, reply) => {
       if (!request.auth.legalEntityId) throw forbidden('Access denied');
       const body = request.body as CreateCompositionBody;
@@ -129,7 +148,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.patch(`${p}/patients/composition/:id/sign`, {
       config: { scopes: ['composition:sign'] },
-      schema: { hide, tags: ['compositions'], summary: 'Sign a PRELIMINARY composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody },
+      schema: { hide, tags: ['compositions'], summary: 'Sign a PRELIMINARY composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: jobAccepted },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };
       if (!UUID_RE.test(id)) throw notFound('Composition not found');
@@ -141,7 +160,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.patch(`${p}/patients/composition/:id/cancel`, {
       config: { scopes: ['composition:cancel'] },
-      schema: { hide, tags: ['compositions'], summary: 'Cancel a FINAL composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody },
+      schema: { hide, tags: ['compositions'], summary: 'Cancel a FINAL composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: jobAccepted },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };
       const missing = 'The object of the Composition was not found';
@@ -154,7 +173,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.get(`${p}/patients/composition/job/:asyncJobId`, {
       config: { scopes: ['composition:read'] },
-      schema: { hide, tags: ['compositions'], summary: 'Async job status (compositionAsyncJobStateResponse)', params: Type.Object({ asyncJobId: Type.String() }) },
+      schema: { hide, tags: ['compositions'], summary: 'Async job status (compositionAsyncJobStateResponse)', params: Type.Object({ asyncJobId: Type.String() }), response: responses.job },
     }, async (request, reply) => {
       const { asyncJobId } = request.params as { asyncJobId: string };
       if (!UUID_RE.test(asyncJobId)) throw badRequest(INVALID_REQUEST_FORMAT);
@@ -168,6 +187,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       schema: {
         hide, tags: ['compositions'], summary: 'Get a composition',
         params: Type.Object({ patientId: Type.String(), id: Type.String(), episodeId: Type.String(), encounterId: Type.String() }),
+        response: responses.composition,
       },
     }, async (request, reply) => {
       const q = request.params as { patientId: string; id: string; episodeId: string; encounterId: string };
@@ -179,6 +199,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       schema: {
         hide, tags: ['compositions'], summary: 'Get a composition (path of the async-job sequence)',
         params: Type.Object({ patientId: Type.String(), encounterId: Type.String(), id: Type.String() }),
+        response: responses.composition,
       },
     }, async (request, reply) => {
       const q = request.params as { patientId: string; id: string; encounterId: string };
@@ -187,7 +208,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.get(`${p}/patients/searchComposition`, {
       config: { scopes: ['composition:search'] },
-      schema: { hide, tags: ['compositions'], summary: 'Search compositions by subject or focus', querystring: SearchQuery },
+      schema: { hide, tags: ['compositions'], summary: 'Search compositions by subject or focus', querystring: SearchQuery, response: responses.search },
     }, async (request, reply) => search(request, reply, request.query as SearchQuery));
 
     app.get(`${p}/patients/:patientId/composition`, {
@@ -196,6 +217,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
         hide, tags: ['compositions'], summary: "Search a patient's compositions",
         params: Type.Object({ patientId: Type.String() }),
         querystring: Type.Omit(SearchQuery, ['subject', 'focus']),
+        response: responses.search,
       },
     }, async (request, reply) => {
       const { patientId } = request.params as { patientId: string };

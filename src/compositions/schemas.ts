@@ -52,14 +52,20 @@ export type ReferenceT = Static<typeof Reference>;
 export const SignBody = Type.Object({ data: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 }) }, strict);
 export type SignBody = Static<typeof SignBody>;
 
-export const JobLink = Type.Object({ entity: Type.String(), href: Type.String() });
+export const JobLink = Type.Object(
+  { entity: Type.String({ description: '`job`, or `composition` when DONE' }), href: Type.String() },
+  { additionalProperties: false },
+);
 export const JobState = Type.Object({
-  eta: Type.String({ format: 'date-time' }),
+  eta: Type.String({ format: 'date-time', description: 'When the job is expected to finish (PENDING) or finished' }),
   id: Type.String({ format: 'uuid' }),
   links: Type.Array(JobLink),
   status: Type.Union([Type.Literal('PENDING'), Type.Literal('FAILED'), Type.Literal('DONE')]),
-  error: Type.Optional(Type.Object({ code: Type.Integer(), type: Type.String(), message: Type.String() })),
-});
+  error: Type.Optional(Type.Object(
+    { code: Type.Integer(), type: Type.String(), message: Type.String() },
+    { additionalProperties: false, description: 'Why a FAILED job failed' },
+  )),
+}, { additionalProperties: false, description: 'compositionAsyncJobStateResponse' });
 export type JobState = Static<typeof JobState>;
 
 export const SearchQuery = Type.Object(
@@ -76,3 +82,13 @@ export const SearchQuery = Type.Object(
   strict,
 );
 export type SearchQuery = Static<typeof SearchQuery>;
+
+/** A composition as stored: the created document, with the signer's changes once signed or cancelled. */
+export const CompositionDocument = Type.Object({
+  identifier: Type.Object({ value: Type.String({ format: 'uuid' }) }, { additionalProperties: true }),
+  status: Type.String({ description: 'PRELIMINARY | FINAL | ENTERED_IN_ERROR | AMENDED' }),
+  title: Type.Optional(Type.String({ description: 'compositionTitle: the human-readable number' })),
+}, {
+  additionalProperties: true,
+  description: 'Composition: identifier, status, type, category, title, date, event, subject, encounter, episodeOfCare, author, custodian, section, extension, relatesTo, …',
+});

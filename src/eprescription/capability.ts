@@ -11,6 +11,7 @@ import { findVisibleMr, resendMedicationRequest } from './resend.ts';
 import { renderMedicationRequest } from './view.ts';
 import { medicationRequestsFixtureKind } from './fixtures.ts';
 import { loadEprescriptionDemo } from './demo.ts';
+import { getMedicationRequestResponses, resendMedicationRequestResponses } from './schemas.ts';
 
 // Any string: an id that is neither a UUID nor a request number is a 404 (seed 003), not a 422.
 const Params = Type.Object({ id: Type.String({ description: 'Medication request id (UUID) or request_number' }) });
@@ -23,7 +24,7 @@ export const eprescriptionCapability: Capability = {
   routes(app, platform) {
     app.get('/api/medication_requests/:id', {
       config: { scopes: ['medication_request:details'] },
-      schema: { description: 'Get Medication request by ID (or request number).', tags: ['ePrescription'], params: Params },
+      schema: { description: 'Get Medication request by ID (or request number).', tags: ['ePrescription'], params: Params, response: getMedicationRequestResponses },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };
       const mr = await findVisibleMr(platform, request.auth, id);
@@ -37,6 +38,7 @@ export const eprescriptionCapability: Capability = {
           '(or the third person). 429 `sms_timeout` with Retry-After when MR_MAX_ATTEMPTS_COUNT resends were made within MR_SEND_TIMEOUT.',
         tags: ['ePrescription'],
         params: Params,
+        response: resendMedicationRequestResponses,
       },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };

@@ -100,6 +100,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const runtime = await startRuntime({
     config,
     logger: false,
+    checkResponses: true,
     superviseIntervalSeconds: opts.superviseIntervalSeconds,
     capabilities: [...defaultCapabilities, ...(opts.extraCapabilities ?? [])],
   });

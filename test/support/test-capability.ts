@@ -1,7 +1,7 @@
 /** A capability used only by platform tests: routes and a queue that exercise the platform. */
 import { Type } from 'typebox';
 import type { Capability, Platform } from '../../src/platform/platform.ts';
-import { sendData } from '../../src/platform/http/envelope.ts';
+import { sendData, dataEnvelope } from '../../src/platform/http/envelope.ts';
 
 export interface TestCapabilityState {
   handled: { id: string; data: any; retryCount: number }[];
@@ -47,6 +47,11 @@ export function testCapability(state: TestCapabilityState): Capability {
       app.patch('/api/test/action', { config: { scopes: ['test:echo'] } }, async (req, reply) => sendData(req, reply, { done: true }));
       app.get('/api/test/list', { config: { scopes: ['test:echo'] } }, async (req, reply) =>
         sendData(req, reply, [{ n: 1 }, { n: 2 }], { paging: { page_number: 1, page_size: 50, total_entries: 2, total_pages: 1 } }));
+      // declares {n: integer}; ?bad=1 answers {n: "one"}, which the response check must refuse
+      app.get('/api/test/declared', {
+        config: { scopes: ['test:echo'] },
+        schema: { response: { 200: dataEnvelope(Type.Object({ n: Type.Integer() }, { additionalProperties: false }), 'n') } },
+      }, async (req, reply) => sendData(req, reply, (req.query as { bad?: string }).bad ? { n: 'one' } : { n: 1 }));
       app.get('/api/test/boom', { config: { scopes: ['test:echo'] } }, async () => {
         throw new Error('secret internals: password=hunter2');
       });

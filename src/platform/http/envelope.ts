@@ -3,8 +3,61 @@
  * `{meta, error:{type,message,invalid?}}` for errors. Every response body of the service is built here.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type TSchema } from 'typebox';
 import { EsozError, malformed, validationFailed, errorOfStatus, type InvalidEntry } from '../errors.ts';
 import { ajvToInvalid } from './ajv-errors.ts';
+
+// Response schemas: the OpenAPI document shows them, and Fastify serialises responses through them
+// (fast-json-stringify), so a field missing here is missing on the wire, which the tests catch.
+
+/** Response__Meta of the blueprint. */
+export const MetaSchema = Type.Object({
+  code: Type.Integer({ description: 'HTTP status code' }),
+  url: Type.String({ description: 'The requested URL' }),
+  type: Type.Union([Type.Literal('object'), Type.Literal('list')], { description: '`list` when data is an array' }),
+  request_id: Type.String({ description: 'x-request-id of the request (sent or generated)' }),
+}, { additionalProperties: false });
+
+const PagingSchema = Type.Object({
+  page_number: Type.Integer(),
+  page_size: Type.Integer(),
+  total_entries: Type.Integer(),
+  total_pages: Type.Integer(),
+}, { additionalProperties: false });
+
+/** `{meta, data}`: the success envelope around `data`. */
+export function dataEnvelope(data: TSchema, description: string) {
+  return Type.Object({ meta: MetaSchema, data }, { additionalProperties: false, description });
+}
+
+/** `{meta, data: [...], paging}`: a page of a list. */
+export function pageEnvelope(item: TSchema, description: string) {
+  return Type.Object({ meta: MetaSchema, data: Type.Array(item), paging: PagingSchema }, { additionalProperties: false, description });
+}
+
+const InvalidRuleSchema = Type.Object({
+  rule: Type.String(),
+  params: Type.Unsafe<unknown>({ description: 'array or object, by rule' }),
+  description: Type.String(),
+}, { additionalProperties: false });
+
+const InvalidEntrySchema = Type.Object({
+  entry: Type.String({ description: 'JSON path (`$.field`) or parameter name' }),
+  entry_type: Type.String({ description: 'json_data_property | query_parameter | path_parameter | header | request' }),
+  rules: Type.Array(InvalidRuleSchema),
+}, { additionalProperties: false });
+
+/** `{meta, error}`: the error envelope; `description` says when the status is answered. */
+export function errorEnvelope(description: string) {
+  return Type.Object({
+    meta: MetaSchema,
+    error: Type.Object({
+      type: Type.String({ description: 'ESOZ error type (access_denied, forbidden, not_found, request_conflict, validation_failed, too_many_requests, …)' }),
+      message: Type.String(),
+      invalid: Type.Optional(Type.Array(InvalidEntrySchema, { description: 'Every failed rule (422 validation_failed)' })),
+    }, { additionalProperties: false }),
+  }, { additionalProperties: false, description });
+}
 
 export interface Paging {
   page_number: number;

@@ -48,6 +48,8 @@ export interface HttpDeps {
   config: Config;
   auth: AuthService;
   logger?: boolean;
+  /** Validate every response against its route's declared response schema; a mismatch is a 500 (tests). */
+  checkResponses?: boolean;
 }
 
 export async function createHttpApp(deps: HttpDeps): Promise<App> {
@@ -87,6 +89,28 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+
+  // Responses are written by JSON.stringify, in the order the code builds them: seed 003's field
+  // order is part of the contract, and fast-json-stringify would move required fields first. The
+  // declared response schemas document the API (OpenAPI); with checkResponses (the tests) every
+  // response is validated against its route's schema, so the documentation cannot drift from the wire.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  if (deps.checkResponses) {
+    const responseAjv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+    (addFormats as unknown as (a: Ajv) => void)(responseAjv);
+    const compiled = new WeakMap<object, ReturnType<Ajv['compile']>>();
+    app.addHook('preSerialization', async (request, reply, payload) => {
+      const responses = request.routeOptions.schema?.response as Record<string, object> | undefined;
+      const schema = responses?.[String(reply.statusCode)] ?? responses?.[`${String(reply.statusCode)[0]}xx`];
+      if (!schema) return payload;
+      let validate = compiled.get(schema);
+      if (!validate) compiled.set(schema, (validate = responseAjv.compile(schema)));
+      if (!validate(payload)) {
+        throw new Error(`${request.method} ${request.url}: the ${reply.statusCode} response does not match its schema: ${responseAjv.errorsText(validate.errors)}`);
+      }
+      return payload;
+    });
+  }
 
   app.decorateRequest('auth', null as unknown as AuthContext);
 
