@@ -84,5 +84,5 @@ export const resendMedicationRequestResponses = {
     'For medication request plan information cannot be resent | Invalid status Medication request for resend action! | ' +
       'Notifications are not allowed for the medical program! | Person or third person has no OTP auth method (request_conflict)',
   ),
-  429: errorEnvelope('Sending SMS timeout. Try later. Next attempt will be available at <time> (too_many_requests; Retry-After header in seconds)'),
+  429: errorEnvelope('Sending SMS timeout. Try later. Next attempt will be available at <time> (sms_timeout; Retry-After header in seconds)'),
 };

@@ -52,7 +52,7 @@ export function errorEnvelope(description: string) {
   return Type.Object({
     meta: MetaSchema,
     error: Type.Object({
-      type: Type.String({ description: 'ESOZ error type (access_denied, forbidden, not_found, request_conflict, validation_failed, too_many_requests, …)' }),
+      type: Type.String({ description: 'ESOZ error type (access_denied, forbidden, not_found, request_conflict, validation_failed, sms_timeout, …)' }),
       message: Type.String(),
       invalid: Type.Optional(Type.Array(InvalidEntrySchema, { description: 'Every failed rule (422 validation_failed)' })),
     }, { additionalProperties: false }),
