@@ -41,11 +41,12 @@ interface CompositionRow {
   episode_id: string | null;
 }
 
-const jobAccepted = {
-  202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)'),
-  '4xx': errorEnvelope('ESOZ error: 401 access_denied, 403 forbidden, 404 not_found, 422 validation_failed (invalid[] lists every failed rule)'),
-};
+/** Declared responses (OpenAPI; checked against every response in the tests). */
 const responses = {
+  accepted: {
+    202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)'),
+    '4xx': errorEnvelope('ESOZ error: 401 access_denied, 403 forbidden, 404 not_found, 422 validation_failed (invalid[] lists every failed rule)'),
+  },
   job: {
     200: dataEnvelope(JobState, 'The async job (Retry-After while PENDING)'),
     '4xx': errorEnvelope('400 Invalid request format (the id is not a UUID), 404 Task not found, 401, 403'),
@@ -137,7 +138,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
     const hide = p === '';
     app.post(`${p}/patients/composition`, {
       config: { scopes: ['composition:create'] },
-      schema: { hide, tags: ['compositions'], summary: 'Create a composition (async job)', body: CreateCompositionBody, response: jobAccepted },
+      schema: { hide, tags: ['compositions'], summary: 'Create a composition (async job)', body: CreateCompositionBody, response: responses.accepted },
     }, async (request, reply) => {
       if (!request.auth.legalEntityId) throw forbidden('Access denied');
       const body = request.body as CreateCompositionBody;
@@ -148,7 +149,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.patch(`${p}/patients/composition/:id/sign`, {
       config: { scopes: ['composition:sign'] },
-      schema: { hide, tags: ['compositions'], summary: 'Sign a PRELIMINARY composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: jobAccepted },
+      schema: { hide, tags: ['compositions'], summary: 'Sign a PRELIMINARY composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: responses.accepted },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };
       if (!UUID_RE.test(id)) throw notFound('Composition not found');
@@ -160,7 +161,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.patch(`${p}/patients/composition/:id/cancel`, {
       config: { scopes: ['composition:cancel'] },
-      schema: { hide, tags: ['compositions'], summary: 'Cancel a FINAL composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: jobAccepted },
+      schema: { hide, tags: ['compositions'], summary: 'Cancel a FINAL composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: responses.accepted },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };
       const missing = 'The object of the Composition was not found';
