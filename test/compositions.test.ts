@@ -433,6 +433,25 @@ describe('retention and stuck jobs', () => {
   });
 });
 
+describe('finished-job cache and retention', () => {
+  test('a finished job is served from memory only until its retention ends, then as the database has it', async () => {
+    const db = server.runtime.platform.db;
+    const { created, job } = await createComposition(mis, createBody(w, { category: 'COVID19', start: '2026-09-01T00:00:01Z', end: '2026-09-02T20:59:59Z' }));
+    assert.equal(job.body.data.status, 'DONE');
+    const id = created.body.data.id;
+    // retention (7 days) ends 1.5 s from now
+    await db.query(`UPDATE composition_jobs SET finished_at = now() - interval '7 days' + interval '1.5 seconds' WHERE id = $1`, [id]);
+    const { store } = compositionsOf(server.runtime.platform);
+    store.clearCache();
+    assert.equal((await mis.call('GET', `/api/patients/composition/job/${id}`)).body.data.status, 'DONE'); // now cached
+    await new Promise((r) => setTimeout(r, 1600));
+    await db.query(`DELETE FROM composition_jobs WHERE id = $1`, [id]); // what the sweep does past retention
+    const gone = await mis.call('GET', `/api/patients/composition/job/${id}`);
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.error.message, 'Task not found');
+  });
+});
+
 describe('get and search', () => {
   let comp: { id: string; document: Record<string, any>; href: string };
   before(async () => {

@@ -252,7 +252,9 @@ export class JobStore {
         if (--n <= 0) break;
       }
     }
-    this.finished.set(id, { clientId, state, until: now + CACHE_TTL_MS });
+    // never past the job's retention deadline: once the sweep may have deleted it, ask the database
+    const retentionEnds = Date.parse(state.eta) + this.platform.config.JOB_RETENTION_DAYS * 86_400_000;
+    this.finished.set(id, { clientId, state, until: Math.min(now + CACHE_TTL_MS, retentionEnds) });
   }
 
   forget(id: string) {
