@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, waitFor, type TestServer } from './support/harness.ts';
 import { testCapability, type TestCapabilityState } from './support/test-capability.ts';
+import { queueSettingChanges } from '../src/platform/queue.ts';
 
 let server: TestServer;
 const state: TestCapabilityState = { handled: [], failFirst: new Map() };
@@ -166,4 +167,12 @@ test('relay: minGapMs — an idle relay runs at once when nudged; nudges within 
   await queue.nudge('test-gap');
   assert.equal(starts.length, 3);
   assert.ok(starts[2] - before < 100, 'an idle relay runs at once');
+});
+
+test('settings that differ from the queue stored in the database are named (start warns with them)', async () => {
+  // what start() gave the test queue (test-capability.ts), as pg-boss reports it back
+  const stored = (await server.runtime.platform.queue.boss.getQueue('platform-test')) as unknown as Record<string, unknown>;
+  const same = { notify: true, retryLimit: 5, retryDelay: 1, retryBackoff: false, expireInSeconds: 2, deleteAfterSeconds: 86400 };
+  assert.deepEqual(queueSettingChanges(stored, same), []);
+  assert.deepEqual(queueSettingChanges(stored, { ...same, expireInSeconds: 60, retryLimit: 3 }), ['retryLimit 5 → 3', 'expireInSeconds 2 → 60']);
 });

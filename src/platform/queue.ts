@@ -75,6 +75,16 @@ interface Relay {
   again: boolean;
 }
 
+/**
+ * The settings of `wanted` that the queue stored in the database has with another value, as
+ * `name old → new` (settings the database does not report are left out).
+ */
+export function queueSettingChanges(stored: Record<string, unknown>, wanted: Record<string, unknown>): string[] {
+  return Object.keys(wanted)
+    .filter((k) => k !== 'notify' && stored[k] !== undefined && stored[k] !== null && stored[k] !== wanted[k])
+    .map((k) => `${k} ${String(stored[k])} → ${String(wanted[k])}`);
+}
+
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly definitions = new Map<string, QueueDefinition>();
@@ -216,7 +226,15 @@ export class JobQueue {
         deleteAfterSeconds: def.deleteAfterSeconds ?? 86400,
       };
       const existing = await this.boss.getQueue(def.name);
-      if (existing) await this.boss.updateQueue(def.name, options);
+      if (existing) {
+        // pg-boss keeps one set of settings per queue in the database: the last process to start wins.
+        // Processes started with different settings (e.g. JOB_LEASE_SECONDS) are a deployment mistake.
+        const changed = queueSettingChanges(existing as unknown as Record<string, unknown>, options);
+        if (changed.length) {
+          this.opts.log.warn({ queue: def.name, changed }, 'queue settings in the database differ from this process; this process\'s settings now apply to every process');
+        }
+        await this.boss.updateQueue(def.name, options);
+      }
       else await this.boss.createQueue(def.name, options).catch(async (err) => {
         // another process created it at the same moment
         if (!(await this.boss.getQueue(def.name))) throw err;
