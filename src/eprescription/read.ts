@@ -1,8 +1,8 @@
 /**
  * The hot read of GET /api/medication_requests/{id} and of the resend: ONE statement
- * (esoz_medication_request_read, migration 025) that checks visibility, reads the SMS timeout window
- * and returns only what this process does not already hold. Concurrent reads are coalesced into one
- * statement (esoz_medication_request_read_many, migration 027; src/platform/batch.ts).
+ * (esoz_medication_request_read_many, migration 036: one set-based query over the batch's items) that
+ * checks visibility, reads the SMS timeout window and returns only what this process does not already
+ * hold. Concurrent reads are coalesced into that one statement (src/platform/batch.ts).
  *
  * Each process keeps copies of what every request would otherwise rebuild and transfer: the MR's own
  * fields (keyed by id, versioned by the row version), the person with their active authentication
@@ -65,7 +65,6 @@ interface ReadItem {
 
 /** Copies kept per kind; past this the oldest tenth is dropped. */
 const MAX_COPIES = 20_000;
-
 
 function bounded<K, V>(map: Map<K, V>, key: K, value: V) {
   if (map.size >= MAX_COPIES && !map.has(key)) {

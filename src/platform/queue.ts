@@ -234,8 +234,7 @@ export class JobQueue {
           this.opts.log.warn({ queue: def.name, changed }, 'queue settings in the database differ from this process; this process\'s settings now apply to every process');
         }
         await this.boss.updateQueue(def.name, options);
-      }
-      else await this.boss.createQueue(def.name, options).catch(async (err) => {
+      } else await this.boss.createQueue(def.name, options).catch(async (err) => {
         // another process created it at the same moment
         if (!(await this.boss.getQueue(def.name))) throw err;
       });
