@@ -53,3 +53,8 @@ BEGIN
     INTO version, legal_entity, division, employee, party, medication, medical_program;
 END
 $fn$;
+
+-- Processes that hold reference rows cached in the old shape (src/registry/reference-cache.ts) drop them
+-- on their next read: the cache is exact by this version, and neither ALTER TABLE nor CREATE FUNCTION
+-- fires the tables' version triggers.
+UPDATE registry_version SET version = version + 1 WHERE scope = 'prm';
