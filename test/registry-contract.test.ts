@@ -186,6 +186,8 @@ describe('fixtures accept what ESOZ responses carry', () => {
       ['$.persons[0].authentication_methods[2].id', 'id is given more than once'],
       ['$.persons[0].authentication_methods[3].person_id', 'person_id must equal the person id'],
     ]);
+    const noId = await server.call('POST', '/admin/fixtures', { admin: true, body: { persons: [{ authentication_methods: [{ type: 'OFFLINE', person_id: W.person }] }] } });
+    assert.deepEqual(noId.body.error.invalid.map((e: any) => e.entry), ['$.persons[0].authentication_methods[0].person_id'], 'a new person has no id to match');
     const r2 = await server.call('POST', '/admin/fixtures', {
       admin: true, body: { persons: [{ id: other, authentication_methods: [{ type: 'OFFLINE' }, { id: W.otp, type: 'OFFLINE' }] }] },
     });

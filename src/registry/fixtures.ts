@@ -344,7 +344,7 @@ const persons: TableSpec = {
       const mid = typeof m.id === 'string' ? m.id.toLowerCase() : undefined;
       if (mid && ids.has(mid)) problems.push(invalidField(`$.authentication_methods[${i}].id`, 'id is given more than once'));
       if (mid) ids.add(mid);
-      if (m.person_id && item.id && String(m.person_id).toLowerCase() !== String(item.id).toLowerCase()) {
+      if (m.person_id && String(m.person_id).toLowerCase() !== String(item.id ?? '').toLowerCase()) {
         problems.push(invalidField(`$.authentication_methods[${i}].person_id`, 'person_id must equal the person id'));
       }
       if (m.type === 'OTP' && !m.phone_number) problems.push(requiredField(`authentication_methods[${i}].phone_number`));
