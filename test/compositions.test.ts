@@ -457,9 +457,17 @@ describe('get and search', () => {
   before(async () => {
     comp = await createDone(mis, createBody(w, { category: 'FAMILY_CARE', focus: { type: 'person', id: w.motherId }, start: '2026-11-01T00:00:01Z', end: '2026-11-03T20:59:59Z' }));
   });
-  test('another legal entity → 403; wrong path parts → 404', async () => {
+  test('another legal entity → 404 as for an unknown id, on both GET paths; wrong path parts → 404', async () => {
     const stranger = await server.mis({ legalEntityId: w.otherLegalEntityId });
-    assert.equal((await stranger.call('GET', comp.href)).status, 403);
+    const swagger = `/api/patients/${w.personId}/composition/${comp.id}/episode/${w.episodeId}/encounter/${w.encounterId}`;
+    assert.equal((await mis.call('GET', swagger)).status, 200, 'the Swagger path reaches the composition');
+    for (const path of [comp.href, swagger, comp.href.replace('/api/', '/'), swagger.replace('/api/', '/')]) {
+      const theirs = await stranger.call('GET', path);
+      const unknown = await stranger.call('GET', path.replace(comp.id, crypto.randomUUID()));
+      assert.equal(theirs.status, 404, `${path}: ${theirs.text}`);
+      assert.deepEqual(theirs.body.error, { type: 'not_found', message: 'Composition not found' });
+      assert.deepEqual(theirs.body.error, unknown.body.error, 'indistinguishable from an unknown id');
+    }
     assert.equal((await mis.call('GET', comp.href.replace(w.encounterId, w.motherEncounterId))).status, 404);
     assert.equal((await mis.call('GET', `/api/patients/${w.personId}/composition/${comp.id}/episode/${crypto.randomUUID()}/encounter/${w.encounterId}`)).status, 404);
     assert.equal((await mis.call('GET', `/api/patients/${w.personId}/encounter/${w.encounterId}/composition/nope`)).status, 404);
@@ -629,5 +637,36 @@ describe('cancel', () => {
     const r = await mis.call('PATCH', `/api/patients/composition/${crypto.randomUUID()}/cancel`, { body: { data: 'x' } });
     assert.equal(r.status, 404);
     assert.equal(r.body.error.message, 'The object of the Composition was not found');
+  });
+});
+
+describe('INFORM_WITH and the ids of authentication methods', () => {
+  test('names a method by the id the persons fixture gave it (listed by GET …/authentication_methods); an ended method is refused', async () => {
+    const methodId = crypto.randomUUID();
+    const endedId = crypto.randomUUID();
+    await server.fixtures({
+      persons: [{
+        id: w.motherId,
+        authentication_methods: [
+          { id: methodId, type: 'OTP', phone_number: '+380671234567' },
+          { id: endedId, type: 'OFFLINE', ended_at: '2024-01-01T00:00:00Z' },
+        ],
+      }],
+    });
+    const listed = await mis.call('GET', `/api/persons/${w.motherId}/authentication_methods`);
+    assert.equal(listed.status, 200, listed.text);
+    assert.deepEqual(listed.body.data.map((m: any) => m.id), [methodId]);
+
+    const body = (valueUuid: string) =>
+      createBody(w, { category: 'FAMILY_CARE', focus: { type: 'person', id: w.motherId }, extension: [{ valueCode: 'INFORM_WITH', valueUuid }] });
+    const ok = await mis.call('POST', '/api/patients/composition', { body: body(methodId) });
+    assert.equal(ok.status, 202, ok.text);
+    assert.equal((await pollJob(mis, ok.body.data.id)).body.data.status, 'DONE');
+
+    const ended = await mis.call('POST', '/api/patients/composition', { body: body(endedId) });
+    assert.equal(ended.status, 422, ended.text);
+    assert.deepEqual(ended.body.error.invalid.map((e: any) => [e.entry, e.rules[0].description]), [
+      ['$.extension[0].valueUuid', 'Authentication method not found for the patient'],
+    ]);
   });
 });

@@ -60,3 +60,17 @@ test('demo: the 4th resend within MR_SEND_TIMEOUT → 429', async () => {
   assert.equal(r.status, 429);
   assert.ok(Number(r.headers.get('retry-after')) > 0);
 });
+
+test('demo: the child\'s authentication methods (README) with the fixed method id and the mother masked; programs carry mr_blank_type', async () => {
+  assert.equal(DEMO.personThirdPersonId, '6f1d0c2a-0000-4000-8000-000000000031');
+  assert.equal(DEMO.authThirdPersonId, '6f1d0c2a-0000-4000-8000-000000000062');
+  const r = await call(server.url, 'GET', `/api/persons/${DEMO.personThirdPersonId}/authentication_methods`, { token: creds.token, apiKey: creds.secret });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.data.map((m: any) => [m.id, m.type, m.value, m.alias]), [[DEMO.authThirdPersonId, 'THIRD_PERSON', DEMO.confidantPersonId, 'mother']]);
+  assert.deepEqual(r.body.data[0].confidant_person, {
+    id: DEMO.confidantPersonId, name: 'Коваленко О.П.', gender: 'FEMALE', tax_id: '********40', no_tax_id: false,
+    documents_person: [], phones: [{ type: 'MOBILE', number: '+38050*****55' }],
+  });
+  const g = await call(server.url, 'GET', `/api/medication_requests/${DEMO.mrOtpId}`, { token: creds.token, apiKey: creds.secret });
+  assert.equal(g.body.data.medical_program.mr_blank_type, 'F-1');
+});

@@ -376,6 +376,13 @@ describe('checks 10–11: SMS text, recipient, response', () => {
     assert.deepEqual(d.medical_program.medical_program_settings, { care_plan_required: false, medication_request_notification_disabled: false });
     assert.equal(d.medical_program.inserted_at, '2017-04-20T19:14:13Z');
     assert.equal(d.medical_program.funding_source, 'NHS');
+    // seed 003's order, with the blueprint's mr_blank_type after funding_source (Medical_Program_Response)
+    assert.deepEqual(Object.keys(d.medical_program), [
+      'id', 'name', 'medical_program_settings', 'medical_program_settings_text', 'is_active', 'medication_dispense_allowed',
+      'medication_dispense_allowed_text', 'medication_request_allowed', 'medication_request_allowed_text', 'type', 'funding_source',
+      'mr_blank_type', 'inserted_at', 'inserted_by', 'updated_at', 'updated_by',
+    ]);
+    assert.equal(d.medical_program.mr_blank_type, 'F-1', 'a row stored without it has the default');
     assert.equal(d.intent, 'order');
     assert.equal(d.category, 'community');
     assert.equal(d.context.identifier.type.coding[0].code, 'encounter');

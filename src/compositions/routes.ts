@@ -53,7 +53,7 @@ const responses = {
   },
   composition: {
     200: dataEnvelope(CompositionDocument, 'The composition'),
-    '4xx': errorEnvelope('404 Composition not found, 403 Access denied (another custodian), 401'),
+    '4xx': errorEnvelope("404 Composition not found (also for another custodian's composition), 401, 403 (scope)"),
   },
   search: {
     200: pageEnvelope(CompositionDocument, 'A page of compositions, newest first'),
@@ -75,7 +75,9 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       throw notFound('Composition not found');
     }
     if (match.episodeId && c.episode_id !== match.episodeId) throw notFound('Composition not found');
-    if (c.custodian_id !== request.auth.legalEntityId) throw forbidden('Access denied');
+    // another custodian's composition is 404 like an unknown id (as sign, cancel, job and MR answer): a
+    // 403 would tell a stranger which ids exist
+    if (c.custodian_id !== request.auth.legalEntityId) throw notFound('Composition not found');
     return JSON.parse(c.document);
   };
 

@@ -161,7 +161,8 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
     if (ext.valueCode === 'INFORM_WITH') {
       const people = [body.subject.value, body.section.focus.value];
       const r = await db.query(
-        'SELECT 1 FROM person_authentication_methods WHERE id = $1 AND person_id = ANY($2::uuid[]) AND is_active',
+        `SELECT 1 FROM person_authentication_methods
+          WHERE id = $1 AND person_id = ANY($2::uuid[]) AND is_active AND (ended_at IS NULL OR ended_at > now())`,
         [asUuid(ext.valueUuid), people.map(asUuid)],
       );
       if (r.rowCount === 0) invalid.push(invalidField(`$.extension[${i}].valueUuid`, 'Authentication method not found for the patient'));

@@ -44,7 +44,11 @@ export const MedicationRequestView = Type.Object({
     medication_qty: Type.Number(),
   }, { additionalProperties: false, description: 'Innm_Dosage_for_Medication_request_Responce' }),
   medical_program: Type.Optional(Type.Object(
-    { id: Id, name: Type.String() },
+    {
+      id: Id,
+      name: Type.String(),
+      mr_blank_type: Type.String({ description: 'Dictionary MR_BLANK_TYPES', example: 'F-1' }),
+    },
     { ...open, description: 'The medical program with medical_program_settings (absent for an MR without a program)' },
   )),
   intent: Type.String({ description: 'order | plan' }),

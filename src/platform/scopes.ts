@@ -9,4 +9,5 @@ export const ALL_SCOPES = [
   'composition:cancel',
   'composition:resend_sms',
   'dictionary:read',
+  'person:read',
 ] as const;

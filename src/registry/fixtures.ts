@@ -97,6 +97,8 @@ interface TableSpec {
   columns: Record<string, Column>;
   /** fields of the item that are not columns (handled by `before`/`after`) */
   extra?: Record<string, TSchema>;
+  /** the ESOZ audit fields (AUDIT) this table keeps; the others are accepted and ignored */
+  audit: AuditField[];
   /** prepare the row (e.g. nested party) before the upsert; may add column values to `row` */
   before?(tx: Db, item: Json, row: Json, existing: Json | undefined, problems: InvalidEntry[]): Promise<void>;
   /** after the row is written (e.g. authentication methods) */
@@ -119,8 +121,23 @@ async function exists(tx: Db, tables: string[], id: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * Audit fields every ESOZ registry response carries: an item copied from a real response is
+ * accepted with them. A table that has the column keeps the given value (an `updated_at` given
+ * replaces the upsert's now()); the others are ignored (the sandbox keeps no such column).
+ */
+const AUDIT = {
+  inserted_at: DateTime,
+  inserted_by: nullable(Uuid),
+  updated_at: DateTime,
+  updated_by: nullable(Uuid),
+};
+type AuditField = keyof typeof AUDIT;
+const AUDIT_AT: AuditField[] = ['inserted_at', 'updated_at'];
+
 function itemSchema(spec: TableSpec): TSchema {
   const props: Record<string, TSchema> = { id: Type.Optional(Uuid) };
+  for (const [name, s] of Object.entries(AUDIT)) props[name] = Type.Optional(s);
   for (const [name, col] of Object.entries(spec.columns)) props[name] = Type.Optional(col.required ? col.schema : nullable(col.schema));
   for (const [name, s] of Object.entries(spec.extra ?? {})) props[name] = Type.Optional(s);
   return Type.Object(props, { additionalProperties: false });
@@ -134,6 +151,7 @@ async function upsertRow(tx: Db, spec: TableSpec, item: Json): Promise<string> {
   const problems: InvalidEntry[] = [];
   const row: Json = {};
   for (const name of Object.keys(spec.columns)) if (item[name] !== undefined) row[name] = item[name];
+  for (const name of spec.audit) if (item[name] !== undefined) row[name] = item[name];
   await spec.before?.(tx, item, row, existing, problems);
 
   for (const [name, col] of Object.entries(spec.columns)) {
@@ -155,7 +173,7 @@ async function upsertRow(tx: Db, spec: TableSpec, item: Json): Promise<string> {
     const v = values[c];
     return spec.columns[c]?.json && v !== null && v !== undefined ? JSON.stringify(v) : v;
   };
-  const hasUpdatedAt = !['episodes', 'encounters'].includes(spec.table);
+  const hasUpdatedAt = spec.audit.includes('updated_at') && !provided.includes('updated_at');
   if (existing) {
     // Only the given fields change (an INSERT … ON CONFLICT would trip NOT NULL columns left out).
     const sets = provided.map((c, i) => `${c} = $${i + 2}`);
@@ -182,6 +200,7 @@ async function upsertRow(tx: Db, spec: TableSpec, item: Json): Promise<string> {
 const legalEntities: TableSpec = {
   kind: 'legal_entities',
   table: 'legal_entities',
+  audit: AUDIT_AT,
   columns: {
     name: { schema: Str, required: true, default: () => `Медичний заклад №${randomInt(1, 1000)}` },
     short_name: { schema: Str, default: (i) => (typeof i.name === 'string' ? i.name : null) },
@@ -196,6 +215,7 @@ const legalEntities: TableSpec = {
 const divisions: TableSpec = {
   kind: 'divisions',
   table: 'divisions',
+  audit: AUDIT_AT,
   columns: {
     legal_entity_id: { schema: Uuid, required: true, ref: { tables: ['legal_entities'], label: 'Legal entity' } },
     name: { schema: Str, required: true, default: () => `Відділення №${randomInt(1, 100)}` },
@@ -217,6 +237,7 @@ const divisions: TableSpec = {
 const parties: TableSpec = {
   kind: 'parties',
   table: 'parties',
+  audit: AUDIT_AT,
   columns: {
     first_name: { schema: Str, required: true, default: (i) => personName(i.gender as string).first_name },
     last_name: { schema: Str, required: true, default: () => pick(LAST_NAMES) },
@@ -233,6 +254,7 @@ const parties: TableSpec = {
 const employees: TableSpec = {
   kind: 'employees',
   table: 'employees',
+  audit: AUDIT_AT,
   columns: {
     legal_entity_id: { schema: Uuid, required: true, ref: { tables: ['legal_entities'], label: 'Legal entity' } },
     division_id: { schema: Uuid, ref: { tables: ['divisions'], label: 'Division' } },
@@ -268,14 +290,24 @@ const employees: TableSpec = {
   },
 };
 
+/**
+ * One of `persons[].authentication_methods[]`: its own `id` (what a composition's INFORM_WITH names;
+ * generated when left out) and the fields MPI shows for it. `started_at`, `inserted_by`, `updated_by`
+ * are kept; `person_id` must be the person's; `inserted_at`/`updated_at` are accepted and ignored,
+ * as the array order is what makes a method "first added".
+ */
 const AuthMethod = Type.Object(
   {
+    id: Type.Optional(Uuid),
     type: Type.Union([Type.Literal('OTP'), Type.Literal('OFFLINE'), Type.Literal('THIRD_PERSON'), Type.Literal('NA')]),
     phone_number: Type.Optional(Type.String({ pattern: '^\\+38[0-9]{10}$' })),
     value: Type.Optional(Uuid),
     alias: Type.Optional(nullable(Str)),
     is_active: Type.Optional(Bool),
     ended_at: Type.Optional(nullable(DateTime)),
+    started_at: Type.Optional(nullable(DateTime)),
+    person_id: Type.Optional(Uuid),
+    ...Object.fromEntries(Object.entries(AUDIT).map(([k, v]) => [k, Type.Optional(v)])),
   },
   { additionalProperties: false },
 );
@@ -283,6 +315,7 @@ const AuthMethod = Type.Object(
 const persons: TableSpec = {
   kind: 'persons',
   table: 'persons',
+  audit: AUDIT_AT,
   columns: {
     first_name: { schema: Str, required: true, default: (i) => personName(i.gender as string).first_name },
     last_name: { schema: Str, required: true, default: () => pick(LAST_NAMES) },
@@ -293,13 +326,27 @@ const persons: TableSpec = {
     no_tax_id: { schema: Bool, required: true, default: () => false },
     email: { schema: Str },
     phones: { schema: Phones, json: true, required: true, default: () => [] },
+    unzr: { schema: Str },
+    documents: {
+      schema: Type.Array(Type.Object({ type: Str, number: Str }, { additionalProperties: true })),
+      json: true,
+      required: true,
+      default: () => [],
+    },
     status: { schema: Str, required: true, default: () => 'active' },
     is_active: { schema: Bool, required: true, default: () => true },
   },
   extra: { authentication_methods: Type.Array(AuthMethod) },
   async before(_tx, item, _row, _existing, problems) {
     const methods = (item.authentication_methods as Json[] | undefined) ?? [];
+    const ids = new Set<string>();
     methods.forEach((m, i) => {
+      const mid = typeof m.id === 'string' ? m.id.toLowerCase() : undefined;
+      if (mid && ids.has(mid)) problems.push(invalidField(`$.authentication_methods[${i}].id`, 'id is given more than once'));
+      if (mid) ids.add(mid);
+      if (m.person_id && String(m.person_id).toLowerCase() !== String(item.id ?? '').toLowerCase()) {
+        problems.push(invalidField(`$.authentication_methods[${i}].person_id`, 'person_id must equal the person id'));
+      }
       if (m.type === 'OTP' && !m.phone_number) problems.push(requiredField(`authentication_methods[${i}].phone_number`));
       if (m.type === 'THIRD_PERSON' && !m.value) problems.push(requiredField(`authentication_methods[${i}].value`));
       if (m.type === 'THIRD_PERSON' && m.value === item.id && m.value) {
@@ -309,18 +356,34 @@ const persons: TableSpec = {
   },
   // The person's methods are replaced (when given) in array order: `inserted_at` grows with the
   // index, so "first added" is the first of the array. A new person without methods gets OFFLINE.
-  async after(tx, item, id, existing) {
+  async after(tx, item, id, existing, problems) {
     let methods = item.authentication_methods as Json[] | undefined;
     if (!methods && existing) return;
     methods ??= [{ type: 'OFFLINE' }];
+    // a method id is global in MPI: one of another person's methods cannot be taken over
+    const given = methods.map((m) => m.id as string | undefined).filter((x): x is string => !!x);
+    if (given.length) {
+      const taken = await tx.query<{ id: string }>(
+        'SELECT id FROM person_authentication_methods WHERE id = ANY($1::uuid[]) AND person_id <> $2', [given, id],
+      );
+      const takenIds = new Set(taken.rows.map((r) => r.id.toLowerCase()));
+      methods.forEach((m, i) => {
+        if (m.id && takenIds.has(String(m.id).toLowerCase())) {
+          problems.push(invalidField(`$.authentication_methods[${i}].id`, "Authentication method id belongs to another person"));
+        }
+      });
+      if (problems.length) return;
+    }
     await tx.query('DELETE FROM person_authentication_methods WHERE person_id = $1', [id]);
     for (const [i, m] of methods.entries()) {
       await tx.query(
-        `INSERT INTO person_authentication_methods (person_id, type, phone_number, value, alias, is_active, ended_at, inserted_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond', now() + $8 * interval '1 millisecond')`,
+        `INSERT INTO person_authentication_methods
+           (id, person_id, type, phone_number, value, alias, is_active, ended_at, started_at, inserted_by, updated_by, inserted_at, updated_at)
+         VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                 now() + $12 * interval '1 millisecond', now() + $12 * interval '1 millisecond')`,
         [
-          id, m.type, m.type === 'OTP' ? m.phone_number : null, m.type === 'THIRD_PERSON' ? m.value : null, m.alias ?? null,
-          m.is_active ?? true, m.ended_at ?? null, i,
+          m.id ?? null, id, m.type, m.type === 'OTP' ? m.phone_number : null, m.type === 'THIRD_PERSON' ? m.value : null, m.alias ?? null,
+          m.is_active ?? true, m.ended_at ?? null, m.started_at ?? null, m.inserted_by ?? null, m.updated_by ?? null, i,
         ],
       );
     }
@@ -330,12 +393,14 @@ const persons: TableSpec = {
 const prepersons: TableSpec = {
   kind: 'prepersons',
   table: 'prepersons',
+  audit: AUDIT_AT,
   columns: {
     first_name: { schema: Str, default: (i) => personName(i.gender as string).first_name },
     last_name: { schema: Str, default: () => pick(LAST_NAMES) },
     second_name: { schema: Str },
     birth_date: { schema: DateStr },
     gender: { schema: Str, default: () => 'MALE' },
+    external_id: { schema: Str },
     status: { schema: Str, required: true, default: () => 'ACTIVE' },
     is_active: { schema: Bool, required: true, default: () => true },
   },
@@ -344,10 +409,11 @@ const prepersons: TableSpec = {
 const medicalPrograms: TableSpec = {
   kind: 'medical_programs',
   table: 'medical_programs',
+  audit: ['inserted_at', 'inserted_by', 'updated_at', 'updated_by'],
   columns: {
     name: { schema: Str, required: true, default: () => `Медична програма №${randomInt(1, 100)}` },
     type: { schema: Str, required: true, default: () => 'MEDICATION' },
-    funding_source: { schema: Str, default: () => 'NHS' },
+    funding_source: { schema: Str, required: true, default: () => 'NHS' },
     is_active: { schema: Bool, required: true, default: () => true },
     medication_request_allowed: { schema: Bool, required: true, default: () => true },
     medication_request_allowed_text: { schema: Str },
@@ -355,14 +421,14 @@ const medicalPrograms: TableSpec = {
     medication_dispense_allowed_text: { schema: Str },
     medical_program_settings: { schema: FreeObject, json: true, required: true, default: () => ({}) },
     medical_program_settings_text: { schema: Str },
-    inserted_by: { schema: Uuid },
-    updated_by: { schema: Uuid },
+    mr_blank_type: { schema: Str, required: true, default: () => 'F-1' },
   },
 };
 
 const medications: TableSpec = {
   kind: 'medications',
   table: 'medications',
+  audit: AUDIT_AT,
   columns: {
     name: { schema: Str, required: true, default: () => 'Парацетамол 500мг таблетки' },
     type: { schema: Str, required: true, default: () => 'BRAND' },
@@ -384,6 +450,7 @@ const subjectRef = { tables: ['persons', 'prepersons'], label: 'Person' };
 const episodes: TableSpec = {
   kind: 'episodes',
   table: 'episodes',
+  audit: ['inserted_at'],
   columns: {
     person_id: { schema: Uuid, required: true, ref: subjectRef },
     legal_entity_id: { schema: Uuid, ref: { tables: ['legal_entities'], label: 'Legal entity' } },
@@ -397,6 +464,7 @@ const episodes: TableSpec = {
 const encounters: TableSpec = {
   kind: 'encounters',
   table: 'encounters',
+  audit: ['inserted_at'],
   columns: {
     person_id: { schema: Uuid, required: true, ref: subjectRef },
     episode_id: { schema: Uuid, ref: { tables: ['episodes'], label: 'Episode' } },

@@ -7,6 +7,7 @@ import type { App } from '../platform/http/server.ts';
 import type { Platform } from '../platform/platform.ts';
 import { sendData } from '../platform/http/envelope.ts';
 import { invalidField, validationFailed } from '../platform/errors.ts';
+import { ALL_SCOPES } from '../platform/scopes.ts';
 import { applyFixtures, fixtureKinds, fixturesBodySchema, type FixturesBody } from './fixtures.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -87,6 +88,12 @@ export function adminRoutes(app: App, platform: Platform) {
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Issue an access token for a client', body: TokenBody } },
     async (request, reply) => {
       const body = request.body as { client_id: string; user_id?: string | null; employee_id?: string | null; scopes: string[]; expires_in?: number };
+      // a token for a scope no route checks would only ever answer 403: refuse it at issue time
+      const unknown = body.scopes.flatMap((s, i) => ((ALL_SCOPES as readonly string[]).includes(s) ? [] : [i]));
+      if (unknown.length) {
+        throw validationFailed(unknown.map((i) =>
+          invalidField(`$.scopes[${i}]`, `unknown scope ${body.scopes[i]}`, 'inclusion', [...ALL_SCOPES])));
+      }
       if (body.employee_id) {
         const e = await db.query('SELECT 1 FROM employees WHERE id = $1', [body.employee_id]);
         if (!e.rowCount) throw validationFailed([invalidField('$.employee_id', 'Employee not found')]);

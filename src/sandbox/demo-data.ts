@@ -24,6 +24,11 @@ export const DEMO = {
   confidantPersonId: id(32), // OTP +380503334455
   personOfflineId: id(33), // OFFLINE only
   prepersonId: id(35),
+  // authentication methods (the ids a composition's INFORM_WITH names)
+  authOtpId: id(60), // personOtpId's OTP
+  authConfidantOtpId: id(61), // confidantPersonId's OTP
+  authThirdPersonId: id(62), // personThirdPersonId's THIRD_PERSON → confidant
+  authOfflineId: id(63), // personOfflineId's OFFLINE
   // programs and medications
   programId: id(40), // "Доступні ліки", notifications allowed
   programNoSmsId: id(41), // medication_request_notification_disabled = true
@@ -86,25 +91,25 @@ export function demoRegistryFixtures(): FixturesBody {
       {
         id: DEMO.personOtpId, first_name: 'Петро', last_name: 'Іванов', second_name: 'Миколайович', birth_date: '1990-03-15',
         gender: 'MALE', tax_id: '3300012345', phones: [{ type: 'MOBILE', number: '+380501112233' }],
-        authentication_methods: [{ type: 'OTP', phone_number: '+380501112233' }],
+        authentication_methods: [{ id: DEMO.authOtpId, type: 'OTP', phone_number: '+380501112233' }],
       },
       {
         id: DEMO.confidantPersonId, first_name: 'Олена', last_name: 'Коваленко', second_name: 'Петрівна', birth_date: '1986-07-02',
         gender: 'FEMALE', tax_id: '3158712340', phones: [{ type: 'MOBILE', number: '+380503334455' }],
-        authentication_methods: [{ type: 'OTP', phone_number: '+380503334455' }],
+        authentication_methods: [{ id: DEMO.authConfidantOtpId, type: 'OTP', phone_number: '+380503334455' }],
       },
       {
         // a child: the only way to reach the family is the confidant (mother)
         id: DEMO.personThirdPersonId, first_name: 'Марія', last_name: 'Коваленко', second_name: 'Андріївна', birth_date: '2019-11-20',
         gender: 'FEMALE', no_tax_id: true, tax_id: null,
-        authentication_methods: [{ type: 'THIRD_PERSON', value: DEMO.confidantPersonId, alias: 'mother' }],
+        authentication_methods: [{ id: DEMO.authThirdPersonId, type: 'THIRD_PERSON', value: DEMO.confidantPersonId, alias: 'mother' }],
       },
       {
         id: DEMO.personOfflineId, first_name: 'Іван', last_name: 'Шевченко', second_name: 'Тарасович', birth_date: '1958-01-09',
-        gender: 'MALE', tax_id: '2118004567', authentication_methods: [{ type: 'OFFLINE' }],
+        gender: 'MALE', tax_id: '2118004567', authentication_methods: [{ id: DEMO.authOfflineId, type: 'OFFLINE' }],
       },
     ],
-    prepersons: [{ id: DEMO.prepersonId, first_name: 'Невідомий', last_name: 'Пацієнт', gender: 'MALE' }],
+    prepersons: [{ id: DEMO.prepersonId, first_name: 'Невідомий', last_name: 'Пацієнт', gender: 'MALE', external_id: 'NOUNEIM-PRE-0001' }],
     employees: [
       {
         id: DEMO.doctorEmployeeId, legal_entity_id: DEMO.legalEntityId, division_id: DEMO.divisionId,
@@ -123,7 +128,7 @@ export function demoRegistryFixtures(): FixturesBody {
     ],
     medical_programs: [
       {
-        id: DEMO.programId, name: 'Доступні ліки', type: 'MEDICATION', funding_source: 'NHS',
+        id: DEMO.programId, name: 'Доступні ліки', type: 'MEDICATION', funding_source: 'NHS', mr_blank_type: 'F-1',
         medical_program_settings: {
           care_plan_required: false,
           employee_types_to_create_medication_request: ['DOCTOR', 'SPECIALIST'],
@@ -132,7 +137,7 @@ export function demoRegistryFixtures(): FixturesBody {
         },
       },
       {
-        id: DEMO.programNoSmsId, name: 'Програма без SMS-сповіщень', type: 'MEDICATION', funding_source: 'NHS',
+        id: DEMO.programNoSmsId, name: 'Програма без SMS-сповіщень', type: 'MEDICATION', funding_source: 'NHS', mr_blank_type: 'F-1',
         medical_program_settings: { medication_request_notification_disabled: true },
         medical_program_settings_text: 'SMS-сповіщення про рецепти вимкнено',
       },

@@ -1,0 +1,60 @@
+-- Registry fields that ESOZ responses carry and the sandbox did not keep:
+--   medical_programs.mr_blank_type  dictionary MR_BLANK_TYPES, required in every medical program
+--                                   response of the blueprint (rows already stored get F-1, the
+--                                   blank of the reimbursement programs);
+--   prepersons.external_id          the MIS's own id of the preperson (MPI prepersons);
+--   persons.unzr, persons.documents identifiers a confidant block shows masked
+--                                   (GET /api/persons/{id}/authentication_methods);
+--   person_authentication_methods.started_at, inserted_by, updated_by  as MPI keeps them.
+ALTER TABLE medical_programs ADD COLUMN mr_blank_type text NOT NULL DEFAULT 'F-1';
+ALTER TABLE prepersons ADD COLUMN external_id text;
+ALTER TABLE persons ADD COLUMN unzr text;
+ALTER TABLE persons ADD COLUMN documents jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE person_authentication_methods ADD COLUMN started_at timestamptz;
+ALTER TABLE person_authentication_methods ADD COLUMN inserted_by uuid;
+ALTER TABLE person_authentication_methods ADD COLUMN updated_by uuid;
+
+-- The reference rows of a medication request's view, as before, with `mr_blank_type` in the medical
+-- program after `funding_source` (the blueprint's order of Medical_Program_Response).
+CREATE OR REPLACE FUNCTION esoz_registry_references(p_le uuid, p_division uuid, p_employee uuid, p_medication uuid, p_program uuid,
+                                         OUT version bigint, OUT legal_entity json, OUT division json, OUT employee json,
+                                         OUT party json, OUT medication json, OUT medical_program json)
+LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  SELECT (SELECT v.version FROM registry_version v WHERE v.scope = 'prm'),
+         (SELECT json_build_object(
+            'id', le.id, 'name', le.name, 'short_name', le.short_name, 'public_name', le.public_name,
+            'type', le.type, 'edrpou', le.edrpou, 'status', le.status)
+            FROM legal_entities le WHERE le.id = p_le),
+         (SELECT json_build_object(
+            'id', d.id, 'legal_entity_id', d.legal_entity_id, 'name', d.name, 'addresses', d.addresses, 'phones', d.phones,
+            'email', d.email, 'working_hours', d.working_hours, 'type', d.type, 'external_id', d.external_id,
+            'location', d.location, 'dls_id', d.dls_id, 'dls_verified', d.dls_verified)
+            FROM divisions d WHERE d.id = p_division),
+         (SELECT json_build_object('id', e.id, 'position', e.position) FROM employees e WHERE e.id = p_employee),
+         (SELECT json_build_object(
+            'id', pa.id, 'no_tax_id', pa.no_tax_id, 'first_name', pa.first_name, 'last_name', pa.last_name,
+            'second_name', pa.second_name, 'email', pa.email, 'phones', pa.phones)
+            FROM employees e JOIN parties pa ON pa.id = e.party_id WHERE e.id = p_employee),
+         (SELECT json_build_object(
+            'id', m.id, 'name', m.name, 'form', m.form, 'dosage', m.dosage, 'ingredients', m.ingredients)
+            FROM medications m WHERE m.id = p_medication),
+         (SELECT json_build_object(
+            'id', mp.id, 'name', mp.name, 'medical_program_settings', mp.medical_program_settings,
+            'medical_program_settings_text', mp.medical_program_settings_text, 'is_active', mp.is_active,
+            'medication_dispense_allowed', mp.medication_dispense_allowed,
+            'medication_dispense_allowed_text', mp.medication_dispense_allowed_text,
+            'medication_request_allowed', mp.medication_request_allowed,
+            'medication_request_allowed_text', mp.medication_request_allowed_text,
+            'type', mp.type, 'funding_source', mp.funding_source, 'mr_blank_type', mp.mr_blank_type,
+            'inserted_at', to_char(mp.inserted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'inserted_by', mp.inserted_by,
+            'updated_at', to_char(mp.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'updated_by', mp.updated_by)
+            FROM medical_programs mp WHERE mp.id = p_program)
+    INTO version, legal_entity, division, employee, party, medication, medical_program;
+END
+$fn$;
+
+-- Processes that hold reference rows cached in the old shape (src/registry/reference-cache.ts) drop them
+-- on their next read: the cache is exact by this version, and neither ALTER TABLE nor CREATE FUNCTION
+-- fires the tables' version triggers.
+UPDATE registry_version SET version = version + 1 WHERE scope = 'prm';
