@@ -43,7 +43,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   const log = createLogger(opts.logger === false ? 'silent' : config.LOG_LEVEL, opts.logStream);
   const caps = opts.capabilities ?? defaultCapabilities;
 
-  const opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX });
+  const opened = await openDb({
+    databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX,
+    onConnectionError: (err) => log.warn({ err }, 'database connection lost; the pool opens a new one'),
+  });
   const db = opened.db;
   const closers: (() => Promise<unknown> | unknown)[] = [];
   try {

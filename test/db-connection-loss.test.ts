@@ -20,7 +20,7 @@ let w: World;
 let mis: Mis;
 let admin: pg.Client;
 let apiUrl = '';
-const children: { name: string; child: ChildProcess; stderr: string }[] = [];
+const children: { name: string; child: ChildProcess; stderr: string; stdout: string }[] = [];
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -41,10 +41,11 @@ function spawnChild(name: string, script: string, env: Record<string, string>) {
       DEMO_DATA: 'off',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const entry = { name, child, stderr: '' };
+  const entry = { name, child, stderr: '', stdout: '' };
   child.stderr!.on('data', (c) => (entry.stderr += c.toString()));
+  child.stdout!.on('data', (c) => (entry.stdout += c.toString()));
   children.push(entry);
   return entry;
 }
@@ -94,7 +95,7 @@ describe('PostgreSQL connections terminated under the API and the worker', { ski
     await admin.connect();
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
-    spawnChild('api', 'src/main.ts', { PORT: String(port), HOST: '127.0.0.1', WORKERS: 'off', ADMIN_KEY: 'k' });
+    spawnChild('api', 'src/main.ts', { PORT: String(port), HOST: '127.0.0.1', WORKERS: 'off', ADMIN_KEY: 'k', LOG_LEVEL: 'warn' });
     // each job batch stays a moment in its finishing transaction, so the kills find the worker mid-job
     spawnChild('worker', 'src/worker.ts', { ESOZ_TEST_COMPOSITION_JOB_DELAY_MS: '400', ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE: 'in-transaction' });
     await waitFor(async () => {
@@ -130,6 +131,8 @@ describe('PostgreSQL connections terminated under the API and the worker', { ski
     assert.equal(r.headers.get('retry-after'), '1');
     await new Promise((res) => setTimeout(res, 300));
     assertAlive();
+    const api = children.find((c) => c.name === 'api')!;
+    assert.match(api.stdout, /database connection lost; the pool opens a new one/, 'the lost connection is logged');
     assert.equal((await call(apiUrl, 'GET', '/health/ready')).status, 200);
     const next = await misCall('POST', '/api/patients/composition', uniqueBody());
     assert.equal(next.status, 202, next.text);

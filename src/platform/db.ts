@@ -162,6 +162,8 @@ export interface OpenDbOptions {
   databaseUrl: string;
   dataDir: string;
   poolMax: number;
+  /** Told of every connection that ended under the pool (logged; the pool replaces it). */
+  onConnectionError?: (err: Error) => void;
 }
 
 export interface OpenedDb {
@@ -175,13 +177,14 @@ export interface OpenedDb {
 export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   if (opts.databaseUrl.startsWith('postgres')) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax });
-    // An idle client error (server restart) must not crash the process; the pool replaces the client.
+    // An idle client error (server restart) must not crash the process; the pool replaces the client
+    // (the per-connection listener below reports it).
     pool.on('error', () => undefined);
     // A checked-out client (inside a transaction) has no pool listener: a connection terminated under
     // it (pg_terminate_backend, failover, idle_in_transaction_session_timeout) would emit an unhandled
     // 'error' and end the process. The statement in flight rejects on its own; this listener only
     // keeps the event from being fatal, once per connection.
-    pool.on('connect', (client) => client.on('error', () => undefined));
+    pool.on('connect', (client) => client.on('error', (err: Error) => opts.onConnectionError?.(err)));
     return { db: new PgDb(pool), connectionString: opts.databaseUrl };
   }
   const dataDir = opts.databaseUrl.startsWith('memory://') ? undefined : opts.dataDir;
