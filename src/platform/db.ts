@@ -155,7 +155,7 @@ export function isConnectionLoss(err: unknown): boolean {
   if (CONNECTION_LOST_SQLSTATES.has(code) || CONNECTION_LOST_ERRNOS.has(code)) return true;
   const message = typeof e.message === 'string' ? e.message : '';
   // node-postgres and pg-pool raise these without a code
-  return /^Connection terminated|^Client has encountered a connection error|^timeout exceeded when trying to connect|^Connection is closed/.test(message);
+  return /^Connection terminated|^Client has encountered a connection error|^timeout exceeded when trying to connect/.test(message);
 }
 
 export interface OpenDbOptions {
