@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { startTestServer, waitFor, call, backend, type TestServer, type Mis, type CallResult } from './support/harness.ts';
 import { seedWorld, createBody, misOf, type World } from './support/compositions.ts';
+import { isConnectionLoss, openDb } from '../src/platform/db.ts';
 
 const skip = backend !== 'postgres' ? 'needs PostgreSQL (TEST_DATABASE_URL): PGlite has no server connection to terminate' : false;
 
@@ -223,4 +224,24 @@ describe('PostgreSQL connections terminated under the API and the worker', { ski
     }, 60_000, 250);
     assertAlive();
   });
+});
+
+test('connection loss is told apart from a failed statement (both engines)', async () => {
+  // a server that is not there: the pool's connect error
+  const port = await freePort();
+  const { db: gone } = await openDb({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/x`, dataDir: '', poolMax: 1 });
+  const refused = await gone.query('SELECT 1').then(() => undefined, (e: unknown) => e);
+  await gone.close();
+  assert.ok(isConnectionLoss(refused), String(refused));
+  // a statement the database refused is not a lost connection, on either engine
+  const s = await startTestServer();
+  try {
+    const bad = await s.runtime.platform.db.query('SELECT 1/0').then(() => undefined, (e: unknown) => e);
+    assert.ok(bad);
+    assert.equal(isConnectionLoss(bad), false);
+  } finally {
+    await s.close();
+  }
+  assert.ok(isConnectionLoss(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })));
+  assert.ok(isConnectionLoss(new Error('Connection terminated unexpectedly')));
 });
