@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   /** Validate every response against its route's response schema (tests). */
   checkResponses?: boolean;
   superviseIntervalSeconds?: number;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: import('pino').DestinationStream;
 }
 
 export interface Runtime {
@@ -38,10 +40,13 @@ export interface Runtime {
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const config = opts.config ?? loadConfig(opts.env ?? process.env);
   const role = opts.role ?? 'api';
-  const log = createLogger(opts.logger === false ? 'silent' : config.LOG_LEVEL);
+  const log = createLogger(opts.logger === false ? 'silent' : config.LOG_LEVEL, opts.logStream);
   const caps = opts.capabilities ?? defaultCapabilities;
 
-  const opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX });
+  const opened = await openDb({
+    databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX,
+    onConnectionError: (err) => log.warn({ err }, 'database connection lost; the pool opens a new one'),
+  });
   const db = opened.db;
   const closers: (() => Promise<unknown> | unknown)[] = [];
   try {
@@ -70,7 +75,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     let app: App | undefined;
     if (role === 'api') {
-      app = await createHttpApp({ config: platform.config, auth, logger: opts.logger, checkResponses: opts.checkResponses });
+      app = await createHttpApp({ config: platform.config, auth, logger: opts.logger, logStream: opts.logStream, checkResponses: opts.checkResponses });
       metrics.instrument(app);
       app.get('/health/live', { schema: { hide: true } }, async (req, reply) => sendData(req, reply, { status: 'ok' }));
       app.get('/health/ready', { schema: { hide: true } }, async (req, reply) => {

@@ -57,16 +57,20 @@ class PgDb implements Db {
   }
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // a connection that could not even roll back is broken: the pool must close it, not hand it out again
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await fn(new PgTxDb(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
       throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
   async close(): Promise<void> {
@@ -131,10 +135,35 @@ class PgliteTxDb implements Db {
   async close(): Promise<void> {}
 }
 
+const CONNECTION_LOST_SQLSTATES = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, smart/fast shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up, in recovery
+  '53300', // too_many_connections
+  '08000', '08001', '08003', '08004', '08006', // connection_exception class
+]);
+const CONNECTION_LOST_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+/**
+ * True for an error that says the database connection is gone or cannot be had (terminated backend,
+ * failover, server restarting, network): the request may succeed when retried, so it is a 503, not a 500.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (CONNECTION_LOST_SQLSTATES.has(code) || CONNECTION_LOST_ERRNOS.has(code)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  // node-postgres and pg-pool raise these without a code
+  return /^Connection terminated|^Client has encountered a connection error|^timeout exceeded when trying to connect/.test(message);
+}
+
 export interface OpenDbOptions {
   databaseUrl: string;
   dataDir: string;
   poolMax: number;
+  /** Told of every connection that ended under the pool (logged; the pool replaces it). */
+  onConnectionError?: (err: Error) => void;
 }
 
 export interface OpenedDb {
@@ -148,8 +177,14 @@ export interface OpenedDb {
 export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
   if (opts.databaseUrl.startsWith('postgres')) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax });
-    // An idle client error (server restart) must not crash the process; the pool replaces the client.
+    // An idle client error (server restart) must not crash the process; the pool replaces the client
+    // (the per-connection listener below reports it).
     pool.on('error', () => undefined);
+    // A checked-out client (inside a transaction) has no pool listener: a connection terminated under
+    // it (pg_terminate_backend, failover, idle_in_transaction_session_timeout) would emit an unhandled
+    // 'error' and end the process. The statement in flight rejects on its own; this listener only
+    // keeps the event from being fatal, once per connection.
+    pool.on('connect', (client) => client.on('error', (err: Error) => opts.onConnectionError?.(err)));
     return { db: new PgDb(pool), connectionString: opts.databaseUrl };
   }
   const dataDir = opts.databaseUrl.startsWith('memory://') ? undefined : opts.dataDir;

@@ -25,6 +25,12 @@ export interface QueueDefinition<T extends object = any> {
   retryDelayMax?: number;
   /** The lease: a job active longer than this is taken back and retried. */
   expireInSeconds?: number;
+  /**
+   * A liveness lease inside `expireInSeconds` for long jobs: the worker refreshes the job every
+   * heartbeatSeconds / 2 while it runs, and a job not refreshed for heartbeatSeconds (its worker died)
+   * is taken back and retried. pg-boss's minimum is 10.
+   */
+  heartbeatSeconds?: number;
   deleteAfterSeconds?: number;
   /** Fetch loops per worker process (each holds up to `batchSize` jobs at once). */
   concurrency?: number;
@@ -223,6 +229,7 @@ export class JobQueue {
         retryBackoff,
         ...(retryBackoff ? { retryDelayMax: def.retryDelayMax ?? 300 } : {}),
         expireInSeconds: def.expireInSeconds ?? 60,
+        ...(def.heartbeatSeconds ? { heartbeatSeconds: def.heartbeatSeconds } : {}),
         deleteAfterSeconds: def.deleteAfterSeconds ?? 86400,
       };
       const existing = await this.boss.getQueue(def.name);

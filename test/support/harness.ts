@@ -85,6 +85,8 @@ export interface TestServerOptions {
   extraCapabilities?: Capability[];
   /** reuse an existing database (a second API process on the same PostgreSQL) */
   databaseUrl?: string;
+  /** Capture the server's log lines (API and workers) at LOG_LEVEL (env, default silent). */
+  logStream?: import('pino').DestinationStream;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -99,7 +101,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   });
   const runtime = await startRuntime({
     config,
-    logger: false,
+    logger: opts.logStream ? true : false,
+    logStream: opts.logStream,
     checkResponses: true,
     superviseIntervalSeconds: opts.superviseIntervalSeconds,
     capabilities: [...defaultCapabilities, ...(opts.extraCapabilities ?? [])],

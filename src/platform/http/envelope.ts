@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import { EsozError, malformed, validationFailed, errorOfStatus, type InvalidEntry } from '../errors.ts';
 import { ajvToInvalid } from './ajv-errors.ts';
+import { isConnectionLoss } from '../db.ts';
 
 // Response schemas: the OpenAPI document shows them, and Fastify serialises responses through them
 // (fast-json-stringify), so a field missing here is missing on the wire, which the tests catch.
@@ -121,6 +122,7 @@ export function toEsozError(err: any, request: FastifyRequest): EsozError {
   }
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorOfStatus(413, 'Request body is too large');
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errorOfStatus(415, 'Unsupported Content-Type: send application/json');
+  if (isConnectionLoss(err)) return new EsozError(503, 'service_unavailable', 'Database is not reachable, retry the request', undefined, { 'retry-after': '1' });
   const status = Number(err?.statusCode);
   if (status >= 400 && status < 500) return errorOfStatus(status, err.message || 'Bad request');
   return errorOfStatus(500, 'Internal server error');

@@ -50,13 +50,15 @@ export interface HttpDeps {
   logger?: boolean;
   /** Validate every response against its route's declared response schema; a mismatch is a 500 (tests). */
   checkResponses?: boolean;
+  /** Where request logs go instead of stdout (tests read them). */
+  logStream?: import('pino').DestinationStream;
 }
 
 export async function createHttpApp(deps: HttpDeps): Promise<App> {
   const { config, auth } = deps;
   setPublicUrl(config.PUBLIC_URL);
   const app = Fastify({
-    logger: deps.logger === false ? false : loggerOptions(config.LOG_LEVEL),
+    logger: deps.logger === false ? false : { ...loggerOptions(config.LOG_LEVEL), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     genReqId: (req) => {
       const sent = req.headers['x-request-id'];
       return typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : randomUUID();

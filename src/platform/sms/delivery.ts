@@ -211,7 +211,10 @@ export function registerSmsDelivery(platform: Platform) {
   if (registeredQueues.has(platform.queue)) return;
   registeredQueues.add(platform.queue);
   const { config } = platform;
-  const leaseSeconds = Math.ceil(config.SMS_GATEWAY_TIMEOUT_MS / 1000) + 30;
+  const gatewaySeconds = Math.ceil(config.SMS_GATEWAY_TIMEOUT_MS / 1000);
+  // JOB_LEASE_SECONDS is the lease of SMS work too: a row claimed by a worker that died is claimed again
+  // after it, but never before the dead worker's gateway call must have ended (the gateway timeout and a margin)
+  const leaseSeconds = Math.max(config.JOB_LEASE_SECONDS, gatewaySeconds + 5);
   const tries = new Counter({
     name: 'esoz_sms_delivery_tries_total',
     help: 'SMS delivery tries by provider and result (sent, retry, failed = gave up after SMS_MAX_TRIES)',
@@ -234,9 +237,12 @@ export function registerSmsDelivery(platform: Platform) {
     retryDelay: config.SMS_RETRY_DELAY_SECONDS,
     retryBackoff: true,
     retryDelayMax: 300,
-    // a full batch through a gateway that times out on every row: batch / concurrency rounds of one
-    // gateway timeout each (an expired job is retried; its rows are still protected by their leases)
-    expireInSeconds: leaseSeconds * Math.ceil(SMS_RELAY_BATCH / SMS_DELIVERY_CONCURRENCY),
+    // The job's lease is its heartbeat: a job of up to SMS_RELAY_BATCH rows may legitimately run long
+    // (batch / concurrency rounds of one gateway timeout each, the outer bound below), but a job whose
+    // worker died is taken back after JOB_LEASE_SECONDS (pg-boss's minimum: 10), so its rows that were
+    // not in flight leave at once on the retry, and those in flight once their row lease ended.
+    heartbeatSeconds: Math.max(10, config.JOB_LEASE_SECONDS),
+    expireInSeconds: (gatewaySeconds + 30) * Math.ceil(SMS_RELAY_BATCH / SMS_DELIVERY_CONCURRENCY),
     concurrency: 4,
     handler: (job) => deliverSmsBatch(deps, job.data.outbox_ids, SMS_DELIVERY_CONCURRENCY),
   });
