@@ -33,14 +33,48 @@ function valueAt(root: unknown, instancePath: string): unknown {
   return cur;
 }
 
-export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: InvalidEntry['entry_type'] = 'json_data_property'): InvalidEntry[] {
-  const byEntry = new Map<string, InvalidEntry>();
-  const add = (entry: string, rule: string, params: unknown[], description: string) => {
-    const e = byEntry.get(entry) ?? { entry, entry_type: entryType, rules: [] };
-    if (!e.rules.some((r) => r.rule === rule && r.description === description)) e.rules.push({ rule, params, description });
-    byEntry.set(entry, e);
+/** The final entry of a capped `invalid[]`: the list is not complete. */
+export function truncatedEntry(limit: number): InvalidEntry {
+  return {
+    entry: '$',
+    entry_type: 'request',
+    rules: [{ rule: 'too_many_errors', params: [limit], description: `more invalid entries were found; only the first ${limit} are listed` }],
   };
+}
+
+/**
+ * `errors` as `invalid[]`, one entry per path with its distinct rules, at most `limit` entries (then
+ * `truncatedEntry` is appended). Linear in the number of errors, so a huge 422 cannot hold the event loop.
+ */
+export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: InvalidEntry['entry_type'] = 'json_data_property', limit = Infinity): InvalidEntry[] {
+  const byEntry = new Map<string, { entry: InvalidEntry; seen: Set<string> }>();
+  let truncated = false;
+  const add = (entry: string, rule: string, params: unknown[], description: string) => {
+    let e = byEntry.get(entry);
+    if (!e) {
+      if (byEntry.size >= limit) {
+        truncated = true;
+        return;
+      }
+      byEntry.set(entry, (e = { entry: { entry, entry_type: entryType, rules: [] }, seen: new Set() }));
+    }
+    const key = `${rule}\u0000${description}`;
+    if (!e.seen.has(key)) {
+      e.seen.add(key);
+      e.entry.rules.push({ rule, params, description });
+    }
+  };
+  // "no branch matched" is noise where an error at or under the same path carries the detail
+  const detailed = new Set<string>();
   for (const err of errors) {
+    if (['anyOf', 'oneOf', 'if'].includes(err.keyword)) continue;
+    for (let p = err.instancePath; !detailed.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) {
+      detailed.add(p);
+      if (!p) break;
+    }
+  }
+  for (const err of errors) {
+    if (truncated) break;
     const p = err.params as Record<string, any>;
     switch (err.keyword) {
       case 'required':
@@ -81,7 +115,7 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
       case 'oneOf':
       case 'if':
         // the branch errors carry the detail; a bare "no branch matched" adds noise when they exist
-        if (!errors.some((e) => e !== err && e.instancePath.startsWith(err.instancePath) && !['anyOf', 'oneOf', 'if'].includes(e.keyword))) {
+        if (!detailed.has(err.instancePath)) {
           add(jsonPath(err.instancePath), 'schemata', [], 'expected exactly one of the schemata to match, but none of them did');
         }
         break;
@@ -89,5 +123,7 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
         add(jsonPath(err.instancePath), err.keyword, [], err.message ?? 'is invalid');
     }
   }
-  return [...byEntry.values()];
+  const out = [...byEntry.values()].map((e) => e.entry);
+  if (truncated) out.push(truncatedEntry(limit));
+  return out;
 }
