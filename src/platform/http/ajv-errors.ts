@@ -4,6 +4,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import type { InvalidEntry } from '../errors.ts';
+import { TOO_MANY_ERRORS } from './bounds.ts';
 
 const JSON_TYPE_NAMES: Record<string, string> = {
   object: 'Object', array: 'List', string: 'String', integer: 'Integer', number: 'Number', boolean: 'Boolean', null: 'Null',
@@ -38,7 +39,7 @@ export function truncatedEntry(limit: number): InvalidEntry {
   return {
     entry: '$',
     entry_type: 'request',
-    rules: [{ rule: 'too_many_errors', params: [limit], description: `more invalid entries were found; only the first ${limit} are listed` }],
+    rules: [{ rule: 'too_many_errors', params: [limit], description: `more invalid entries were found than are listed (at most ${limit})` }],
   };
 }
 
@@ -64,17 +65,25 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
       e.entry.rules.push({ rule, params, description });
     }
   };
-  // "no branch matched" is noise where an error at or under the same path carries the detail
-  const detailed = new Set<string>();
-  for (const err of errors) {
-    if (['anyOf', 'oneOf', 'if'].includes(err.keyword)) continue;
-    for (let p = err.instancePath; !detailed.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) {
-      detailed.add(p);
-      if (!p) break;
+  // "No branch matched" is noise when an error at or under the same path carries the detail. Ajv
+  // reports a failed anyOf/oneOf/if right after its branches' errors, so looking back over the errors
+  // under its path is enough (and keeps this linear).
+  const hasDetail = (i: number) => {
+    const path = errors[i].instancePath;
+    for (let j = i - 1; j >= 0; j--) {
+      const e = errors[j];
+      if (e.instancePath !== path && !e.instancePath.startsWith(`${path}/`)) return false;
+      if (!['anyOf', 'oneOf', 'if'].includes(e.keyword)) return true;
     }
-  }
-  for (const err of errors) {
+    return false;
+  };
+  for (const [i, err] of errors.entries()) {
     if (truncated) break;
+    // the validator stopped listing errors (bounds.ts: boundedValidator)
+    if (err.keyword === TOO_MANY_ERRORS) {
+      truncated = true;
+      break;
+    }
     const p = err.params as Record<string, any>;
     switch (err.keyword) {
       case 'required':
@@ -115,7 +124,7 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
       case 'oneOf':
       case 'if':
         // the branch errors carry the detail; a bare "no branch matched" adds noise when they exist
-        if (!detailed.has(err.instancePath)) {
+        if (!hasDetail(i)) {
           add(jsonPath(err.instancePath), 'schemata', [], 'expected exactly one of the schemata to match, but none of them did');
         }
         break;

@@ -3,6 +3,7 @@
  * them: a default maximum on every text, list and integer of a request schema, and NUL (U+0000)
  * refused in any text, since PostgreSQL cannot store it. The figures are explained in docs/decisions.md.
  */
+import type { ErrorObject } from 'ajv';
 import type { InvalidEntry } from '../errors.ts';
 import { jsonPath } from './ajv-errors.ts';
 
@@ -61,22 +62,82 @@ export function boundRequestSchema<T>(schema: T): T {
  */
 export function nulEntries(value: unknown, entryType: InvalidEntry['entry_type']): InvalidEntry[] {
   const found: InvalidEntry[] = [];
-  const rule = (what: string) => [{ rule: 'format', params: [], description: `${what} must not contain the NUL character (U+0000)` }];
-  const entry = (path: string[]) => jsonPath(path.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''));
-  const walk = (v: unknown, path: string[]) => {
-    if (found.length >= MAX_INVALID_ENTRIES) return;
+  const path: string[] = [];
+  const report = (what: string) => found.push({
+    entry: jsonPath(path.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')),
+    entry_type: entryType,
+    rules: [{ rule: 'format', params: [], description: `${what} must not contain the NUL character (U+0000)` }],
+  });
+  const walk = (v: unknown) => {
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) found.push({ entry: entry(path), entry_type: entryType, rules: rule('the value') });
+      if (v.includes('\u0000')) report('the value');
     } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && found.length < MAX_INVALID_ENTRIES; i++) walk(v[i], [...path, String(i)]);
+      for (let i = 0; i < v.length && found.length < MAX_INVALID_ENTRIES; i++) {
+        if (typeof v[i] !== 'object' && typeof v[i] !== 'string') continue;
+        path.push(String(i));
+        walk(v[i]);
+        path.pop();
+      }
     } else if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
+      for (const k in v) {
         if (found.length >= MAX_INVALID_ENTRIES) return;
-        if (k.includes('\u0000')) found.push({ entry: entry([...path, k]), entry_type: entryType, rules: rule('the name') });
-        else walk(x, [...path, k]);
+        path.push(k);
+        if (k.includes('\u0000')) report('the name');
+        else walk((v as Record<string, unknown>)[k]);
+        path.pop();
       }
     }
   };
-  walk(value, []);
+  walk(value);
   return found;
+}
+
+/**
+ * Above this many JSON values, an invalid body is not validated for every error: Ajv's allErrors
+ * would build an error object per bad value (hundreds of ms for a 1 MB body of them). The first
+ * error found is listed instead, then the `too_many_errors` entry.
+ */
+export const FULL_VALIDATION_VALUES = 50_000;
+
+/** Whether `value` holds more than `limit` JSON values (stops counting there). */
+export function hasMoreValuesThan(value: unknown, limit: number): boolean {
+  let n = 0;
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (++n > limit) return true;
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v !== null && typeof v === 'object') for (const k in v) stack.push((v as Record<string, unknown>)[k]);
+  }
+  return false;
+}
+
+/** The keyword of the error that marks a list of errors as incomplete (see ajv-errors.ts). */
+export const TOO_MANY_ERRORS = 'too_many_errors';
+
+interface Validate {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/**
+ * A body validator whose work is linear in the body with a bounded number of error objects:
+ * `first` stops at the first error, `all` lists every error and runs only on invalid bodies of at
+ * most FULL_VALIDATION_VALUES values.
+ */
+export function boundedValidator(first: Validate, all: Validate): Validate {
+  const validate: Validate = (data) => {
+    if (first(data)) {
+      validate.errors = null;
+      return true;
+    }
+    if (!hasMoreValuesThan(data, FULL_VALIDATION_VALUES)) {
+      all(data);
+      validate.errors = all.errors;
+    } else {
+      validate.errors = [...(first.errors ?? []), { keyword: TOO_MANY_ERRORS, instancePath: '', schemaPath: '', params: {}, message: 'more errors' }];
+    }
+    return false;
+  };
+  return validate;
 }
