@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer, type Mis } from './support/harness.ts';
+import type { Capability } from '../src/platform/platform.ts';
+import { sendData } from '../src/platform/http/envelope.ts';
 import { MAX_INVALID_ENTRIES, MAX_ITEMS, MAX_TEXT_LENGTH } from '../src/platform/http/bounds.ts';
 
 let server: TestServer;
@@ -28,8 +30,8 @@ interface RawResponse {
 }
 
 /** Writes `chunks` on a raw TCP connection (a pause between chunks when `gapMs`), reads until the server closes it. */
-function raw(chunks: (string | Buffer)[], gapMs = 0): Promise<RawResponse> {
-  const { port } = new URL(server.url);
+function raw(chunks: (string | Buffer)[], gapMs = 0, url = server.url): Promise<RawResponse> {
+  const { port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1');
     const started = Date.now();
@@ -227,7 +229,8 @@ test("the router's refusals are in the envelope: bad percent-encoding (400), a p
   const long = await mis.call('GET', `/api/patients/${'a'.repeat(101)}/composition`);
   assert.equal(long.status, 414);
   assertEnvelope(long.body, 414, 'request_uri_too_long');
-  assert.equal(long.body.meta.request_id, long.headers.get('x-request-id') ?? long.body.meta.request_id);
+  assert.equal(long.body.meta.request_id, long.headers.get('x-request-id'));
+  assert.match(bad.head, /x-request-id: /i);
 });
 
 test("Node's parser refusals are in the envelope: header too large (431), a request that is not HTTP (400)", async () => {
@@ -333,4 +336,46 @@ test('a client that never finishes its headers is closed with a 408 too', async 
   assert.equal(r.status, 408);
   assertEnvelope(r.body, 408, 'request_timeout');
   assert.ok(r.closedAfterMs < 6000, `closed after ${r.closedAfterMs} ms`);
+});
+
+// ------------------------------------------------------------------ shutdown
+
+test('a request arriving on a busy connection while the server closes gets a 503 in the envelope', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => (entered = r));
+  const held: Capability = {
+    name: 'edge-test',
+    routes(app) {
+      app.get('/api/test/held', { schema: { hide: true } }, async (request, reply) => {
+        entered();
+        await gate;
+        return sendData(request, reply, { held: true });
+      });
+    },
+  };
+  const closing = await startTestServer({ extraCapabilities: [held] });
+  const { port } = new URL(closing.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  const received: Buffer[] = [];
+  socket.on('data', (d) => received.push(d));
+  socket.on('error', () => undefined);
+  const ended = new Promise((r) => socket.on('close', r));
+  socket.write('GET /api/test/held HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  await inside;
+  const closed = closing.close();
+  await new Promise((r) => setTimeout(r, 50)); // app.close() has begun: preClose ran
+  socket.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 50));
+  release();
+  await ended;
+  await closed;
+  const text = Buffer.concat(received).toString('utf8');
+  const responses = text.split(/(?=HTTP\/1\.1 )/);
+  assert.equal(responses.length, 2, text);
+  assert.match(responses[0], /^HTTP\/1\.1 200/);
+  assert.match(responses[1], /^HTTP\/1\.1 503/);
+  const body = JSON.parse(responses[1].split('\r\n\r\n')[1]);
+  assertEnvelope(body, 503, 'service_unavailable');
 });

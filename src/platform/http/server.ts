@@ -87,7 +87,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       disableRequestLogging: (req: FastifyRequest) => req.url.startsWith('/health/') || req.url === '/metrics',
     }),
     bodyLimit: DEFAULT_BODY_LIMIT,
-    return503OnClosing: true,
+    // While closing, requests still arriving on busy keep-alive connections get a 503 in the
+    // envelope from the onRequest hook below (Fastify's own 503 body is not the envelope).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // What one client can hold: a request (headers and body) must arrive within REQUEST_TIMEOUT_SECONDS
     // (then 408), its headers within at most 20 s, an idle keep-alive connection is closed after 72 s
@@ -108,7 +110,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
     frameworkErrors: (err, request, reply: FastifyReply) => {
       const esoz = toEsozError(err, request);
       request.log.info({ status: esoz.status, type: esoz.type, code: err.code }, 'request rejected');
-      reply.code(esoz.status).type('application/json; charset=utf-8').send(errorBody(request, esoz));
+      reply.header('x-request-id', String(request.id)).code(esoz.status).type('application/json; charset=utf-8').send(errorBody(request, esoz));
     },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       // a reset connection has no one to answer; a response already under way cannot be replaced
@@ -118,6 +120,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
         return;
       }
       const esoz = clientErrorResponse(err);
+      app.log.info({ status: esoz.status, code: err.code }, 'connection rejected');
       const body = JSON.stringify({
         meta: { code: esoz.status, url: publicUrlOrEmpty(), type: 'object', request_id: randomUUID() },
         error: { type: esoz.type, message: esoz.message },
@@ -207,8 +210,17 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
 
   app.decorateRequest('auth', null as unknown as AuthContext);
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
+    if (closing) {
+      reply.header('connection', 'close');
+      throw errorOfStatus(503, 'The server is shutting down: retry the request');
+    }
     const routeConfig = request.routeOptions.config;
     if (routeConfig?.admin) {
       const key = request.headers['x-admin-key'];
