@@ -97,8 +97,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
     // a slow answer short (a large fixture set on PGlite takes a while), so it is 10 minutes.
     requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
     connectionTimeout: 600_000,
+    // (no maxRequestsPerSocket: past it Node answers a bare 503 outside the envelope)
     keepAliveTimeout: 72_000,
-    maxRequestsPerSocket: 10_000,
     http: {
       headersTimeout: Math.min(config.REQUEST_TIMEOUT_SECONDS, 20) * 1000,
       // Node checks the two timeouts above this often (default 30 s, which would stretch them)
