@@ -7,7 +7,7 @@ import type { App } from '../platform/http/server.ts';
 import type { Platform } from '../platform/platform.ts';
 import { baseUrl, sendData, dataEnvelope, pageEnvelope, errorEnvelope } from '../platform/http/envelope.ts';
 import { badRequest, forbidden, notFound, validationFailed } from '../platform/errors.ts';
-import { CompositionDocument, CreateCompositionBody, JobState, SearchQuery, SignBody } from './schemas.ts';
+import { CMS_BODY_LIMIT, CompositionDocument, CREATE_BODY_LIMIT, CreateCompositionBody, JobState, SearchQuery, SignBody } from './schemas.ts';
 import { validateCreate } from './validate.ts';
 import type { JobStore } from './jobs.ts';
 import { COMPOSITION_STATUSES } from './model.ts';
@@ -140,6 +140,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
     const hide = p === '';
     app.post(`${p}/patients/composition`, {
       config: { scopes: ['composition:create'] },
+      bodyLimit: CREATE_BODY_LIMIT,
       schema: { hide, tags: ['compositions'], summary: 'Create a composition (async job)', body: CreateCompositionBody, response: responses.accepted },
     }, async (request, reply) => {
       if (!request.auth.legalEntityId) throw forbidden('Access denied');
@@ -151,6 +152,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.patch(`${p}/patients/composition/:id/sign`, {
       config: { scopes: ['composition:sign'] },
+      bodyLimit: CMS_BODY_LIMIT,
       schema: { hide, tags: ['compositions'], summary: 'Sign a PRELIMINARY composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: responses.accepted },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };
@@ -163,6 +165,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
 
     app.patch(`${p}/patients/composition/:id/cancel`, {
       config: { scopes: ['composition:cancel'] },
+      bodyLimit: CMS_BODY_LIMIT,
       schema: { hide, tags: ['compositions'], summary: 'Cancel a FINAL composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: responses.accepted },
     }, async (request, reply) => {
       const { id } = request.params as { id: string };

@@ -3,9 +3,17 @@ import { Type, type Static } from 'typebox';
 
 const strict = { additionalProperties: false } as const;
 
-export const Coding = Type.Object({ system: Type.String({ minLength: 1 }), code: Type.String({ minLength: 1 }) }, strict);
+/** Bodies: a composition is a few kilobytes; sign and cancel carry a base64 CMS of up to 4 MB (SignBody). */
+export const CREATE_BODY_LIMIT = 256 * 1024;
+export const CMS_BODY_LIMIT = 5 * 1024 * 1024;
+/** searchComposition's page size: the published spec gives no maximum; see docs/decisions.md. */
+export const SEARCH_MAX_LIMIT = 1000;
+/** The largest `offset` (PostgreSQL's integer): a larger one is a 422, never an out-of-range 500. */
+export const SEARCH_MAX_OFFSET = 2_147_483_647;
+
+export const Coding = Type.Object({ system: Type.String({ minLength: 1, maxLength: 255 }), code: Type.String({ minLength: 1, maxLength: 255 }) }, strict);
 export const CodeableConcept = Type.Object(
-  { coding: Type.Array(Coding, { minItems: 1, maxItems: 1 }), text: Type.Optional(Type.String()) },
+  { coding: Type.Array(Coding, { minItems: 1, maxItems: 1 }), text: Type.Optional(Type.String({ maxLength: 2000 })) },
   strict,
 );
 export const Reference = Type.Object({ type: CodeableConcept, value: Type.String({ format: 'uuid' }) }, strict);
@@ -18,7 +26,7 @@ export const Event = Type.Object({ code: CodeableConcept, period: Period }, stri
 
 export const Extension = Type.Object(
   {
-    valueCode: Type.String({ minLength: 1 }),
+    valueCode: Type.String({ minLength: 1, maxLength: 255 }),
     valueUuid: Type.Optional(Type.String({ format: 'uuid' })),
     valueBoolean: Type.Optional(Type.Boolean()),
     valueString: Type.Optional(Type.String({ maxLength: 2000 })),
@@ -72,12 +80,12 @@ export const SearchQuery = Type.Object(
   {
     subject: Type.Optional(Type.String({ format: 'uuid' })),
     focus: Type.Optional(Type.String({ format: 'uuid' })),
-    type: Type.Optional(Type.String({ minLength: 1 })),
-    status: Type.Optional(Type.String({ minLength: 1 })),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    status: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     encounter: Type.Optional(Type.String({ format: 'uuid' })),
     episodeOfCare: Type.Optional(Type.String({ format: 'uuid' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: SEARCH_MAX_OFFSET, default: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SEARCH_MAX_LIMIT, default: 50 })),
   },
   strict,
 );

@@ -33,6 +33,7 @@ export const ConfigSchema = Type.Object({
     default: 'on',
     description: 'Run queue workers in the API process',
   }),
+  REQUEST_TIMEOUT_SECONDS: Int(60, 1, 3600, 'A request (headers and body) must be received within this; then 408'),
   TOKEN_CACHE_SECONDS: Int(30, 0, 3600, 'How long a verified access token is cached in memory'),
   // ePrescription: SMS timeout procedure and template (seed 003)
   MR_MAX_ATTEMPTS_COUNT: Int(3, 1, 1000, 'Resend attempts allowed per medication request within MR_SEND_TIMEOUT'),

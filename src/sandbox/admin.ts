@@ -15,9 +15,9 @@ const Uuid = Type.String({ format: 'uuid' });
 const ClientBody = Type.Object(
   {
     id: Type.Optional(Uuid),
-    name: Type.String({ minLength: 1 }),
+    name: Type.String({ minLength: 1, maxLength: 255 }),
     legal_entity_id: Type.Optional(Type.Union([Uuid, Type.Null()])),
-    secret: Type.Optional(Type.String({ minLength: 8 })),
+    secret: Type.Optional(Type.String({ minLength: 8, maxLength: 255 })),
   },
   { additionalProperties: false },
 );
@@ -36,11 +36,12 @@ const TokenBody = Type.Object(
 
 const SmsQuery = Type.Object(
   {
-    phone_number: Type.Optional(Type.String()),
-    entity_id: Type.Optional(Type.String()),
-    entity_name: Type.Optional(Type.String()),
-    status: Type.Optional(Type.String()),
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    phone_number: Type.Optional(Type.String({ maxLength: 32 })),
+    entity_id: Type.Optional(Type.String({ maxLength: 64 })),
+    entity_name: Type.Optional(Type.String({ maxLength: 64 })),
+    status: Type.Optional(Type.String({ maxLength: 32 })),
+    // (page - 1) × page_size stays far inside PostgreSQL's bigint OFFSET
+    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
     page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
   },
   { additionalProperties: false },

@@ -67,6 +67,9 @@ export async function applyFixtures(platform: Platform, body: FixturesBody, db: 
       const ids: string[] = [];
       for (const [i, item] of items.entries()) {
         const prefix = `$.${kind.name}[${i}]`;
+        // PGlite runs in this process and its statements never wait on I/O: without this, a large
+        // set of fixtures would hold the event loop (every other request) until it is written.
+        await new Promise((resolve) => setImmediate(resolve));
         try {
           ids.push(await tx.transaction((sp) => kind.upsert(sp, item, platform)));
         } catch (err) {

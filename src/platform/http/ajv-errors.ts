@@ -4,6 +4,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import type { InvalidEntry } from '../errors.ts';
+import { TOO_MANY_ERRORS } from './bounds.ts';
 
 const JSON_TYPE_NAMES: Record<string, string> = {
   object: 'Object', array: 'List', string: 'String', integer: 'Integer', number: 'Number', boolean: 'Boolean', null: 'Null',
@@ -33,14 +34,56 @@ function valueAt(root: unknown, instancePath: string): unknown {
   return cur;
 }
 
-export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: InvalidEntry['entry_type'] = 'json_data_property'): InvalidEntry[] {
-  const byEntry = new Map<string, InvalidEntry>();
-  const add = (entry: string, rule: string, params: unknown[], description: string) => {
-    const e = byEntry.get(entry) ?? { entry, entry_type: entryType, rules: [] };
-    if (!e.rules.some((r) => r.rule === rule && r.description === description)) e.rules.push({ rule, params, description });
-    byEntry.set(entry, e);
+/** The final entry of a capped `invalid[]`: the list is not complete. */
+export function truncatedEntry(limit: number): InvalidEntry {
+  return {
+    entry: '$',
+    entry_type: 'request',
+    rules: [{ rule: 'too_many_errors', params: [limit], description: `more invalid entries were found than are listed (at most ${limit})` }],
   };
-  for (const err of errors) {
+}
+
+/**
+ * `errors` as `invalid[]`, one entry per path with its distinct rules, at most `limit` entries (then
+ * `truncatedEntry` is appended). Linear in the number of errors, so a huge 422 cannot hold the event loop.
+ */
+export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: InvalidEntry['entry_type'] = 'json_data_property', limit = Infinity): InvalidEntry[] {
+  const byEntry = new Map<string, { entry: InvalidEntry; seen: Set<string> }>();
+  let truncated = false;
+  const add = (entry: string, rule: string, params: unknown[], description: string) => {
+    let e = byEntry.get(entry);
+    if (!e) {
+      if (byEntry.size >= limit) {
+        truncated = true;
+        return;
+      }
+      byEntry.set(entry, (e = { entry: { entry, entry_type: entryType, rules: [] }, seen: new Set() }));
+    }
+    const key = `${rule}\u0000${description}`;
+    if (!e.seen.has(key)) {
+      e.seen.add(key);
+      e.entry.rules.push({ rule, params, description });
+    }
+  };
+  // "No branch matched" is noise when an error at or under the same path carries the detail. Ajv
+  // reports a failed anyOf/oneOf/if right after its branches' errors, so looking back over the errors
+  // under its path is enough (and keeps this linear).
+  const hasDetail = (i: number) => {
+    const path = errors[i].instancePath;
+    for (let j = i - 1; j >= 0; j--) {
+      const e = errors[j];
+      if (e.instancePath !== path && !e.instancePath.startsWith(`${path}/`)) return false;
+      if (!['anyOf', 'oneOf', 'if'].includes(e.keyword)) return true;
+    }
+    return false;
+  };
+  for (const [i, err] of errors.entries()) {
+    if (truncated) break;
+    // the validator stopped listing errors (bounds.ts: boundedValidator)
+    if (err.keyword === TOO_MANY_ERRORS) {
+      truncated = true;
+      break;
+    }
     const p = err.params as Record<string, any>;
     switch (err.keyword) {
       case 'required':
@@ -81,7 +124,7 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
       case 'oneOf':
       case 'if':
         // the branch errors carry the detail; a bare "no branch matched" adds noise when they exist
-        if (!errors.some((e) => e !== err && e.instancePath.startsWith(err.instancePath) && !['anyOf', 'oneOf', 'if'].includes(e.keyword))) {
+        if (!hasDetail(i)) {
           add(jsonPath(err.instancePath), 'schemata', [], 'expected exactly one of the schemata to match, but none of them did');
         }
         break;
@@ -89,5 +132,7 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
         add(jsonPath(err.instancePath), err.keyword, [], err.message ?? 'is invalid');
     }
   }
-  return [...byEntry.values()];
+  const out = [...byEntry.values()].map((e) => e.entry);
+  if (truncated) out.push(truncatedEntry(limit));
+  return out;
 }

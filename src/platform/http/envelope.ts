@@ -5,7 +5,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import { EsozError, malformed, validationFailed, errorOfStatus, type InvalidEntry } from '../errors.ts';
-import { ajvToInvalid } from './ajv-errors.ts';
+import { ajvToInvalid, truncatedEntry } from './ajv-errors.ts';
+import { MAX_INVALID_ENTRIES } from './bounds.ts';
 import { isConnectionLoss } from '../db.ts';
 
 // Response schemas: the OpenAPI document shows them, and Fastify serialises responses through them
@@ -55,7 +56,7 @@ export function errorEnvelope(description: string) {
     error: Type.Object({
       type: Type.String({ description: 'ESOZ error type (access_denied, forbidden, not_found, request_conflict, validation_failed, sms_timeout, …)' }),
       message: Type.String(),
-      invalid: Type.Optional(Type.Array(InvalidEntrySchema, { description: 'Every failed rule (422 validation_failed)' })),
+      invalid: Type.Optional(Type.Array(InvalidEntrySchema, { description: `Every failed rule (422 validation_failed), at most ${MAX_INVALID_ENTRIES} entries; a final entry with rule \`too_many_errors\` says that more were found` })),
     }, { additionalProperties: false }),
   }, { additionalProperties: false, description });
 }
@@ -70,6 +71,11 @@ export interface Paging {
 let publicUrl = '';
 export function setPublicUrl(url: string) {
   publicUrl = url.replace(/\/$/, '');
+}
+
+/** PUBLIC_URL without a trailing slash, or '' (a response written before there is a request). */
+export function publicUrlOrEmpty(): string {
+  return publicUrl;
 }
 
 export function requestUrl(request: FastifyRequest): string {
@@ -102,7 +108,11 @@ export function sendData(request: FastifyRequest, reply: FastifyReply, data: unk
 
 export function errorBody(request: FastifyRequest, err: EsozError) {
   const error: { type: string; message: string; invalid?: InvalidEntry[] } = { type: err.type, message: err.message };
-  if (err.invalid) error.invalid = err.invalid;
+  if (err.invalid) {
+    error.invalid = err.invalid.length > MAX_INVALID_ENTRIES
+      ? [...err.invalid.slice(0, MAX_INVALID_ENTRIES), truncatedEntry(MAX_INVALID_ENTRIES)]
+      : err.invalid;
+  }
   return { meta: meta(request, err.status, 'object'), error };
 }
 
@@ -114,7 +124,7 @@ export function toEsozError(err: any, request: FastifyRequest): EsozError {
   if (Array.isArray(err?.validation)) {
     const part = (err.validationContext ?? 'body') as keyof typeof PART_ENTRY_TYPE;
     const root = part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : request.headers;
-    return validationFailed(ajvToInvalid(err.validation, root, PART_ENTRY_TYPE[part] ?? 'json_data_property'));
+    return validationFailed(ajvToInvalid(err.validation, root, PART_ENTRY_TYPE[part] ?? 'json_data_property', MAX_INVALID_ENTRIES));
   }
   const code: string = err?.code ?? '';
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {

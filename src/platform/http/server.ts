@@ -2,15 +2,18 @@
  * The Fastify app: ESOZ envelope everywhere, request ids, the gateway's auth order, strict
  * validation (unknown fields rejected, no coercion of bodies, every error reported), OpenAPI.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { toEsozError, errorBody, setPublicUrl } from './envelope.ts';
-import { EsozError, accessDenied, notFound, malformed } from '../errors.ts';
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import { toEsozError, errorBody, setPublicUrl, publicUrlOrEmpty } from './envelope.ts';
+import { EsozError, accessDenied, notFound, malformed, errorOfStatus, validationFailed } from '../errors.ts';
+import { boundRequestSchema, boundedValidator, nulEntries } from './bounds.ts';
 import type { AuthContext, AuthService } from '../auth.ts';
 import { loggerOptions } from '../logging.ts';
 import type { Config } from '../config.ts';
@@ -31,9 +34,26 @@ export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
 const REQUEST_ID_RE = /^[\w\-.:#@/+=]{1,200}$/;
 
-function makeAjv(coerce: boolean) {
+/** Body limit of a route that sets none; the routes that take a CMS (sign, cancel) set their own. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** The charsets a JSON body may declare (RFC 8259: JSON between systems is UTF-8). */
+const UTF8_CHARSET = /^"?utf-?8"?$/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * The envelope for a connection Node's HTTP parser refused before there was a request (bad request
+ * line, header too large, request not received within the timeout): a raw response, then close.
+ */
+function clientErrorResponse(err: NodeJS.ErrnoException): EsozError {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return errorOfStatus(408, 'Request timeout: the request was not received in full in time');
+  if (err.code === 'HPE_HEADER_OVERFLOW') return errorOfStatus(431, 'Request header fields too large');
+  return errorOfStatus(400, `Malformed HTTP request${err.code ? ` (${err.code})` : ''}`);
+}
+
+function makeAjv(coerce: boolean, allErrors = true) {
   const ajv = new Ajv({
-    allErrors: true,
+    allErrors,
     removeAdditional: false,
     coerceTypes: coerce ? 'array' : false,
     useDefaults: true,
@@ -68,20 +88,86 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       requestIdLogLabel: 'request_id',
       disableRequestLogging: (req: FastifyRequest) => req.url.startsWith('/health/') || req.url === '/metrics',
     }),
-    bodyLimit: 5 * 1024 * 1024,
-    return503OnClosing: true,
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    // While closing, requests still arriving on busy keep-alive connections get a 503 in the
+    // envelope from the onRequest hook below (Fastify's own 503 body is not the envelope).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // What one client can hold: a request (headers and body) must arrive within REQUEST_TIMEOUT_SECONDS
+    // (then 408), its headers within at most 20 s, an idle keep-alive connection is closed after 72 s
+    // (longer than the usual balancer's 60 s). The socket timeout is a last resort that must not cut
+    // a slow answer short (a large fixture set on PGlite takes a while), so it is 10 minutes.
+    requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    connectionTimeout: 600_000,
+    // (no maxRequestsPerSocket: past it Node answers a bare 503 outside the envelope)
+    keepAliveTimeout: 72_000,
+    http: {
+      headersTimeout: Math.min(config.REQUEST_TIMEOUT_SECONDS, 20) * 1000,
+      // Node checks the two timeouts above this often (default 30 s, which would stretch them)
+      connectionsCheckingInterval: 1000,
+    },
+    // The 422 is built from err.validation (envelope.ts); Fastify's default message joins every error into one string
+    schemaErrorFormatter: (_errors, dataVar) => new Error(`${dataVar} is invalid`),
+    // The router's own refusals (bad percent-encoding, a path parameter over 100 characters) in the envelope
+    frameworkErrors: (err, request, reply: FastifyReply) => {
+      const esoz = toEsozError(err, request);
+      request.log.info({ status: esoz.status, type: esoz.type, code: err.code }, 'request rejected');
+      reply.header('x-request-id', String(request.id)).code(esoz.status).type('application/json; charset=utf-8').send(errorBody(request, esoz));
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      // a reset connection has no one to answer; a response already under way cannot be replaced
+      const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+        socket.destroy();
+        return;
+      }
+      const esoz = clientErrorResponse(err);
+      app.log.info({ status: esoz.status, code: err.code }, 'connection rejected');
+      const body = JSON.stringify({
+        meta: { code: esoz.status, url: publicUrlOrEmpty(), type: 'object', request_id: randomUUID() },
+        error: { type: esoz.type, message: esoz.message },
+      });
+      socket.end(
+        `HTTP/1.1 ${esoz.status} ${STATUS_CODES[esoz.status]}\r\nConnection: close\r\n` +
+          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Every request schema gets the default bounds (text length, list size, integer range) it does not set itself.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema) return;
+    const schema = { ...route.schema } as Record<string, unknown>;
+    for (const part of ['body', 'querystring', 'params', 'headers']) {
+      if (schema[part]) schema[part] = boundRequestSchema(schema[part]);
+    }
+    route.schema = schema as typeof route.schema;
+  });
+
   // Bodies are validated strictly; path and query strings arrive as text, so they are coerced.
+  // Bodies can be large: their validation is bounded (bounds.ts).
   const bodyAjv = makeAjv(false);
+  const bodyFirstErrorAjv = makeAjv(false, false);
   const textAjv = makeAjv(true);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? boundedValidator(bodyFirstErrorAjv.compile(schema), bodyAjv.compile(schema)) : textAjv.compile(schema));
 
   // One JSON parser for every content type: actions without payload accept no body, {} or [];
   // clients that forget Content-Type still get their JSON read.
   app.removeAllContentTypeParsers();
-  const parseJson = (_req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
+  // A body is UTF-8: another declared charset is a 415, bytes that are not UTF-8 a 422, so nothing
+  // decoded into U+FFFD is ever stored.
+  const parseJson = (req: FastifyRequest, raw: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const charset = /;\s*charset\s*=\s*([^;\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !UTF8_CHARSET.test(charset)) {
+      return done(errorOfStatus(415, `Unsupported charset ${charset}: send the body in UTF-8`));
+    }
+    let body: string;
+    try {
+      body = utf8.decode(raw);
+    } catch {
+      return done(malformed('the body is not valid UTF-8'));
+    }
     if (body.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(body));
@@ -89,8 +175,18 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       done(malformed((err as Error).message));
     }
   };
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
-  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, parseJson);
+
+  // PostgreSQL cannot store NUL (U+0000) in text: refused in any path, query or body string, for every route.
+  app.addHook('preValidation', async (request) => {
+    const invalid = [
+      ...nulEntries(request.params, 'path_parameter'),
+      ...nulEntries(request.query, 'query_parameter'),
+      ...nulEntries(request.body, 'json_data_property'),
+    ];
+    if (invalid.length) throw validationFailed(invalid);
+  });
 
   // Responses are written by JSON.stringify, in the order the code builds them: seed 003's field
   // order is part of the contract, and fast-json-stringify would move required fields first. The
@@ -116,8 +212,17 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
 
   app.decorateRequest('auth', null as unknown as AuthContext);
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', String(request.id));
+    if (closing) {
+      reply.header('connection', 'close');
+      throw errorOfStatus(503, 'The server is shutting down: retry the request');
+    }
     const routeConfig = request.routeOptions.config;
     if (routeConfig?.admin) {
       const key = request.headers['x-admin-key'];
