@@ -81,11 +81,15 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
   app.removeAllContentTypeParsers();
   const parseJson = (_req: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
     if (body.trim() === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(body));
+      value = JSON.parse(body);
     } catch (err) {
-      done(malformed((err as Error).message));
+      return done(malformed((err as Error).message));
     }
+    // Deeper values overflow the stack of whatever walks them next (JSON.stringify of a jsonb column: 500).
+    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(malformed(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+    done(null, value);
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
@@ -176,6 +180,21 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app as unknown as App;
+}
+
+/** ESOZ documents nest a dozen levels at most; a request body may nest this deep. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `value` nests arrays/objects deeper than `max` levels (iterative: safe on any depth). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /**
