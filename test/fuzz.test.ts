@@ -187,7 +187,7 @@ before(async () => {
   const ctxFor = (op: Op) => ({ uuids, freshIds: op.route === '/admin/fixtures' });
 
   const knownFor = (op: Op, param: string) => {
-    if (param === 'id') return /medication_requests/.test(op.route) ? known.mrId : known.compositionId;
+    if (param === 'id') return /medication_requests/.test(op.route) ? known.mrId : /\/persons\//.test(op.route) ? known.patientId : known.compositionId;
     return known[param] ?? uuids;
   };
 
@@ -301,7 +301,7 @@ before(async () => {
     const fill = (vals: Record<string, string>) => op.route.replace(/\{(\w+)\}/g, (_m, name: string) => vals[name]);
     const path = fc.oneof(
       { weight: 5, arbitrary: fc.tuple(...segments).map((vals) => fill(Object.fromEntries(op.params.map((p, i) => [p, vals[i]])))) },
-      { weight: op.params.length ? 2 : 0, arbitrary: fc.constantFrom(...coherent).map((c) => fill({ ...c, id: /medication_requests/.test(op.route) ? DEMO.mrOtpId : c.id })) },
+      { weight: op.params.length ? 2 : 0, arbitrary: fc.constantFrom(...coherent).map((c) => fill({ ...c, id: /medication_requests/.test(op.route) ? DEMO.mrOtpId : /\/persons\//.test(op.route) ? c.patientId : c.id })) },
     );
     const fuzzedQuery = fc.tuple(
       fc.tuple(...op.query.map((q) => fc.option(queryValueArb(op, q).map((v) => `${q.name}=${v}`), { freq: 2 }))),
