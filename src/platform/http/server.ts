@@ -169,11 +169,15 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       return done(malformed('the body is not valid UTF-8'));
     }
     if (body.trim() === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(body));
+      value = JSON.parse(body);
     } catch (err) {
-      done(malformed((err as Error).message));
+      return done(malformed((err as Error).message));
     }
+    // Deeper values overflow the stack of whatever walks them next (JSON.stringify of a jsonb column: 500).
+    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return done(malformed(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+    done(null, value);
   };
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'buffer' }, parseJson);
@@ -257,6 +261,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
         version: '0.1.0',
         description: 'ESOZ Compositions and ePrescription (resend) — faithful sandbox and service. Errors use the ESOZ envelope.',
       },
+      // Relative to where the document is served unless PUBLIC_URL names the public address.
+      servers: [{ url: config.PUBLIC_URL.replace(/\/$/, '') || '/' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
@@ -275,11 +281,78 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       if (cfg?.admin) s.security = [{ adminKey: [] }];
       return { schema: s as typeof schema, url };
     },
+    transformObject: (doc) => ('openapiObject' in doc ? (toOpenApi30(doc.openapiObject) as typeof doc.openapiObject) : doc.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app as unknown as App;
+}
+
+/** ESOZ documents nest a dozen levels at most; a request body may nest this deep. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether `value` nests arrays/objects deeper than `max` levels (iterative: safe on any depth). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * The route schemas are JSON Schema as Ajv reads it (draft 2019+/2020-12 keywords); the document
+ * says OpenAPI 3.0, whose Schema Object has its own dialect. Rewrite the keywords that differ into
+ * their 3.0 form (a copy: the route schemas themselves keep validating requests):
+ * numeric `exclusiveMinimum`/`exclusiveMaximum` → `minimum`/`maximum` + boolean flag, `const` → `enum`,
+ * `type: [T, 'null']` → `type: T` + `nullable`, `examples: [...]` → `example`.
+ */
+export function toOpenApi30(node: unknown, key = ''): unknown {
+  if (Array.isArray(node)) return node.map((x) => toOpenApi30(x));
+  if (!node || typeof node !== 'object') return node;
+  // Literal values (examples, enums, defaults) are data, not schemas.
+  if (key === 'example' || key === 'enum' || key === 'default') return node;
+  // Maps from names to schemas: a property called `const` is not the keyword.
+  if (key === 'properties' || key === 'patternProperties' || key === 'schemas') {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, toOpenApi30(v)]));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = toOpenApi30(v, k);
+  for (const [kw, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof out[kw] !== 'number') continue;
+    const limit = out[kw] as number;
+    const other = out[bound];
+    // An inclusive bound that is stricter than the exclusive one wins; otherwise the exclusive one does.
+    const inclusiveWins = typeof other === 'number' && (bound === 'minimum' ? other > limit : other < limit);
+    if (inclusiveWins) delete out[kw];
+    else {
+      out[bound] = limit;
+      out[kw] = true;
+    }
+  }
+  if ('const' in out && !('enum' in out)) {
+    out.enum = [out.const];
+    delete out.const;
+  }
+  if (Array.isArray(out.type)) {
+    const types = (out.type as unknown[]).filter((t) => t !== 'null');
+    if (types.length < (out.type as unknown[]).length) out.nullable = true;
+    if (types.length === 1) out.type = types[0];
+    else if (types.length === 0) delete out.type;
+    else {
+      delete out.type;
+      out.anyOf = types.map((t) => ({ type: t }));
+    }
+  }
+  if (Array.isArray(out.examples) && !('example' in out)) {
+    if (out.examples.length) out.example = out.examples[0];
+    delete out.examples;
+  }
+  return out;
 }
 
 export { EsozError };
