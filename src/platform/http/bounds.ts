@@ -35,6 +35,12 @@ export function boundRequestSchema<T>(schema: T): T {
   const out: Schema = {};
   for (const key of Reflect.ownKeys(src)) {
     const v = src[key];
+    // TypeBox's markers (`~kind`, `~optional`, …) are not enumerable: they stay so on the copy,
+    // or they would show in the OpenAPI document as schema keywords.
+    if (!Object.prototype.propertyIsEnumerable.call(src, key)) {
+      Object.defineProperty(out, key, { value: v, enumerable: false, writable: true, configurable: true });
+      continue;
+    }
     // `properties`/`patternProperties`/`$defs` are maps of schemas; everything else that is an object is a schema or a list of them
     if (typeof key === 'string' && ['properties', 'patternProperties', '$defs', 'definitions'].includes(key) && v && typeof v === 'object') {
       out[key] = Object.fromEntries(Object.entries(v).map(([k, s]) => [k, boundRequestSchema(s)]));
