@@ -58,7 +58,6 @@ const auth = { authorization: `Bearer ${ready.token}`, 'api-key': ready.apiKey }
 let url = `${ready.url}/bench/select`;
 let method = 'GET';
 let headers: Record<string, string> = {};
-let body: string | undefined;
 let path: ((i: number) => string) | undefined;
 let nextBody: (() => string) | undefined;
 if (scenario === 'bare') url = `${ready.bareUrl}/bare`;
@@ -116,7 +115,6 @@ const run = (duration: number) => autocannon({
   headers,
   requests: [{
     method: method as any,
-    body,
     setupRequest: (req: any) => {
       if (path) req.path = path(i++);
       if (nextBody) req.body = nextBody();

@@ -60,8 +60,6 @@ export interface Row {
 export type LoadOptions = Parameters<typeof load>[0];
 export type Measured = Awaited<ReturnType<typeof load>>;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-
 /**
  * `scenario` in ROUNDS rounds between rounds of `baseline` (B S B S … B). Returns the scenario's
  * median round (its req/s and latency), with the median ratio and every round's ratio.

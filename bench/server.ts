@@ -175,8 +175,8 @@ process.stdout.write(
     }) +
     '\n',
 );
-process.once('SIGTERM', async () => {
+process.once('SIGTERM', () => void (async () => {
   await bare.close();
   await runtime.close();
   process.exit(0);
-});
+})());

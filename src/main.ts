@@ -14,7 +14,7 @@ printBanner({ port, config, sandbox: runtime.sandbox, embedded: isEmbedded(confi
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, async () => {
+  process.once(signal, () => void (async () => {
     if (stopping) return;
     stopping = true;
     runtime.platform.log.info({ signal }, 'shutting down');
@@ -27,5 +27,5 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       runtime.platform.log.error({ err }, 'shutdown failed');
       process.exit(1);
     }
-  });
+  })());
 }

@@ -13,9 +13,9 @@ if (!config.DATABASE_URL.startsWith('postgres')) {
 const runtime = await startRuntime({ config, role: 'worker' });
 runtime.platform.log.info({ queues: runtime.platform.queue.queueNames }, 'worker started');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, async () => {
+  process.once(signal, () => void (async () => {
     runtime.platform.log.info({ signal }, 'worker shutting down: finishing jobs in hand');
     await runtime.close().catch(() => undefined);
     process.exit(0);
-  });
+  })());
 }

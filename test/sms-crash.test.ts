@@ -27,13 +27,13 @@ class DedupingGateway {
   async start() {
     this.server = http.createServer((req, res) => {
       req.resume();
-      req.on('end', async () => {
+      req.on('end', () => void (async () => {
         const key = String(req.headers['idempotency-key'] ?? '');
         this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
         if (key && !this.delivered.has(key)) this.delivered.set(key, 1);
         if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs).unref());
         if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${key}` }));
-      });
+      })());
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/sms`;

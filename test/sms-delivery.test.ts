@@ -31,7 +31,7 @@ class FakeGateway {
     this.server = http.createServer((req, res) => {
       let raw = '';
       req.on('data', (c) => (raw += c));
-      req.on('end', async () => {
+      req.on('end', () => void (async () => {
         const n = this.requests.length;
         const mode = typeof this.mode === 'function' ? this.mode(n) : this.mode;
         const key = req.headers['idempotency-key'] as string | undefined;
@@ -57,7 +57,7 @@ class FakeGateway {
         entry.answered = 200;
         this.accepted.set(key!, (this.accepted.get(key!) ?? 0) + 1);
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${key}` }));
-      });
+      })());
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     const a = this.server.address() as { port: number };

@@ -215,7 +215,7 @@ export class JobQueue {
       r.timer = undefined;
     }
     // a delayed nudge's timer fires into kick(), which does nothing once relaysOn is false
-    await Promise.all([...this.relays.values()].map((r) => r.running));
+    await Promise.all([...this.relays.values()].map((r) => r.running ?? Promise.resolve()));
   }
 
   async start() {
