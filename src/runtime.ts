@@ -4,6 +4,7 @@
  */
 import { loadConfig, isEmbedded, type Config } from './platform/config.ts';
 import { openDb } from './platform/db.ts';
+import { lockDataDir } from './platform/datadir-lock.ts';
 import { migrate, pendingMigrations } from './platform/migrate.ts';
 import { AuthService } from './platform/auth.ts';
 import { JobQueue } from './platform/queue.ts';
@@ -26,6 +27,8 @@ export interface RuntimeOptions {
   /** Validate every response against its route's response schema (tests). */
   checkResponses?: boolean;
   superviseIntervalSeconds?: number;
+  /** One human line per start-up phase (npm start prints them: a fresh start takes seconds). */
+  onPhase?: (line: string) => void;
 }
 
 export interface Runtime {
@@ -40,13 +43,33 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   const role = opts.role ?? 'api';
   const log = createLogger(opts.logger === false ? 'silent' : config.LOG_LEVEL);
   const caps = opts.capabilities ?? defaultCapabilities;
+  let phaseStart = performance.now();
+  const phase = (line: string) => {
+    const now = performance.now();
+    opts.onPhase?.(`${line} (${((now - phaseStart) / 1000).toFixed(1)} s)`);
+    phaseStart = now;
+  };
+  const embedded = isEmbedded(config);
+  opts.onPhase?.(embedded
+    ? `opening the embedded database ${config.DATABASE_URL ? 'in memory' : `in ${config.DATA_DIR}`}…`
+    : 'connecting to PostgreSQL…');
 
-  const opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX });
+  // An embedded data directory belongs to one process: the second is refused before it opens the files.
+  const lock = config.DATABASE_URL ? undefined : lockDataDir(config.DATA_DIR);
+  let opened;
+  try {
+    opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const db = opened.db;
+  phase('database open');
   const closers: (() => Promise<unknown> | unknown)[] = [];
   try {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
+    phase(applied.length ? `migrations: ${applied.length} applied` : 'migrations: up to date');
 
     const queue = new JobQueue({
       pglite: opened.pglite,
@@ -62,10 +85,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     await queue.start();
     closers.push(() => queue.stop(true));
     if (role === 'worker' || config.WORKERS === 'on') await queue.work();
+    phase('job queue started');
 
     let sandbox: SandboxInfo | undefined;
     if (role === 'api') {
-      sandbox = await ensureSandbox(platform, { embedded: isEmbedded(config) });
+      sandbox = await ensureSandbox(platform, { embedded });
+      if (sandbox.demo) phase(sandbox.loaded ? 'demo data loaded' : 'demo data present');
     }
 
     let app: App | undefined;
@@ -85,6 +110,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       });
       for (const cap of caps) await cap.routes?.(app, platform);
       await app.ready();
+      phase('HTTP routes ready');
     }
 
     return {
@@ -97,11 +123,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         for (const cap of caps) await cap.close?.();
         for (const c of closers.reverse()) await c();
         await db.close();
+        lock?.release();
       },
     };
   } catch (err) {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
     await db.close().catch(() => undefined);
+    lock?.release();
     throw err;
   }
 }
