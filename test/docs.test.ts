@@ -41,3 +41,32 @@ test('the project carries its licence: LICENSE (MIT) and the package.json licens
   assert.match(readFileSync('LICENSE', 'utf8'), /^MIT License\n\nCopyright \(c\) \d{4} esoz-core contributors\n/);
   assert.equal(JSON.parse(readFileSync('package.json', 'utf8')).license, 'MIT');
 });
+
+test('nothing in the repository points outside it (../shared is not in a clone); the contract summary is in docs/contract.md', () => {
+  const outside = trackedFiles()
+    .filter((f) => f !== 'test/docs.test.ts' && /\.(md|ts|json|sql|sh|txt)$/.test(f))
+    .filter((f) => /\.\.\/shared|\/work\/shared/.test(readFileSync(f, 'utf8')));
+  assert.deepEqual(outside, []);
+  assert.match(readme, /\[docs\/contract\.md\]\(docs\/contract\.md\)/);
+  const contract = readFileSync('docs/contract.md', 'utf8');
+  // the byte-exact messages an MIS compares against are spelled out there
+  for (const message of [
+    'Invalid access token',
+    'Your scope does not allow to access this resource. Missing allowances: <scope>',
+    'For medication request plan information cannot be resent',
+    'Invalid status Medication request for resend action!',
+    'Notifications are not allowed for the medical program!',
+    "Can't resend Medication request without verification code!",
+    'Person or third person has no OTP auth method',
+    'Sending SMS timeout. Try later. Next attempt will be available at <time>',
+    'Invalid request format',
+    'Task not found',
+  ]) assert.ok(contract.includes(message), message);
+});
+
+test('one base-URL variable: README, banner and example all use BASE_URL', () => {
+  assert.doesNotMatch(readme, /\$BASE\b|\bBASE=/);
+  assert.match(readme, /export BASE_URL=http:\/\/localhost:4000 TOKEN=/);
+  assert.match(readFileSync('examples/mis-flow.ts', 'utf8'), /process\.env\.BASE_URL/);
+  assert.match(readFileSync('src/sandbox/banner.ts', 'utf8'), /export BASE_URL=/);
+});
