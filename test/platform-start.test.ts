@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir, networkInterfaces } from 'node:os';
 import path from 'node:path';
 
@@ -15,8 +15,15 @@ const freePort = () =>
     });
   });
 
+/** `npm start` as package.json spells it, without npm in between (so signals reach the server itself). */
+const startArgv = (): string[] => {
+  const [node, ...args] = (JSON.parse(readFileSync('package.json', 'utf8')).scripts.start as string).split(/\s+/);
+  assert.equal(node, 'node');
+  return args;
+};
+
 function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, startArgv(), {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -114,7 +121,7 @@ test('two npm start on one DATA_DIR: the second is refused with one line and exi
     const token = /demo token:\s+(\S+)/.exec(first.output())?.[1];
     assert.ok(token);
 
-    const second = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], { DATA_DIR: dataDir, PORT: String(await freePort()), DATABASE_URL: '' });
+    const second = await run(process.execPath, startArgv(), { DATA_DIR: dataDir, PORT: String(await freePort()), DATABASE_URL: '' });
     assert.equal(second.code, 75);
     assert.deepEqual(lines(second.stderr), [
       `esoz-core: DATA_DIR ${dataDir} is in use by another esoz-core process (pid ${first.child.pid}): stop that one, or start this one with another DATA_DIR (if no such process runs, delete ${path.join(dataDir, 'esoz-core.lock')})`,
