@@ -5,7 +5,7 @@
  * more to start (docs/benchmarks.md, start-up). Packages stay external and load from node_modules.
  * Plain JavaScript on purpose: it is what runs before any TypeScript can.
  */
-import { buildSync } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,7 +19,7 @@ if (!entry) {
 const outdir = path.join(root, 'node_modules', '.cache', 'esoz-core');
 mkdirSync(outdir, { recursive: true });
 const outfile = path.join(outdir, `${path.basename(entry, '.ts')}.mjs`);
-buildSync({
+await build({
   entryPoints: [path.resolve(root, entry)],
   outfile,
   bundle: true,
@@ -30,6 +30,8 @@ buildSync({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+// esbuild keeps a helper process (and buildSync a worker thread) alive for later builds: there are none
+await stop();
 // stack traces name the .ts files and lines
 process.setSourceMapsEnabled(true);
 process.argv.splice(2, 1);
