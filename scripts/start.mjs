@@ -6,7 +6,7 @@
  * Plain JavaScript on purpose: it is what runs before any TypeScript can.
  */
 import { build, stop } from 'esbuild';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,7 +19,7 @@ if (!entry) {
 const outdir = path.join(root, 'node_modules', '.cache', 'esoz-core');
 mkdirSync(outdir, { recursive: true });
 const outfile = path.join(outdir, `${path.basename(entry, '.ts')}.mjs`);
-await build({
+const { outputFiles } = await build({
   entryPoints: [path.resolve(root, entry)],
   outfile,
   bundle: true,
@@ -29,9 +29,17 @@ await build({
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
+  write: false,
 });
-// esbuild keeps a helper process (and buildSync a worker thread) alive for later builds: there are none
+// esbuild keeps a helper process alive for later builds: there are none
 await stop();
+// Several processes may start from one checkout at once (API processes, workers): each file is written
+// under a private name and renamed into place, so none ever imports a half-written bundle.
+for (const file of outputFiles) {
+  const tmp = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(tmp, file.contents);
+  renameSync(tmp, file.path);
+}
 // stack traces name the .ts files and lines
 process.setSourceMapsEnabled(true);
 process.argv.splice(2, 1);

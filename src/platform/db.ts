@@ -132,7 +132,7 @@ class PgliteTxDb implements Db {
   async close(): Promise<void> {}
 }
 
-export const PGLITE_SHARED_BUFFERS = '16MB';
+const PGLITE_SHARED_BUFFERS = '16MB';
 
 export interface OpenDbOptions {
   databaseUrl: string;
