@@ -10,7 +10,7 @@
  * the mean of the baseline rounds on either side, and the table shows the median round.
  *
  * Env: BENCH_DURATION (s per round, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10), BENCH_ONLY
- * (eprescription | compositions),
+ * (eprescription | compositions | startup; also as the first argument: `npm run bench -- startup`),
  * BENCH_BACKENDS (pglite,postgres), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test: a
  * database is created next to it).
  */
@@ -21,14 +21,15 @@ import os from 'node:os';
 import pg from 'pg';
 import autocannon from 'autocannon';
 import { compositionScenarios } from './compositions.ts';
+import { benchStartup, startupTable } from './startup.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-/** BENCH_ONLY=eprescription or compositions: one capability's scenarios (with the baselines) */
-const ONLY = process.env.BENCH_ONLY ?? '';
+/** BENCH_ONLY=eprescription or compositions: one capability's scenarios (with the baselines); startup: the start-up rows alone */
+const ONLY = process.argv[2] ?? process.env.BENCH_ONLY ?? '';
 
 export interface Ready {
   url: string;
@@ -214,6 +215,14 @@ function table(rows: Row[]): string {
   return out.join('\n');
 }
 
+const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+// start-up first, on an idle machine: the throughput scenarios leave the page cache and CPU warm
+const startup = ONLY === '' || ONLY === 'startup' ? await benchStartup() : [];
+if (ONLY === 'startup') {
+  process.stdout.write(`\n${new Date().toISOString()} — ${machine()}\n\n${startupTable(startup)}\n`);
+  process.exit(0);
+}
+
 const all: Row[] = [];
 for (const b of BACKENDS) {
   if (b === 'postgres') {
@@ -226,7 +235,7 @@ for (const b of BACKENDS) {
   }
   all.push(...(await benchBackend(b)));
 }
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-process.stdout.write(`\n${new Date().toISOString()} — ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ` +
-  `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per scenario, interleaved with its baseline\n\n${table(all)}\n`);
+process.stdout.write(`\n${new Date().toISOString()} — ${machine()}; ` +
+  `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per scenario, interleaved with its baseline\n\n${table(all)}\n` +
+  (startup.length ? `\n${startupTable(startup)}\n` : ''));
 process.exit(0);

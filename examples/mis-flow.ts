@@ -52,11 +52,20 @@ const step = (n: number | string, text: string) => process.stdout.write(`\n[${n}
 const show = (label: string, v: unknown) => process.stdout.write(`    ${label}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
 
 async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(BASE_URL + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
+  let res: Response;
+  try {
+    res = await fetch(BASE_URL + path, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (err) {
+    // fetch reports a refused connection as "fetch failed" with the reason in `cause`: say what to do instead.
+    const reason = (err as { cause?: { code?: string; message?: string } }).cause;
+    process.stderr.write(`Cannot reach esoz-core at ${BASE_URL} (${reason?.code ?? reason?.message ?? String(err)}): ` +
+      'start it with `npm start` in another terminal, or set BASE_URL to where it runs\n');
+    process.exit(1);
+  }
   const text = await res.text();
   let json: any;
   try {

@@ -4,6 +4,7 @@
  */
 import { loadConfig, isEmbedded, type Config } from './platform/config.ts';
 import { openDb } from './platform/db.ts';
+import { lockDataDir } from './platform/datadir-lock.ts';
 import { migrate, pendingMigrations } from './platform/migrate.ts';
 import { AuthService } from './platform/auth.ts';
 import { JobQueue } from './platform/queue.ts';
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   superviseIntervalSeconds?: number;
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: import('pino').DestinationStream;
+  /** One human line per start-up phase (npm start prints them: a fresh start takes seconds). */
+  onPhase?: (line: string) => void;
 }
 
 export interface Runtime {
@@ -42,16 +45,36 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   const role = opts.role ?? 'api';
   const log = createLogger(opts.logger === false ? 'silent' : config.LOG_LEVEL, opts.logStream);
   const caps = opts.capabilities ?? defaultCapabilities;
+  let phaseStart = performance.now();
+  const phase = (line: string) => {
+    const now = performance.now();
+    opts.onPhase?.(`${line} (${((now - phaseStart) / 1000).toFixed(1)} s)`);
+    phaseStart = now;
+  };
+  const embedded = isEmbedded(config);
+  opts.onPhase?.(embedded
+    ? `opening the embedded database ${config.DATABASE_URL ? 'in memory' : `in ${config.DATA_DIR}`}…`
+    : 'connecting to PostgreSQL…');
 
-  const opened = await openDb({
-    databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX,
-    onConnectionError: (err) => log.warn({ err }, 'database connection lost; the pool opens a new one'),
-  });
+  // An embedded data directory belongs to one process: the second is refused before it opens the files.
+  const lock = config.DATABASE_URL ? undefined : lockDataDir(config.DATA_DIR);
+  let opened;
+  try {
+    opened = await openDb({
+      databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX,
+      onConnectionError: (err) => log.warn({ err }, 'database connection lost; the pool opens a new one'),
+    });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const db = opened.db;
+  phase('database open');
   const closers: (() => Promise<unknown> | unknown)[] = [];
   try {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
+    phase(applied.length ? `migrations: ${applied.length} applied` : 'migrations: up to date');
 
     const queue = new JobQueue({
       pglite: opened.pglite,
@@ -67,10 +90,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     await queue.start();
     closers.push(() => queue.stop(true));
     if (role === 'worker' || config.WORKERS === 'on') await queue.work();
+    phase('job queue started');
 
     let sandbox: SandboxInfo | undefined;
     if (role === 'api') {
-      sandbox = await ensureSandbox(platform, { embedded: isEmbedded(config) });
+      sandbox = await ensureSandbox(platform, { embedded });
+      if (sandbox.demo) phase(sandbox.loaded ? 'demo data loaded' : 'demo data present');
     }
 
     let app: App | undefined;
@@ -90,6 +115,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       });
       for (const cap of caps) await cap.routes?.(app, platform);
       await app.ready();
+      phase('HTTP routes ready');
     }
 
     return {
@@ -102,11 +128,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         for (const cap of caps) await cap.close?.();
         for (const c of closers.reverse()) await c();
         await db.close();
+        lock?.release();
       },
     };
   } catch (err) {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
     await db.close().catch(() => undefined);
+    lock?.release();
     throw err;
   }
 }

@@ -11,7 +11,10 @@ const Int = (def: number, min: number, max: number, description: string) =>
 
 export const ConfigSchema = Type.Object({
   PORT: Int(4000, 0, 65535, 'HTTP port'),
-  HOST: Type.String({ default: '0.0.0.0', description: 'HTTP bind address' }),
+  HOST: Type.String({
+    default: '',
+    description: 'HTTP bind address; empty: 127.0.0.1 on the embedded database (it prints credentials), 0.0.0.0 on PostgreSQL',
+  }),
   DATABASE_URL: Type.String({
     default: '',
     description: 'postgres://… for PostgreSQL, memory:// for in-memory PGlite, empty for PGlite in DATA_DIR',
@@ -93,6 +96,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(`DATABASE_URL: must start with postgres://, postgresql:// or memory://`);
   }
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  // The embedded sandbox prints an all-scope token and the admin key: only this machine may reach it unless HOST says otherwise.
+  if (!config.HOST) config.HOST = isEmbedded(config) ? '127.0.0.1' : '0.0.0.0';
   return config;
 }
 

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { initPgliteDataDir } from './pglite-init.ts';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -158,6 +159,8 @@ export function isConnectionLoss(err: unknown): boolean {
   return /^Connection terminated|^Client has encountered a connection error|^timeout exceeded when trying to connect/.test(message);
 }
 
+const PGLITE_SHARED_BUFFERS = '16MB';
+
 export interface OpenDbOptions {
   databaseUrl: string;
   dataDir: string;
@@ -188,7 +191,11 @@ export async function openDb(opts: OpenDbOptions): Promise<OpenedDb> {
     return { db: new PgDb(pool), connectionString: opts.databaseUrl };
   }
   const dataDir = opts.databaseUrl.startsWith('memory://') ? undefined : opts.dataDir;
-  const pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  // initdb's 128 MB of shared buffers live in the process's WebAssembly memory; a sandbox's data is a few MB
+  // and the files stay in the OS page cache, so 16 MB keeps idle RSS and start-up time down (docs/benchmarks.md).
+  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`];
+  if (dataDir) await initPgliteDataDir(dataDir, startParams);
+  const pglite = await PGlite.create({ ...(dataDir ? { dataDir } : {}), startParams });
   return { db: new PgliteDb(pglite), pglite };
 }
 

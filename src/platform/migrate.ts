@@ -4,11 +4,23 @@
  * while the others wait (PGlite has one process and a single session, so the lock is moot there).
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { Db } from './db.ts';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+/** `migrations/` of the project this module belongs to: the nearest directory up from here holding it and package.json
+ * (so the path holds both for src/platform/migrate.ts and for the bundle `npm start` runs from node_modules/.cache). */
+function findMigrationsDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'migrations')) && existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'migrations');
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no migrations/ directory above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+export const MIGRATIONS_DIR = findMigrationsDir();
 const LOCK_KEY = 740_2019_01;
 
 export async function listMigrations(dir = MIGRATIONS_DIR): Promise<string[]> {

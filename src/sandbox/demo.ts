@@ -12,6 +12,8 @@ import { loadDemoData, DEMO } from './demo-data.ts';
 export interface SandboxInfo {
   adminKey?: string;
   demo?: { clientId: string; secret: string; token: string; ids: typeof DEMO };
+  /** true when this start loaded the demo data (the first start on this database) */
+  loaded?: boolean;
 }
 
 async function getState<T>(db: Db, key: string): Promise<T | undefined> {
@@ -54,6 +56,7 @@ export async function ensureSandbox(platform: Platform, opts: { embedded: boolea
     });
     creds = { clientId: client.id, secret: client.secret, token: access_token };
     await setState(db, 'demo_credentials', creds);
+    info.loaded = true;
   }
   info.demo = { ...creds, ids: DEMO };
   return info;
