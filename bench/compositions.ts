@@ -28,10 +28,12 @@ export function createBody(demo: Record<string, string>, i: number) {
   return {
     type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
     category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: 'SICKNESS' }] },
-    event: [{
-      code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
-      period: { start: `${d(day)}T00:00:01Z`, end: `${d(end)}T20:59:59Z` },
-    }],
+    event: [
+      {
+        code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
+        period: { start: `${d(day)}T00:00:01Z`, end: `${d(end)}T20:59:59Z` },
+      },
+    ],
     subject: ref('person', demo.personOtpId),
     encounter: ref('encounter', demo.encounterId),
     author: ref('employee', demo.doctorEmployeeId),
@@ -83,14 +85,16 @@ export async function sustained(ready: Ready, auth: Record<string, string>, seco
     connections,
     duration: seconds,
     headers: { ...auth, 'content-type': 'application/json' },
-    requests: [{
-      method: 'POST',
-      path: '/api/patients/composition',
-      setupRequest: (req: any) => ({ ...req, body: JSON.stringify(createBody(ready.demo, n++)) }),
-      onResponse: (status: number, body: string) => {
-        if (status === 202) ids.push(JSON.parse(body).data.id);
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/patients/composition',
+        setupRequest: (req: any) => ({ ...req, body: JSON.stringify(createBody(ready.demo, n++)) }),
+        onResponse: (status: number, body: string) => {
+          if (status === 202) ids.push(JSON.parse(body).data.id);
+        },
       },
-    }],
+    ],
   });
   const posting = (performance.now() - t0) / 1000;
   for (;;) {
@@ -106,18 +110,27 @@ export async function sustained(ready: Ready, auth: Record<string, string>, seco
     connections: 10,
     amount: unique.length,
     headers: auth,
-    requests: [{
-      method: 'GET',
-      setupRequest: (req: any) => ({ ...req, path: `/api/patients/composition/job/${unique[k++]}` }),
-      onResponse: (status: number, body: string) => {
-        if (status === 200 && JSON.parse(body).data.status === 'DONE') done++;
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (req: any) => ({ ...req, path: `/api/patients/composition/job/${unique[k++]}` }),
+        onResponse: (status: number, body: string) => {
+          if (status === 200 && JSON.parse(body).data.status === 'DONE') done++;
+        },
       },
-    }],
+    ],
   });
   const total = (performance.now() - t0) / 1000;
   return {
-    created: unique.length, done, notDone: unique.length - done, posting, seconds: total, perSecond: done / total,
-    postRate: unique.length / posting, postP50: post.latency.p50, postP99: post.latency.p99,
+    created: unique.length,
+    done,
+    notDone: unique.length - done,
+    posting,
+    seconds: total,
+    perSecond: done / total,
+    postRate: unique.length / posting,
+    postP50: post.latency.p50,
+    postP99: post.latency.p99,
   };
 }
 
@@ -132,13 +145,22 @@ export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Pr
         // PENDING_JOBS distinct jobs waiting in the queue (no worker runs on this server), polled round-robin
         const idleAuth = { authorization: `Bearer ${idleWorkers.token}`, 'api-key': idleWorkers.apiKey };
         const pending: string[] = [];
-        for (let i = 0; i < PENDING_JOBS; i++) pending.push((await post(idleWorkers, idleAuth, createBody(idleWorkers.demo, 900_000 + i))).id);
+        for (let i = 0; i < PENDING_JOBS; i++)
+          pending.push((await post(idleWorkers, idleAuth, createBody(idleWorkers.demo, 900_000 + i))).id);
         let k = 0;
-        const poll = { url: idleWorkers.url, headers: idleAuth, path: () => `/api/patients/composition/job/${pending[k++ % pending.length]}` };
+        const poll = {
+          url: idleWorkers.url,
+          headers: idleAuth,
+          path: () => `/api/patients/composition/job/${pending[k++ % pending.length]}`,
+        };
         await load({ ...poll, duration: 2 });
         const r = await interleaved({ url: `${idleWorkers.url}/bench/select` }, poll);
-        rows.push({ scenario: 'job status GET, PENDING job', ...r, baseRps: r.baseRps,
-          note: `${PENDING_JOBS} distinct PENDING jobs polled round-robin, on a WORKERS=off server (jobs stay PENDING), against its one-SELECT route` });
+        rows.push({
+          scenario: 'job status GET, PENDING job',
+          ...r,
+          baseRps: r.baseRps,
+          note: `${PENDING_JOBS} distinct PENDING jobs polled round-robin, on a WORKERS=off server (jobs stay PENDING), against its one-SELECT route`,
+        });
         log(`job status PENDING: ${r.rps.toFixed(0)} req/s ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(' ')})`);
       }
 
@@ -152,29 +174,57 @@ export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Pr
         latencies.push(performance.now() - t0);
         if (s.status === 'DONE') lastDone = job.id;
       }
-      rows.push({ scenario: 'create → DONE, idle (100 sequential)', rps: 0, p50: Math.round(pct(latencies, 0.5)), p99: Math.round(pct(latencies, 0.99)), non2xx: 0, note: 'client-side, POST to DONE seen by 2 ms polling' });
+      rows.push({
+        scenario: 'create → DONE, idle (100 sequential)',
+        rps: 0,
+        p50: Math.round(pct(latencies, 0.5)),
+        p99: Math.round(pct(latencies, 0.99)),
+        non2xx: 0,
+        note: 'client-side, POST to DONE seen by 2 ms polling',
+      });
       log(`create→DONE p50 ${pct(latencies, 0.5).toFixed(1)} ms p99 ${pct(latencies, 0.99).toFixed(1)} ms`);
 
       await load({ url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth, duration: 2 });
-      const done = await interleaved({ url: `${ready.url}/bench/select` }, { url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth });
+      const done = await interleaved(
+        { url: `${ready.url}/bench/select` },
+        { url: `${ready.url}/api/patients/composition/job/${lastDone}`, headers: auth },
+      );
       rows.push({ scenario: 'job status GET, DONE job', ...done });
-      log(`job status DONE: ${done.rps.toFixed(0)} req/s ratio ${done.ratio.toFixed(2)} (${done.ratios.map((x) => x.toFixed(2)).join(' ')})`);
+      log(
+        `job status DONE: ${done.rps.toFixed(0)} req/s ratio ${done.ratio.toFixed(2)} (${done.ratios.map((x) => x.toFixed(2)).join(' ')})`,
+      );
 
       // sustained: 20 concurrent MIS clients creating for 10 s, then until every job is finished
       const sus = await sustained(ready, auth, 10, 20);
-      rows.push({ scenario: 'sustained create → DONE', rps: sus.perSecond, p50: sus.postP50, p99: sus.postP99, non2xx: sus.notDone,
-        note: `${sus.done} compositions created, processed and read back DONE in ${sus.seconds.toFixed(1)} s ` +
-          `(20 clients creating for ${sus.posting.toFixed(1)} s at ${sus.postRate.toFixed(0)}/s, then until drained); p50/p99: the POST` });
-      log(`sustained: ${sus.perSecond.toFixed(0)} compositions/s (${sus.created} created in ${sus.posting.toFixed(1)} s, all finished after ${sus.seconds.toFixed(1)} s)`);
+      rows.push({
+        scenario: 'sustained create → DONE',
+        rps: sus.perSecond,
+        p50: sus.postP50,
+        p99: sus.postP99,
+        non2xx: sus.notDone,
+        note:
+          `${sus.done} compositions created, processed and read back DONE in ${sus.seconds.toFixed(1)} s ` +
+          `(20 clients creating for ${sus.posting.toFixed(1)} s at ${sus.postRate.toFixed(0)}/s, then until drained); p50/p99: the POST`,
+      });
+      log(
+        `sustained: ${sus.perSecond.toFixed(0)} compositions/s (${sus.created} created in ${sus.posting.toFixed(1)} s, all finished after ${sus.seconds.toFixed(1)} s)`,
+      );
 
       const metrics = await (await fetch(`${ready.url}/metrics`)).text();
       await new Promise((r) => setTimeout(r, 11_000)); // the eta gauge is refreshed every 10 s
       const fresh = await (await fetch(`${ready.url}/metrics`)).text();
-      const g = (text: string, result: string) => Number(new RegExp(`esoz_composition_jobs_eta\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      const g = (text: string, result: string) =>
+        Number(new RegExp(`esoz_composition_jobs_eta\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
       const before = g(fresh || metrics, 'before_eta');
       const after = g(fresh || metrics, 'after_eta');
-      rows.push({ scenario: 'jobs finished by their first eta', rps: 0, p50: 0, p99: 0, non2xx: 0,
-        note: `${before} of ${before + after} = ${((100 * before) / Math.max(1, before + after)).toFixed(1)}% (all jobs of this run)` });
+      rows.push({
+        scenario: 'jobs finished by their first eta',
+        rps: 0,
+        p50: 0,
+        p99: 0,
+        non2xx: 0,
+        note: `${before} of ${before + after} = ${((100 * before) / Math.max(1, before + after)).toFixed(1)}% (all jobs of this run)`,
+      });
       log(`finished by first eta: ${before}/${before + after}`);
       return rows;
     },

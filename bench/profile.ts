@@ -46,7 +46,13 @@ const dir = mkdtempSync(join(tmpdir(), 'esoz-prof-'));
 const db = backend === 'postgres' ? await createScratchDatabase(PG_URL, 'esoz_prof') : { url: 'memory://', drop: async () => undefined };
 const idle = scenario === 'jobPending';
 const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
-  env: { ...process.env, BENCH_SQL_STATS: '1', DATABASE_URL: db.url, PG_POOL_MAX: '10', ...(idle ? { WORKERS: 'off', BENCH_MR_COUNT: '1' } : {}) },
+  env: {
+    ...process.env,
+    BENCH_SQL_STATS: '1',
+    DATABASE_URL: db.url,
+    PG_POOL_MAX: '10',
+    ...(idle ? { WORKERS: 'off', BENCH_MR_COUNT: '1' } : {}),
+  },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const ready = await new Promise<Ready>((resolve, reject) => {
@@ -81,7 +87,9 @@ if (scenario === 'jobPending') {
   const ids: string[] = [];
   for (let n = 0; n < 100; n++) {
     const r = await fetch(`${ready.url}/api/patients/composition`, {
-      method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(createBody(ready.demo, 500 + n)),
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(createBody(ready.demo, 500 + n)),
     });
     ids.push(((await r.json()) as any).data.id);
   }
@@ -91,7 +99,9 @@ if (scenario === 'jobPending') {
 }
 if (scenario === 'jobDone') {
   const r = await fetch(`${ready.url}/api/patients/composition`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(createBody(ready.demo, 7)),
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(createBody(ready.demo, 7)),
   });
   const id = ((await r.json()) as any).data.id;
   if (scenario === 'jobDone') await new Promise((r) => setTimeout(r, 500));
@@ -108,22 +118,26 @@ if (scenario === 'create') {
 }
 
 let i = 0;
-const run = (duration: number) => autocannon({
-  url,
-  connections: CONNECTIONS,
-  duration,
-  headers,
-  requests: [{
-    method: method as any,
-    setupRequest: (req: any) => {
-      if (path) req.path = path(i++);
-      if (nextBody) req.body = nextBody();
-      return req;
-    },
-  }],
-});
+const run = (duration: number) =>
+  autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration,
+    headers,
+    requests: [
+      {
+        method: method as any,
+        setupRequest: (req: any) => {
+          if (path) req.path = path(i++);
+          if (nextBody) req.body = nextBody();
+          return req;
+        },
+      },
+    ],
+  });
 // the one-SELECT baseline of the same server, before and after the scenario (its ratio is printed)
-const baseline = async () => (await autocannon({ url: `${ready.url}/bench/select`, connections: CONNECTIONS, duration: Math.min(DURATION, 4) })).requests.average;
+const baseline = async () =>
+  (await autocannon({ url: `${ready.url}/bench/select`, connections: CONNECTIONS, duration: Math.min(DURATION, 4) })).requests.average;
 await run(2);
 const before = await baseline();
 const profileFile = join(dir, 'load.cpuprofile');
@@ -136,14 +150,20 @@ const cpuAfter = cpuByCommand();
 if (PROFILE) await fetch(`${ready.url}/bench/profile/stop?file=${encodeURIComponent(profileFile)}`, { method: 'POST' });
 const sqlStats = ((await (await fetch(`${ready.url}/bench/sqlstats`)).json()) as any).data as { sql: string; calls: number; ms: number }[];
 const after = await baseline();
-process.stderr.write(`${scenario} on ${backend}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, non-2xx ${result.non2xx}; ` +
-  `one-SELECT ${before.toFixed(0)} → ${after.toFixed(0)} req/s; ratio ${(result.requests.average / ((before + after) / 2)).toFixed(2)} ${PROFILE ? '(profiler on)' : ''}\n`);
+process.stderr.write(
+  `${scenario} on ${backend}: ${result.requests.average.toFixed(0)} req/s, p50 ${result.latency.p50} ms, non-2xx ${result.non2xx}; ` +
+    `one-SELECT ${before.toFixed(0)} → ${after.toFixed(0)} req/s; ratio ${(result.requests.average / ((before + after) / 2)).toFixed(2)} ${PROFILE ? '(profiler on)' : ''}\n`,
+);
 
 {
   // CPU time of the load window per command (server and load generator are both `node`; PostgreSQL
   // backends are `postgres`): what one request costs the machine, wherever it is spent
-  const line = [...cpuAfter].map(([cmd, t]) => [cmd, t - (cpuBefore.get(cmd) ?? 0)] as const).filter(([, t]) => t > 0)
-    .sort((a, b) => b[1] - a[1]).map(([cmd, t]) => `${cmd} ${((t * 1000) / result.requests.total).toFixed(3)}`).join(', ');
+  const line = [...cpuAfter]
+    .map(([cmd, t]) => [cmd, t - (cpuBefore.get(cmd) ?? 0)] as const)
+    .filter(([, t]) => t > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([cmd, t]) => `${cmd} ${((t * 1000) / result.requests.total).toFixed(3)}`)
+    .join(', ');
   process.stderr.write(`CPU ms per request: ${line}\n`);
 }
 
@@ -153,11 +173,18 @@ await exited;
 await db.drop().catch(() => undefined);
 
 if (!PROFILE) {
-  for (const q of sqlStats.slice(0, 12)) process.stdout.write(`${(q.calls / result.requests.total).toFixed(2).padStart(5)}  ${(q.ms / result.requests.total).toFixed(3).padStart(6)} ms  ${q.sql}\n`);
+  for (const q of sqlStats.slice(0, 12))
+    process.stdout.write(
+      `${(q.calls / result.requests.total).toFixed(2).padStart(5)}  ${(q.ms / result.requests.total).toFixed(3).padStart(6)} ms  ${q.sql}\n`,
+    );
   process.exit(0);
 }
 // ---- summarise the profile by self time ----
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
 const prof = JSON.parse(readFileSync(profileFile, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const self = new Map<number, number>();
 prof.samples.forEach((id, k) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[k] ?? 0)));
@@ -184,11 +211,14 @@ const pct = (t: number) => ((100 * t) / total).toFixed(1).padStart(5) + '%';
 process.stdout.write(`\nself time by group (${(total / 1e6).toFixed(1)} s sampled, ${result.requests.total} requests)\n`);
 for (const [g, t] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${pct(t)}  ${g}\n`);
 process.stdout.write('\ntop functions by self time\n');
-for (const [f, t] of [...funcs].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROF_TOP ?? 40))) process.stdout.write(`${pct(t)}  ${f}\n`);
+for (const [f, t] of [...funcs].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROF_TOP ?? 40)))
+  process.stdout.write(`${pct(t)}  ${f}\n`);
 if (sqlStats.length) {
   process.stdout.write(`\nengine time per statement (per request: calls, ms)\n`);
   for (const q of sqlStats.slice(0, 25)) {
-    process.stdout.write(`${(q.ms / 1000).toFixed(2).padStart(6)} s  ${(q.calls / result.requests.total).toFixed(2).padStart(5)}  ${(q.ms / result.requests.total).toFixed(3).padStart(6)} ms  ${q.sql}\n`);
+    process.stdout.write(
+      `${(q.ms / 1000).toFixed(2).padStart(6)} s  ${(q.calls / result.requests.total).toFixed(2).padStart(5)}  ${(q.ms / result.requests.total).toFixed(3).padStart(6)} ms  ${q.sql}\n`,
+    );
   }
 }
 process.exit(0);

@@ -65,7 +65,10 @@ export type Measured = Awaited<ReturnType<typeof load>>;
  * `scenario` in ROUNDS rounds between rounds of `baseline` (B S B S … B). Returns the scenario's
  * median round (its req/s and latency), with the median ratio and every round's ratio.
  */
-export async function interleaved(baseline: LoadOptions, scenario: LoadOptions): Promise<Measured & { ratio: number; baseRps: number; ratios: number[] }> {
+export async function interleaved(
+  baseline: LoadOptions,
+  scenario: LoadOptions,
+): Promise<Measured & { ratio: number; baseRps: number; ratios: number[] }> {
   const bases = [await load(baseline)];
   const rounds: { r: Measured; ratio: number; base: number }[] = [];
   for (let k = 0; k < ROUNDS; k++) {
@@ -143,9 +146,22 @@ async function benchBackend(backend: string): Promise<Row[]> {
   const { ready, child } = await startServer({ DATABASE_URL: db.url, PG_POOL_MAX: '10' });
   const auth = { authorization: `Bearer ${ready.token}`, 'api-key': ready.apiKey };
   const add = (scenario: string, r: Measured & { ratio?: number; baseRps?: number; ratios?: number[] }, note?: string) => {
-    rows.push({ backend, scenario, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.non2xx, note, ratio: r.ratio, baseRps: r.baseRps, ratios: r.ratios });
-    process.stderr.write(`[${backend}] ${scenario}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx ${r.non2xx}` +
-      `${r.ratios ? ` ratio ${r.ratio!.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(' ')})` : ''}\n`);
+    rows.push({
+      backend,
+      scenario,
+      rps: r.rps,
+      p50: r.p50,
+      p99: r.p99,
+      non2xx: r.non2xx,
+      note,
+      ratio: r.ratio,
+      baseRps: r.baseRps,
+      ratios: r.ratios,
+    });
+    process.stderr.write(
+      `[${backend}] ${scenario}: ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms non-2xx ${r.non2xx}` +
+        `${r.ratios ? ` ratio ${r.ratio!.toFixed(2)} (rounds ${r.ratios.map((x) => x.toFixed(2)).join(' ')})` : ''}\n`,
+    );
   };
   const select: LoadOptions = { url: `${ready.url}/bench/select` };
   try {
@@ -162,19 +178,32 @@ async function benchBackend(backend: string): Promise<Row[]> {
       let next = 0;
       const mrPath = () => `/api/medication_requests/${ready.mrIds[next++ % ready.mrIds.length]}/actions/resend`;
       await load({ url: ready.url, method: 'PATCH', headers: auth, path: mrPath, duration: 2 });
-      add('resend, distinct MRs (200)', await interleaved(select, { url: ready.url, method: 'PATCH', headers: auth, path: mrPath }),
-        `${ready.mrIds.length} MRs, each resent at most MR_MAX_ATTEMPTS_COUNT times`);
+      add(
+        'resend, distinct MRs (200)',
+        await interleaved(select, { url: ready.url, method: 'PATCH', headers: auth, path: mrPath }),
+        `${ready.mrIds.length} MRs, each resent at most MR_MAX_ATTEMPTS_COUNT times`,
+      );
 
       // the 429 path: one MR whose attempts are used up
       const hot = `/api/medication_requests/${ready.demo.mrOtpId}/actions/resend`;
       for (let k = 0; k < 5; k++) await fetch(ready.url + hot, { method: 'PATCH', headers: auth });
       add('resend, SMS timeout (429)', await interleaved(select, { url: ready.url + hot, method: 'PATCH', headers: auth }));
 
-      add('GET medication request', await interleaved(select, { url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }));
+      add(
+        'GET medication request',
+        await interleaved(select, { url: `${ready.url}/api/medication_requests/${ready.demo.mrThirdPersonId}`, headers: auth }),
+      );
 
       const pickup = (await (await fetch(`${ready.url}/bench/pickup?n=200`)).json()).data;
-      rows.push({ backend, scenario: 'queue job pickup latency (idle)', rps: 0, p50: pickup.p50, p99: pickup.p99, non2xx: 0,
-        note: `${pickup.n} jobs sent one at a time; send → handler start` });
+      rows.push({
+        backend,
+        scenario: 'queue job pickup latency (idle)',
+        rps: 0,
+        p50: pickup.p50,
+        p99: pickup.p99,
+        non2xx: 0,
+        note: `${pickup.n} jobs sent one at a time; send → handler start`,
+      });
       process.stderr.write(`[${backend}] pickup p50 ${pickup.p50} ms p99 ${pickup.p99} ms\n`);
     }
     if (ONLY === 'eprescription') return rows;
@@ -185,7 +214,15 @@ async function benchBackend(backend: string): Promise<Row[]> {
     try {
       await load({ url: `${idle.ready.url}/bench/select`, duration: 2 });
       const base = await load({ url: `${idle.ready.url}/bench/select` });
-      rows.push({ backend, scenario: 'one-SELECT route, WORKERS=off server', rps: base.rps, p50: base.p50, p99: base.p99, non2xx: base.non2xx, ratio: 1 });
+      rows.push({
+        backend,
+        scenario: 'one-SELECT route, WORKERS=off server',
+        rps: base.rps,
+        p50: base.p50,
+        p99: base.p99,
+        non2xx: base.non2xx,
+        ratio: 1,
+      });
       for (const s of compositionScenarios) {
         const r = await s.run({ ready, backend, auth, load, interleaved, idleWorkers: idle.ready });
         for (const x of r) rows.push({ backend, ...x });
@@ -209,13 +246,16 @@ function table(rows: Row[]): string {
   for (const r of rows) {
     const ratio = r.ratio !== undefined ? `**${r.ratio.toFixed(2)}**` : '';
     const rounds = r.ratios ? r.ratios.map((x) => x.toFixed(2)).join(' ') : '';
-    out.push(`| ${r.backend} | ${r.scenario} | ${r.rps ? r.rps.toFixed(0) : ''} | ${r.baseRps ? r.baseRps.toFixed(0) : ''} | ${ratio} | ${rounds} | ` +
-      `${r.p50 ?? ''} | ${r.p99 ?? ''} | ${r.non2xx ?? ''} | ${r.note ?? ''} |`);
+    out.push(
+      `| ${r.backend} | ${r.scenario} | ${r.rps ? r.rps.toFixed(0) : ''} | ${r.baseRps ? r.baseRps.toFixed(0) : ''} | ${ratio} | ${rounds} | ` +
+        `${r.p50 ?? ''} | ${r.p99 ?? ''} | ${r.non2xx ?? ''} | ${r.note ?? ''} |`,
+    );
   }
   return out.join('\n');
 }
 
-const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const machine = () =>
+  `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 // start-up first, on an idle machine: the throughput scenarios leave the page cache and CPU warm
 const startup = ONLY === '' || ONLY === 'startup' ? await benchStartup() : [];
 if (ONLY === 'startup') {
@@ -227,7 +267,10 @@ const all: Row[] = [];
 for (const b of BACKENDS) {
   if (b === 'postgres') {
     const probe = new pg.Client({ connectionString: PG_URL });
-    const ok = await probe.connect().then(() => probe.end().then(() => true), () => false);
+    const ok = await probe.connect().then(
+      () => probe.end().then(() => true),
+      () => false,
+    );
     if (!ok) {
       process.stderr.write(`PostgreSQL at ${PG_URL} is not reachable: skipping the postgres backend\n`);
       continue;
@@ -235,7 +278,9 @@ for (const b of BACKENDS) {
   }
   all.push(...(await benchBackend(b)));
 }
-process.stdout.write(`\n${new Date().toISOString()} — ${machine()}; ` +
-  `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per scenario, interleaved with its baseline\n\n${table(all)}\n` +
-  (startup.length ? `\n${startupTable(startup)}\n` : ''));
+process.stdout.write(
+  `\n${new Date().toISOString()} — ${machine()}; ` +
+    `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per scenario, interleaved with its baseline\n\n${table(all)}\n` +
+    (startup.length ? `\n${startupTable(startup)}\n` : ''),
+);
 process.exit(0);

@@ -114,7 +114,9 @@ function instrumentPg() {
   const proto = pg.Client.prototype as any;
   const original = proto.query;
   proto.query = function (config: any, values: any, cb: any) {
-    const text = String(typeof config === 'string' ? config : config?.text ?? '').replace(/\s+/g, ' ').slice(0, 140);
+    const text = String(typeof config === 'string' ? config : (config?.text ?? ''))
+      .replace(/\s+/g, ' ')
+      .slice(0, 140);
     const t0 = performance.now();
     const done = () => {
       const s = sqlStats.get(text) ?? { calls: 0, ms: 0 };
@@ -153,7 +155,9 @@ await db.query(
     WHERE m.id = $1`,
   [DEMO.mrOtpId, MR_COUNT],
 );
-const mrIds = (await db.query<{ id: string }>(`SELECT id FROM medication_requests WHERE request_number LIKE '9999-%' ORDER BY request_number`)).rows.map((r) => r.id);
+const mrIds = (
+  await db.query<{ id: string }>(`SELECT id FROM medication_requests WHERE request_number LIKE '9999-%' ORDER BY request_number`)
+).rows.map((r) => r.id);
 
 await runtime.app!.listen({ port: 0, host: '127.0.0.1' });
 const bare = Fastify({ logger: false });
@@ -175,8 +179,12 @@ process.stdout.write(
     }) +
     '\n',
 );
-process.once('SIGTERM', () => void (async () => {
-  await bare.close();
-  await runtime.close();
-  process.exit(0);
-})());
+process.once(
+  'SIGTERM',
+  () =>
+    void (async () => {
+      await bare.close();
+      await runtime.close();
+      process.exit(0);
+    })(),
+);

@@ -52,7 +52,9 @@ function startCommand(): string[] {
 
 /** user + system CPU of `pid` and of its children that have exited (the initdb child), seconds */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   // after the command: state is field 3, utime 14, stime 15, cutime 16, cstime 17 (1-based, man 5 proc)
   const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
   return ticks / 100;
@@ -76,7 +78,10 @@ async function startOnce(dataDir: string): Promise<Run> {
     let readyMs = NaN;
     let cpuS = NaN;
     while (child.exitCode === null) {
-      const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) {
         readyMs = performance.now() - t0;
         cpuS = cpuSeconds(child.pid!);
@@ -101,8 +106,10 @@ export async function benchStartup(): Promise<StartupRow[]> {
     try {
       fresh.push(await startOnce(dataDir));
       restart.push(await startOnce(dataDir));
-      process.stderr.write(`[startup] run ${i + 1}: fresh ${fresh[i].readyMs.toFixed(0)} ms ${fresh[i].cpuS.toFixed(2)} CPU s ${fresh[i].rssMb.toFixed(0)} MB, ` +
-        `restart ${restart[i].readyMs.toFixed(0)} ms ${restart[i].cpuS.toFixed(2)} CPU s ${restart[i].rssMb.toFixed(0)} MB\n`);
+      process.stderr.write(
+        `[startup] run ${i + 1}: fresh ${fresh[i].readyMs.toFixed(0)} ms ${fresh[i].cpuS.toFixed(2)} CPU s ${fresh[i].rssMb.toFixed(0)} MB, ` +
+          `restart ${restart[i].readyMs.toFixed(0)} ms ${restart[i].cpuS.toFixed(2)} CPU s ${restart[i].rssMb.toFixed(0)} MB\n`,
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -123,8 +130,10 @@ export function startupTable(rows: StartupRow[]): string {
     '|---|---:|---:|---:|---|',
   ];
   for (const r of rows) {
-    out.push(`| ${r.scenario} | **${(r.readyMs / 1000).toFixed(2)}** | ${r.cpuS.toFixed(2)} | **${r.rssMb.toFixed(0)}** | ` +
-      `${r.runs.map((x) => `${(x.readyMs / 1000).toFixed(2)} / ${x.cpuS.toFixed(2)} / ${x.rssMb.toFixed(0)}`).join(', ')} |`);
+    out.push(
+      `| ${r.scenario} | **${(r.readyMs / 1000).toFixed(2)}** | ${r.cpuS.toFixed(2)} | **${r.rssMb.toFixed(0)}** | ` +
+        `${r.runs.map((x) => `${(x.readyMs / 1000).toFixed(2)} / ${x.cpuS.toFixed(2)} / ${x.rssMb.toFixed(0)}`).join(', ')} |`,
+    );
   }
   return out.join('\n');
 }

@@ -62,8 +62,10 @@ async function api(method: string, path: string, body?: unknown) {
   } catch (err) {
     // fetch reports a refused connection as "fetch failed" with the reason in `cause`: say what to do instead.
     const reason = (err as { cause?: { code?: string; message?: string } }).cause;
-    process.stderr.write(`Cannot reach esoz-core at ${BASE_URL} (${reason?.code ?? reason?.message ?? String(err)}): ` +
-      'start it with `npm start` in another terminal, or set BASE_URL to where it runs\n');
+    process.stderr.write(
+      `Cannot reach esoz-core at ${BASE_URL} (${reason?.code ?? reason?.message ?? String(err)}): ` +
+        'start it with `npm start` in another terminal, or set BASE_URL to where it runs\n',
+    );
     process.exit(1);
   }
   const text = await res.text();
@@ -138,7 +140,10 @@ async function signAttached(signer: Awaited<ReturnType<typeof makeSigner>>, json
   });
   const signed = new pkijs.SignedData({
     version: 1,
-    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: '1.2.840.113549.1.7.1', eContent: new asn1js.OctetString({ valueHex: data }) }),
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({
+      eContentType: '1.2.840.113549.1.7.1',
+      eContent: new asn1js.OctetString({ valueHex: data }),
+    }),
     signerInfos: [signerInfo],
     certificates: [signer.cert],
   });
@@ -153,22 +158,28 @@ process.stdout.write(`esoz-core MIS flow against ${BASE_URL}\n  patient ${PERSON
 // Rule 1127 allows one FINAL conclusion per encounter, type and category: pick a category still free,
 // so the example can run again and again on the same sandbox.
 step(0, 'Which categories already have a FINAL conclusion on this encounter?');
-const existing = await api('GET', `/api/patients/searchComposition?subject=${PERSON_ID}&encounter=${ENCOUNTER_ID}&type=TEMP_DISABILITY&status=FINAL&limit=100`);
+const existing = await api(
+  'GET',
+  `/api/patients/searchComposition?subject=${PERSON_ID}&encounter=${ENCOUNTER_ID}&type=TEMP_DISABILITY&status=FINAL&limit=100`,
+);
 const used = new Set<string>((existing.body.data ?? []).map((d: any) => d.category.coding[0].code));
 const category = ['SICKNESS', 'QUARANTINE', 'COVID19', 'PREGNANCY', 'TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'].find((c) => !used.has(c));
 if (!category) throw new Error('every self-care category already has a FINAL conclusion on this encounter; use another ENCOUNTER_ID');
 show('category', category);
 
 const today = new Date();
-const day = (offset: number) => new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + offset)).toISOString().slice(0, 10);
+const day = (offset: number) =>
+  new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + offset)).toISOString().slice(0, 10);
 const body = {
   type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
   category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: category }] },
-  event: [{
-    code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
-    // T00:00:01Z / T20:59:59Z: start and end of the Kyiv calendar day
-    period: { start: `${day(0)}T00:00:01Z`, end: `${day(4)}T20:59:59Z` },
-  }],
+  event: [
+    {
+      code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
+      // T00:00:01Z / T20:59:59Z: start and end of the Kyiv calendar day
+      period: { start: `${day(0)}T00:00:01Z`, end: `${day(4)}T20:59:59Z` },
+    },
+  ],
   subject: ref('person', PERSON_ID),
   encounter: ref('encounter', ENCOUNTER_ID),
   author: ref('employee', AUTHOR_ID),

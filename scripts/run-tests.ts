@@ -7,12 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const chosen = process.argv.slice(2).filter((a) => a.endsWith('.ts'));
-const files = chosen.length ? chosen : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
+const files = chosen.length
+  ? chosen
+  : readdirSync('test')
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => `test/${f}`);
 const pgUrl = process.env.TEST_DATABASE_URL;
 
-const runs: { name: string; env: NodeJS.ProcessEnv }[] = [
-  { name: 'PGlite (in-memory)', env: { ...process.env, TEST_DATABASE_URL: '' } },
-];
+const runs: { name: string; env: NodeJS.ProcessEnv }[] = [{ name: 'PGlite (in-memory)', env: { ...process.env, TEST_DATABASE_URL: '' } }];
 if (pgUrl) runs.push({ name: `PostgreSQL (${new URL(pgUrl).host})`, env: { ...process.env } });
 
 let failed = false;

@@ -66,18 +66,22 @@ printBanner({ port, config, sandbox: runtime.sandbox, embedded: isEmbedded(confi
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => void (async () => {
-    if (stopping) return;
-    stopping = true;
-    runtime.platform.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 30_000);
-    force.unref();
-    try {
-      await runtime.close();
-      process.exit(0);
-    } catch (err) {
-      runtime.platform.log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
-  })());
+  process.once(
+    signal,
+    () =>
+      void (async () => {
+        if (stopping) return;
+        stopping = true;
+        runtime.platform.log.info({ signal }, 'shutting down');
+        const force = setTimeout(() => process.exit(1), 30_000);
+        force.unref();
+        try {
+          await runtime.close();
+          process.exit(0);
+        } catch (err) {
+          runtime.platform.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        }
+      })(),
+  );
 }

@@ -52,16 +52,20 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     phaseStart = now;
   };
   const embedded = isEmbedded(config);
-  opts.onPhase?.(embedded
-    ? `opening the embedded database ${config.DATABASE_URL ? 'in memory' : `in ${config.DATA_DIR}`}…`
-    : 'connecting to PostgreSQL…');
+  opts.onPhase?.(
+    embedded
+      ? `opening the embedded database ${config.DATABASE_URL ? 'in memory' : `in ${config.DATA_DIR}`}…`
+      : 'connecting to PostgreSQL…',
+  );
 
   // An embedded data directory belongs to one process: the second is refused before it opens the files.
   const lock = config.DATABASE_URL ? undefined : lockDataDir(config.DATA_DIR);
   let opened;
   try {
     opened = await openDb({
-      databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.PG_POOL_MAX,
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolMax: config.PG_POOL_MAX,
       onConnectionError: (err) => log.warn({ err }, 'database connection lost; the pool opens a new one'),
     });
   } catch (err) {
@@ -100,7 +104,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
 
     let app: App | undefined;
     if (role === 'api') {
-      app = await createHttpApp({ config: platform.config, auth, logger: opts.logger, logStream: opts.logStream, checkResponses: opts.checkResponses });
+      app = await createHttpApp({
+        config: platform.config,
+        auth,
+        logger: opts.logger,
+        logStream: opts.logStream,
+        checkResponses: opts.checkResponses,
+      });
       metrics.instrument(app);
       app.get('/health/live', { schema: { hide: true } }, async (req, reply) => sendData(req, reply, { status: 'ok' }));
       app.get('/health/ready', { schema: { hide: true } }, async (req, reply) => {

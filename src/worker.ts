@@ -7,15 +7,21 @@ import { loadConfigOrExit } from './platform/config.ts';
 
 const config = loadConfigOrExit();
 if (!config.DATABASE_URL.startsWith('postgres')) {
-  process.stderr.write('esoz-core: the worker process needs DATABASE_URL=postgres://… (the embedded database lives inside the API process, whose workers run in-process)\n');
+  process.stderr.write(
+    'esoz-core: the worker process needs DATABASE_URL=postgres://… (the embedded database lives inside the API process, whose workers run in-process)\n',
+  );
   process.exit(78);
 }
 const runtime = await startRuntime({ config, role: 'worker' });
 runtime.platform.log.info({ queues: runtime.platform.queue.queueNames }, 'worker started');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => void (async () => {
-    runtime.platform.log.info({ signal }, 'worker shutting down: finishing jobs in hand');
-    await runtime.close().catch(() => undefined);
-    process.exit(0);
-  })());
+  process.once(
+    signal,
+    () =>
+      void (async () => {
+        runtime.platform.log.info({ signal }, 'worker shutting down: finishing jobs in hand');
+        await runtime.close().catch(() => undefined);
+        process.exit(0);
+      })(),
+  );
 }

@@ -38,17 +38,31 @@ describe('POST /admin/fixtures', () => {
         // deliberately out of dependency order in the body: the server applies kinds in a safe order
         encounters: [{ id: enc, person_id: child, episode_id: ep, employee_id: emp, legal_entity_id: le, division_id: div }],
         episodes: [{ id: ep, person_id: child, legal_entity_id: le }],
-        employees: [{ id: emp, legal_entity_id: le, division_id: div, party: { id: partyId, first_name: 'Петро', last_name: 'Іванов', tax_id: '3126509816' } }],
+        employees: [
+          {
+            id: emp,
+            legal_entity_id: le,
+            division_id: div,
+            party: { id: partyId, first_name: 'Петро', last_name: 'Іванов', tax_id: '3126509816' },
+          },
+        ],
         legal_entities: [{ id: le, name: 'Клініка Тест', edrpou: '12345678' }],
         divisions: [{ id: div, legal_entity_id: le }],
         persons: [
           // the child is listed first and references a confidant listed later in the same body
           { id: child, birth_date: '2018-05-01', authentication_methods: [{ type: 'THIRD_PERSON', value: confidant, alias: 'mother' }] },
-          { id: confidant, first_name: 'Олена', gender: 'FEMALE', authentication_methods: [{ type: 'OTP', phone_number: '+380501112299' }, { type: 'OFFLINE' }] },
+          {
+            id: confidant,
+            first_name: 'Олена',
+            gender: 'FEMALE',
+            authentication_methods: [{ type: 'OTP', phone_number: '+380501112299' }, { type: 'OFFLINE' }],
+          },
           {},
         ],
         prepersons: [{ id: pre }],
-        medical_programs: [{ id: prog, name: 'Доступні ліки', medical_program_settings: { medication_request_notification_disabled: true } }],
+        medical_programs: [
+          { id: prog, name: 'Доступні ліки', medical_program_settings: { medication_request_notification_disabled: true } },
+        ],
         medications: [{ id: med, name: 'Аміодарон 200мг таблетки' }],
       },
     });
@@ -68,19 +82,33 @@ describe('POST /admin/fixtures', () => {
 
     const leRow = (await q('SELECT name, edrpou, type, status, is_active FROM legal_entities WHERE id = $1', [le])).rows[0];
     assert.deepEqual(leRow, { name: 'Клініка Тест', edrpou: '12345678', type: 'MSP', status: 'ACTIVE', is_active: true });
-    const empRow = (await q('SELECT e.party_id, e.position, e.status, p.tax_id, p.first_name FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1', [emp])).rows[0];
+    const empRow = (
+      await q(
+        'SELECT e.party_id, e.position, e.status, p.tax_id, p.first_name FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1',
+        [emp],
+      )
+    ).rows[0];
     assert.deepEqual(empRow, { party_id: partyId, position: 'P6', status: 'APPROVED', tax_id: '3126509816', first_name: 'Петро' });
     const divRow = (await q('SELECT addresses, phones, working_hours FROM divisions WHERE id = $1', [div])).rows[0];
     assert.equal(divRow.addresses[0].settlement, 'Київ');
     assert.match(divRow.phones[0].number, /^\+380\d{9}$/);
     const methods = async (id: string) =>
-      (await q('SELECT type, phone_number, value, alias FROM person_authentication_methods WHERE person_id = $1 ORDER BY inserted_at, id', [id])).rows;
+      (
+        await q(
+          'SELECT type, phone_number, value, alias FROM person_authentication_methods WHERE person_id = $1 ORDER BY inserted_at, id',
+          [id],
+        )
+      ).rows;
     assert.deepEqual(await methods(confidant), [
       { type: 'OTP', phone_number: '+380501112299', value: null, alias: null },
       { type: 'OFFLINE', phone_number: null, value: null, alias: null },
     ]);
     assert.deepEqual(await methods(child), [{ type: 'THIRD_PERSON', phone_number: null, value: confidant, alias: 'mother' }]);
-    assert.deepEqual(await methods(d.persons[2]), [{ type: 'OFFLINE', phone_number: null, value: null, alias: null }], 'a new person gets OFFLINE by default');
+    assert.deepEqual(
+      await methods(d.persons[2]),
+      [{ type: 'OFFLINE', phone_number: null, value: null, alias: null }],
+      'a new person gets OFFLINE by default',
+    );
     const prog0 = (await q('SELECT medical_program_settings FROM medical_programs WHERE id = $1', [prog])).rows[0];
     assert.deepEqual(prog0.medical_program_settings, { medication_request_notification_disabled: true });
     const encRow = (await q('SELECT person_id, episode_id, employee_id, status FROM encounters WHERE id = $1', [enc])).rows[0];
@@ -91,32 +119,46 @@ describe('POST /admin/fixtures', () => {
     // update: same ids, only the given fields change; methods are replaced in array order
     const u = await server.fixtures({
       legal_entities: [{ id: le, status: 'SUSPENDED' }],
-      persons: [{
-        id: confidant,
-        authentication_methods: [
-          { type: 'OFFLINE' },
-          { type: 'OTP', phone_number: '+380671112233' },
-          { type: 'OTP', phone_number: '+380671112244', is_active: false, ended_at: '2024-01-01T00:00:00Z' },
-        ],
-      }],
+      persons: [
+        {
+          id: confidant,
+          authentication_methods: [
+            { type: 'OFFLINE' },
+            { type: 'OTP', phone_number: '+380671112233' },
+            { type: 'OTP', phone_number: '+380671112244', is_active: false, ended_at: '2024-01-01T00:00:00Z' },
+          ],
+        },
+      ],
       employees: [{ id: emp, party: { last_name: 'Петренко' } }],
       medical_programs: [{ id: prog, medical_program_settings: { medication_request_notification_disabled: false } }],
     });
     assert.deepEqual(u.legal_entities, [le]);
     assert.deepEqual((await q('SELECT name, edrpou, status FROM legal_entities WHERE id = $1', [le])).rows[0], {
-      name: 'Клініка Тест', edrpou: '12345678', status: 'SUSPENDED',
+      name: 'Клініка Тест',
+      edrpou: '12345678',
+      status: 'SUSPENDED',
     });
-    assert.deepEqual((await methods(confidant)).map((m) => m.type), ['OFFLINE', 'OTP', 'OTP']);
-    const ended = (await q(`SELECT is_active, ended_at IS NOT NULL AS ended FROM person_authentication_methods WHERE phone_number = '+380671112244'`)).rows[0];
+    assert.deepEqual(
+      (await methods(confidant)).map((m) => m.type),
+      ['OFFLINE', 'OTP', 'OTP'],
+    );
+    const ended = (
+      await q(`SELECT is_active, ended_at IS NOT NULL AS ended FROM person_authentication_methods WHERE phone_number = '+380671112244'`)
+    ).rows[0];
     assert.deepEqual(ended, { is_active: false, ended: true });
     const confRow = (await q('SELECT first_name, gender FROM persons WHERE id = $1', [confidant])).rows[0];
     assert.deepEqual(confRow, { first_name: 'Олена', gender: 'FEMALE' });
-    const party = (await q('SELECT p.id, p.first_name, p.last_name FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1', [emp])).rows[0];
-    assert.deepEqual(party, { id: partyId, first_name: 'Петро', last_name: 'Петренко' }, 'the nested party updates the employee\'s party');
+    const party = (
+      await q('SELECT p.id, p.first_name, p.last_name FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1', [emp])
+    ).rows[0];
+    assert.deepEqual(party, { id: partyId, first_name: 'Петро', last_name: 'Петренко' }, "the nested party updates the employee's party");
     assert.equal((await q('SELECT count(*)::int AS n FROM legal_entities WHERE id = $1', [le])).rows[0].n, 1);
-    assert.deepEqual((await q('SELECT medical_program_settings FROM medical_programs WHERE id = $1', [prog])).rows[0].medical_program_settings, {
-      medication_request_notification_disabled: false,
-    });
+    assert.deepEqual(
+      (await q('SELECT medical_program_settings FROM medical_programs WHERE id = $1', [prog])).rows[0].medical_program_settings,
+      {
+        medication_request_notification_disabled: false,
+      },
+    );
   });
 
   test('an empty body is a no-op', async () => {
@@ -134,14 +176,22 @@ describe('POST /admin/fixtures', () => {
     const second = randomUUID();
     const ids = await server.fixtures({
       legal_entities: [{ id: le }],
-      employees: [{ id: second, legal_entity_id: le }, { id: first, legal_entity_id: le, position: 'P1', employee_type: 'OWNER' }],
+      employees: [
+        { id: second, legal_entity_id: le },
+        { id: first, legal_entity_id: le, position: 'P1', employee_type: 'OWNER' },
+      ],
     });
     assert.deepEqual(ids.employees, [second, first]);
-    const generated = (await q('SELECT p.id, p.first_name, p.last_name, p.tax_id FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1', [second])).rows[0];
+    const generated = (
+      await q('SELECT p.id, p.first_name, p.last_name, p.tax_id FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1', [
+        second,
+      ])
+    ).rows[0];
     assert.ok(generated.first_name && generated.last_name);
     assert.match(generated.tax_id, /^\d{10}$/);
     // a third employee record of the same person (party) in the same legal entity
-    const third = (await server.fixtures({ employees: [{ legal_entity_id: le, party_id: generated.id, employee_type: 'SPECIALIST' }] })).employees[0];
+    const third = (await server.fixtures({ employees: [{ legal_entity_id: le, party_id: generated.id, employee_type: 'SPECIALIST' }] }))
+      .employees[0];
     const row = (await q('SELECT party_id, employee_type, position FROM employees WHERE id = $1', [third])).rows[0];
     assert.deepEqual(row, { party_id: generated.id, employee_type: 'SPECIALIST', position: 'P6' });
   });
@@ -155,7 +205,10 @@ describe('POST /admin/fixtures', () => {
     assert.equal(r.status, 422, r.text);
     const found = r.body.error.invalid.map((e: any) => e.entry);
     assert.ok(found.length > 0);
-    assert.ok(found.every((e: string) => e.startsWith('$.medication_requests[0].')), found.join(', '));
+    assert.ok(
+      found.every((e: string) => e.startsWith('$.medication_requests[0].')),
+      found.join(', '),
+    );
     assert.ok(found.includes('$.medication_requests[0].person_id'), found.join(', '));
   });
 
@@ -243,7 +296,11 @@ describe('fixture kinds of other capabilities', () => {
           schema: Type.Object({ legal_entity_id: Type.String(), name: Type.Optional(Type.String()) }, { additionalProperties: false }),
           async upsert(tx, item) {
             const id = randomUUID();
-            await tx.query('INSERT INTO divisions (id, legal_entity_id, name) VALUES ($1, $2, $3)', [id, item.legal_entity_id, item.name ?? 'x']);
+            await tx.query('INSERT INTO divisions (id, legal_entity_id, name) VALUES ($1, $2, $3)', [
+              id,
+              item.legal_entity_id,
+              item.name ?? 'x',
+            ]);
             return id;
           },
         },
@@ -262,13 +319,19 @@ describe('fixture kinds of other capabilities', () => {
       const ghost = randomUUID();
       const r = await s.call('POST', '/admin/fixtures', {
         admin: true,
-        body: { legal_entities: [{ id: le }], fk_probes: [{ legal_entity_id: le }, { legal_entity_id: ghost }, { legal_entity_id: 'not-a-uuid' }] },
+        body: {
+          legal_entities: [{ id: le }],
+          fk_probes: [{ legal_entity_id: le }, { legal_entity_id: ghost }, { legal_entity_id: 'not-a-uuid' }],
+        },
       });
       assert.equal(r.status, 422, r.text);
       assert.deepEqual(entries(r.body), ['$.fk_probes[1].legal_entity_id', '$.fk_probes[2]']);
       assert.match(r.body.error.invalid.find((e: any) => e.entry === '$.fk_probes[1].legal_entity_id').rules[0].description, /not found/);
 
-      const ok = await s.call('POST', '/admin/fixtures', { admin: true, body: { legal_entities: [{ id: le }], fk_probes: [{ legal_entity_id: le }] } });
+      const ok = await s.call('POST', '/admin/fixtures', {
+        admin: true,
+        body: { legal_entities: [{ id: le }], fk_probes: [{ legal_entity_id: le }] },
+      });
       assert.equal(ok.status, 200, ok.text);
       assert.equal(ok.body.data.fk_probes.length, 1);
 
@@ -284,7 +347,11 @@ describe('fixture kinds of other capabilities', () => {
 describe('admin key', () => {
   test('missing or wrong x-admin-key: 401 in the ESOZ envelope', async () => {
     for (const headers of [{}, { 'x-admin-key': 'wrong' }] as Record<string, string>[]) {
-      for (const [method, path, body] of [['POST', '/admin/fixtures', {}], ['POST', '/admin/clients', { name: 'x' }], ['GET', '/admin/sms', undefined]] as const) {
+      for (const [method, path, body] of [
+        ['POST', '/admin/fixtures', {}],
+        ['POST', '/admin/clients', { name: 'x' }],
+        ['GET', '/admin/sms', undefined],
+      ] as const) {
         const r = await call(server.url, method, path, { headers, body });
         assert.equal(r.status, 401, `${method} ${path}`);
         assert.equal(r.body.meta.code, 401);
@@ -333,7 +400,10 @@ describe('clients and tokens', () => {
     assert.equal(denied.body.error.type, 'forbidden');
     assert.equal(denied.body.error.message, 'Your scope does not allow to access this resource. Missing allowances: dictionary:read');
 
-    const expired = await server.call('POST', '/admin/tokens', { admin: true, body: { client_id: id, scopes: ['dictionary:read'], expires_in: -1 } });
+    const expired = await server.call('POST', '/admin/tokens', {
+      admin: true,
+      body: { client_id: id, scopes: ['dictionary:read'], expires_in: -1 },
+    });
     const r401 = await call(server.url, 'GET', '/api/dictionaries', { token: expired.body.data.access_token, apiKey: secret });
     assert.equal(r401.status, 401);
     assert.equal(r401.body.error.message, 'Invalid access token');
@@ -375,24 +445,44 @@ describe('GET /admin/sms', () => {
     assert.equal(all.status, 200, all.text);
     assert.equal(all.body.meta.type, 'list');
     assert.deepEqual(all.body.paging, { page_number: 1, page_size: 2, total_entries: 5, total_pages: 3 });
-    assert.deepEqual(all.body.data.map((s: any) => s.body), ['sms 4', 'sms 3']);
+    assert.deepEqual(
+      all.body.data.map((s: any) => s.body),
+      ['sms 4', 'sms 3'],
+    );
     assert.deepEqual(Object.keys(all.body.data[0]).sort(), [
-      'body', 'entity_id', 'entity_name', 'id', 'inserted_at', 'phone_number', 'sent_at', 'status', 'tries',
+      'body',
+      'entity_id',
+      'entity_name',
+      'id',
+      'inserted_at',
+      'phone_number',
+      'sent_at',
+      'status',
+      'tries',
     ]);
     assert.equal(all.body.data[0].status, 'NEW');
     assert.equal(all.body.data[0].tries, 0);
     assert.equal(all.body.data[0].sent_at, null);
 
     const page3 = await server.call('GET', '/admin/sms?page_size=2&page=3', { admin: true });
-    assert.deepEqual(page3.body.data.map((s: any) => s.body), ['sms 0']);
+    assert.deepEqual(
+      page3.body.data.map((s: any) => s.body),
+      ['sms 0'],
+    );
     assert.equal(page3.body.paging.page_number, 3);
 
     const byPhone = await server.call('GET', '/admin/sms?phone_number=%2B380500000001', { admin: true });
-    assert.deepEqual(byPhone.body.data.map((s: any) => s.body), ['sms 3', 'sms 1']);
+    assert.deepEqual(
+      byPhone.body.data.map((s: any) => s.body),
+      ['sms 3', 'sms 1'],
+    );
     assert.equal(byPhone.body.paging.page_size, 50);
 
     const byEntity = await server.call('GET', `/admin/sms?entity_id=${entity}&phone_number=%2B380500000002`, { admin: true });
-    assert.deepEqual(byEntity.body.data.map((s: any) => s.body), ['sms 2', 'sms 0']);
+    assert.deepEqual(
+      byEntity.body.data.map((s: any) => s.body),
+      ['sms 2', 'sms 0'],
+    );
 
     const none = await server.call('GET', `/admin/sms?entity_id=${randomUUID()}`, { admin: true });
     assert.deepEqual(none.body.data, []);

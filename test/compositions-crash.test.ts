@@ -54,17 +54,25 @@ describe('worker crash', { skip }, () => {
 
   test('dedupe holds across API processes: concurrent identical requests on two servers share one job', async () => {
     // same lease as every other process: queue settings live in the database and the last process to start sets them
-    const second = await startTestServer({ databaseUrl: server.databaseUrl, env: { WORKERS: 'off', JOB_LEASE_SECONDS: '5', SIGNATURE_TRUST: 'any-test-ca' } });
+    const second = await startTestServer({
+      databaseUrl: server.databaseUrl,
+      env: { WORKERS: 'off', JOB_LEASE_SECONDS: '5', SIGNATURE_TRUST: 'any-test-ca' },
+    });
     try {
       const body = createBody(w, { category: 'CHILD_CARE', focus: { type: 'person', id: w.motherId } });
       const responses = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => fetch(`${i % 2 ? second.url : server.url}/api/patients/composition`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${mis.token}`, 'api-key': mis.secret, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        }).then(async (r) => ({ status: r.status, body: await r.json() }))),
+        Array.from({ length: 12 }, (_, i) =>
+          fetch(`${i % 2 ? second.url : server.url}/api/patients/composition`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${mis.token}`, 'api-key': mis.secret, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          }).then(async (r) => ({ status: r.status, body: await r.json() })),
+        ),
       );
-      assert.ok(responses.every((r) => r.status === 202), JSON.stringify(responses.map((r) => r.status)));
+      assert.ok(
+        responses.every((r) => r.status === 202),
+        JSON.stringify(responses.map((r) => r.status)),
+      );
       const ids = new Set(responses.map((r) => r.body.data.id));
       assert.equal(ids.size, 1, 'one job');
       const rows = await server.runtime.platform.db.query<{ n: number }>(
@@ -81,7 +89,8 @@ describe('worker crash', { skip }, () => {
   for (const phase of ['claimed', 'in-transaction'] as const) {
     test(`SIGKILL while holding jobs (${phase}) → another worker finishes them, no duplicates`, { timeout: 90_000 }, async () => {
       const db = server.runtime.platform.db;
-      const categories = phase === 'claimed' ? ['SICKNESS', 'QUARANTINE', 'COVID19', 'PREGNANCY'] : ['TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'];
+      const categories =
+        phase === 'claimed' ? ['SICKNESS', 'QUARANTINE', 'COVID19', 'PREGNANCY'] : ['TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'];
       const ids: string[] = [];
       for (const category of categories) {
         const r = await mis.call('POST', '/api/patients/composition', { body: createBody(w, { category }) });
@@ -90,31 +99,52 @@ describe('worker crash', { skip }, () => {
       }
       const doomed = spawnWorker({ ESOZ_TEST_COMPOSITION_JOB_DELAY_MS: '120000', ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE: phase });
       // the doomed worker holds every job (claimed, and for in-transaction: composition inserted, not committed)
-      await waitFor(async () => {
-        const r = await db.query<{ n: number }>('SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND started_at IS NOT NULL', [ids]);
-        return Number(r.rows[0].n) === ids.length;
-      }, 30_000, 100);
+      await waitFor(
+        async () => {
+          const r = await db.query<{ n: number }>(
+            'SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND started_at IS NOT NULL',
+            [ids],
+          );
+          return Number(r.rows[0].n) === ids.length;
+        },
+        30_000,
+        100,
+      );
       if (phase === 'in-transaction') {
         // every job row locked by the doomed worker's open finishing transaction(s): the compositions are
         // inserted, not committed (a probe that skips locked rows sees none of them)
-        await waitFor(async () => {
-          const open = await db.query<{ n: number }>(
-            `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
-          );
-          if (Number(open.rows[0].n) < 1) return false;
-          const free = await db.query('SELECT id FROM composition_jobs WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED', [ids]);
-          return free.rows.length === 0;
-        }, 30_000, 100);
+        await waitFor(
+          async () => {
+            const open = await db.query<{ n: number }>(
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+            );
+            if (Number(open.rows[0].n) < 1) return false;
+            const free = await db.query('SELECT id FROM composition_jobs WHERE id = ANY($1::uuid[]) FOR UPDATE SKIP LOCKED', [ids]);
+            return free.rows.length === 0;
+          },
+          30_000,
+          100,
+        );
       }
       await kill(doomed, 'SIGKILL');
-      const pending = await db.query<{ n: number }>(`SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, [ids]);
+      const pending = await db.query<{ n: number }>(
+        `SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`,
+        [ids],
+      );
       assert.equal(Number(pending.rows[0].n), ids.length, 'nothing finished by the killed worker');
 
       const rescuer = spawnWorker({});
-      await waitFor(async () => {
-        const r = await db.query<{ n: number }>(`SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status <> 'PENDING'`, [ids]);
-        return Number(r.rows[0].n) === ids.length;
-      }, 75_000, 200);
+      await waitFor(
+        async () => {
+          const r = await db.query<{ n: number }>(
+            `SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status <> 'PENDING'`,
+            [ids],
+          );
+          return Number(r.rows[0].n) === ids.length;
+        },
+        75_000,
+        200,
+      );
       await kill(rescuer, 'SIGTERM');
 
       const jobs = await db.query<{ id: string; status: string; attempts: number; composition_id: string }>(

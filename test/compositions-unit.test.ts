@@ -49,12 +49,33 @@ describe('eta', () => {
     assert.equal(estimateEta({ now, ahead: 0, serviceMs: 200, drainMs: 50, startedAt: new Date(now - 5000) }).getTime(), now + 2500);
     assert.ok(estimateEta({ now, ahead: 0, serviceMs: 1, drainMs: 1, startedAt: new Date(now) }).getTime() > now);
     // a stalled queue: clients back off with the waiting time
-    assert.equal(estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 60_000) }).getTime(), now + 30_000);
-    assert.equal(estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 100) }).getTime(), now + 300);
+    assert.equal(
+      estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 60_000) }).getTime(),
+      now + 30_000,
+    );
+    assert.equal(
+      estimateEta({ now, ahead: 2, serviceMs: 200, drainMs: 50, startedAt: null, insertedAt: new Date(now - 100) }).getTime(),
+      now + 300,
+    );
     // the turnaround clients see (accept → finish) plus 4 mean deviations is a floor, less what the job already waited
     assert.equal(estimateEta({ now, ahead: 0, serviceMs: 10, drainMs: 10, startedAt: null, turnMs: 30, turnDevMs: 5 }).getTime(), now + 50);
-    assert.equal(estimateEta({ now, ahead: 0, serviceMs: 10, drainMs: 10, startedAt: null, insertedAt: new Date(now - 20), turnMs: 30, turnDevMs: 5 }).getTime(), now + 30);
-    assert.equal(estimateEta({ now, ahead: 10, serviceMs: 10, drainMs: 10, startedAt: null, turnMs: 30, turnDevMs: 5 }).getTime(), now + 110);
+    assert.equal(
+      estimateEta({
+        now,
+        ahead: 0,
+        serviceMs: 10,
+        drainMs: 10,
+        startedAt: null,
+        insertedAt: new Date(now - 20),
+        turnMs: 30,
+        turnDevMs: 5,
+      }).getTime(),
+      now + 30,
+    );
+    assert.equal(
+      estimateEta({ now, ahead: 10, serviceMs: 10, drainMs: 10, startedAt: null, turnMs: 30, turnDevMs: 5 }).getTime(),
+      now + 110,
+    );
   });
   test('jobs ahead: PENDING positions before the job in the queue snapshot; past a full snapshot, the span from the oldest', () => {
     assert.equal(jobsAhead([], 7), 0);
@@ -78,7 +99,10 @@ describe('CMS verification', () => {
     assert.equal(r.taxId, '1234567890');
     assert.equal(Buffer.from(r.content).toString(), '{"x":1}');
     for (const signer of [await makeSigner({ ca: rogue, taxId: '1234567890' }), await makeSigner({ taxId: '1234567890' })]) {
-      await assert.rejects(verifier.verify(await signCms(signer, '{"x":1}')), (e: unknown) => e instanceof SignatureError && e.reason === 'certificate');
+      await assert.rejects(
+        verifier.verify(await signCms(signer, '{"x":1}')),
+        (e: unknown) => e instanceof SignatureError && e.reason === 'certificate',
+      );
     }
     const none = new PkijsSignatureVerifier({ trust: 'trusted-roots' });
     await assert.rejects(none.verify(await signCms(good, '{}')), /no trusted certification authorities are configured/);
@@ -87,7 +111,11 @@ describe('CMS verification', () => {
     const verifier = new PkijsSignatureVerifier({ trust: 'any-test-ca' });
     const self = await makeSigner({ taxId: 'TINUA-1234567890' });
     assert.equal((await verifier.verify(await signCms(self, '{}', { signedAttributes: false }))).taxId, '1234567890');
-    const expired = await makeSigner({ taxId: '1234567890', notBefore: new Date(Date.now() - 10 * 86400_000), notAfter: new Date(Date.now() - 86400_000) });
+    const expired = await makeSigner({
+      taxId: '1234567890',
+      notBefore: new Date(Date.now() - 10 * 86400_000),
+      notAfter: new Date(Date.now() - 86400_000),
+    });
     await assert.rejects(verifier.verify(await signCms(expired, '{}')), /not valid at/);
   });
   test('tax id from the DRFO attribute wins over the subject serialNumber', async () => {

@@ -25,7 +25,12 @@ after(async () => server?.close());
 
 describe('the MIS sequence', () => {
   test('create → poll → DONE → get → sign → poll → FINAL', async () => {
-    const body = createBody(w, { extension: [{ valueCode: 'INFORM_WITH', valueUuid: w.authMethodId }, { valueCode: 'IS_ACCIDENT', valueBoolean: false }] });
+    const body = createBody(w, {
+      extension: [
+        { valueCode: 'INFORM_WITH', valueUuid: w.authMethodId },
+        { valueCode: 'IS_ACCIDENT', valueBoolean: false },
+      ],
+    });
     const created = await mis.call('POST', '/api/patients/composition', { body });
     assert.equal(created.status, 202, created.text);
     assert.deepEqual(Object.keys(created.body), ['meta', 'data']);
@@ -65,7 +70,10 @@ describe('the MIS sequence', () => {
     assert.deepEqual(doc.extension, body.extension);
 
     // the documented long path and the unprefixed seed path return the same document
-    const long = await mis.call('GET', `/api/patients/${w.personId}/composition/${doc.identifier.value}/episode/${w.episodeId}/encounter/${w.encounterId}`);
+    const long = await mis.call(
+      'GET',
+      `/api/patients/${w.personId}/composition/${doc.identifier.value}/episode/${w.episodeId}/encounter/${w.encounterId}`,
+    );
     assert.equal(long.status, 200, long.text);
     assert.deepEqual(long.body.data, doc);
     const unprefixed = await mis.call('GET', `/patients/composition/job/${job.id}`);
@@ -127,14 +135,24 @@ describe('create: synchronous validation (422 with every problem)', () => {
     assert.equal(r.status, 422, r.text);
     const e = rulesOf(r);
     assert.deepEqual(Object.keys(e).sort(), [
-      '$.author.type.coding[0].code', '$.category.coding[0].system', '$.event[0].code.coding[0].code', '$.type.coding[0].code',
+      '$.author.type.coding[0].code',
+      '$.category.coding[0].system',
+      '$.event[0].code.coding[0].code',
+      '$.type.coding[0].code',
     ]);
   });
 
   test('references must exist; the author must belong to the caller legal entity', async () => {
-    const body: any = createBody(w, { subject: { type: 'person', id: crypto.randomUUID() }, encounterId: crypto.randomUUID(), authorId: w.otherEmployeeId });
+    const body: any = createBody(w, {
+      subject: { type: 'person', id: crypto.randomUUID() },
+      encounterId: crypto.randomUUID(),
+      authorId: w.otherEmployeeId,
+    });
     body.section.focus.value = w.personId;
-    body.extension = [{ valueCode: 'INFORM_WITH', valueUuid: crypto.randomUUID() }, { valueCode: 'IS_ACCIDENT', valueUuid: w.personId }];
+    body.extension = [
+      { valueCode: 'INFORM_WITH', valueUuid: crypto.randomUUID() },
+      { valueCode: 'IS_ACCIDENT', valueUuid: w.personId },
+    ];
     const r = await mis.call('POST', '/api/patients/composition', { body });
     assert.equal(r.status, 422, r.text);
     const e = rulesOf(r);
@@ -184,14 +202,20 @@ describe('create: business rules fail the job with the numbered error', () => {
   });
   test('1081 INVALID_NEWBORN_CATEGORY', async () => {
     const body = createBody(w, {
-      type: 'NEWBORN', category: 'SICKNESS', subject: { type: 'preperson', id: w.prepersonId }, focus: { type: 'person', id: w.motherId },
-      encounterId: w.prepersonEncounterId, end: null,
+      type: 'NEWBORN',
+      category: 'SICKNESS',
+      subject: { type: 'preperson', id: w.prepersonId },
+      focus: { type: 'person', id: w.motherId },
+      encounterId: w.prepersonEncounterId,
+      end: null,
     });
     await expectFailed(body, 1081, 'INVALID_NEWBORN_CATEGORY');
   });
   test('preperson subject: only SICKNESS and CHILD_CARE', async () => {
     const body = createBody(w, {
-      category: 'FAMILY_CARE', subject: { type: 'preperson', id: w.prepersonId }, focus: { type: 'person', id: w.motherId },
+      category: 'FAMILY_CARE',
+      subject: { type: 'preperson', id: w.prepersonId },
+      focus: { type: 'person', id: w.motherId },
       encounterId: w.prepersonEncounterId,
     });
     await expectFailed(body, 1085, 'INVALID_DISABILITY_CATEGORY', /preperson.*SICKNESS, CHILD_CARE/);
@@ -206,12 +230,16 @@ describe('create: business rules fail the job with the numbered error', () => {
     const first = await createDone(mis, body);
     const second = await createDone(mis, body);
     const signer = await makeSigner({ taxId: w.authorTaxId });
-    const s1 = await mis.call('PATCH', `/api/patients/composition/${first.id}/sign`, { body: { data: await signCms(signer, JSON.stringify(first.document)) } });
+    const s1 = await mis.call('PATCH', `/api/patients/composition/${first.id}/sign`, {
+      body: { data: await signCms(signer, JSON.stringify(first.document)) },
+    });
     assert.equal((await pollJob(mis, s1.body.data.id)).body.data.status, 'DONE');
     // a new create on the encounter fails …
     await expectFailed(body, 1127, 'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS');
     // … and so does signing the other PRELIMINARY one
-    const s2 = await mis.call('PATCH', `/api/patients/composition/${second.id}/sign`, { body: { data: await signCms(signer, JSON.stringify(second.document)) } });
+    const s2 = await mis.call('PATCH', `/api/patients/composition/${second.id}/sign`, {
+      body: { data: await signCms(signer, JSON.stringify(second.document)) },
+    });
     const j2 = await pollJob(mis, s2.body.data.id);
     assert.equal(j2.body.data.status, 'FAILED');
     assert.equal(j2.body.data.error.code, 1127);
@@ -283,12 +311,16 @@ describe('sign: every failure is a FAILED job with a clear message', () => {
     const signer = await makeSigner({ taxId: w.authorTaxId });
     const j = await signJob(await signCms(signer, JSON.stringify(comp.document)));
     assert.equal(j.status, 'FAILED');
-    assert.deepEqual(j.error, { code: 409, type: 'INVALID_COMPOSITION_STATUS', message: 'Composition is FINAL: only a PRELIMINARY composition can be signed' });
+    assert.deepEqual(j.error, {
+      code: 409,
+      type: 'INVALID_COMPOSITION_STATUS',
+      message: 'Composition is FINAL: only a PRELIMINARY composition can be signed',
+    });
   });
   test('sync: unknown composition → 404, body schema → 422', async () => {
     const r = await mis.call('PATCH', `/api/patients/composition/${crypto.randomUUID()}/sign`, { body: { data: 'x' } });
     assert.equal(r.status, 404);
-    const r2 = await mis.call('PATCH', `/api/patients/composition/${comp.id}/sign`, { body: { data: '' , extra: 1 } });
+    const r2 = await mis.call('PATCH', `/api/patients/composition/${comp.id}/sign`, { body: { data: '', extra: 1 } });
     assert.equal(r2.status, 422);
   });
 });
@@ -311,7 +343,11 @@ describe('job status endpoint (seed 000)', () => {
     assert.equal(other.status, 404);
     assert.equal(other.body.error.message, 'Task not found');
     const sameLe = await server.mis({ legalEntityId: w.legalEntityId });
-    assert.equal((await sameLe.call('GET', `/api/patients/composition/job/${created.body.data.id}`)).status, 404, 'jobs belong to the client');
+    assert.equal(
+      (await sameLe.call('GET', `/api/patients/composition/job/${created.body.data.id}`)).status,
+      404,
+      'jobs belong to the client',
+    );
   });
   test('scope composition:read required', async () => {
     const creator = await server.mis({ legalEntityId: w.legalEntityId, scopes: ['composition:create'] });
@@ -327,7 +363,9 @@ describe('job status endpoint (seed 000)', () => {
       const created = await mis.call('POST', '/api/patients/composition', { body: createBody(w, { category: 'TEMP_TRANSFER' }) });
       const id = created.body.data.id;
       // let the in-process worker claim it first (its own queries are not the poll's)
-      await waitFor(async () => (await original.call(db, 'SELECT started_at FROM composition_jobs WHERE id = $1', [id])).rows[0]?.started_at);
+      await waitFor(
+        async () => (await original.call(db, 'SELECT started_at FROM composition_jobs WHERE id = $1', [id])).rows[0]?.started_at,
+      );
       db.query = function (...args: unknown[]) {
         count++;
         return original.apply(this, args);
@@ -400,7 +438,10 @@ describe('dedupe', () => {
 describe('retention and stuck jobs', () => {
   test('finished jobs older than JOB_RETENTION_DAYS are deleted; PENDING older than JOB_MAX_PENDING_SECONDS fail', async () => {
     const db = server.runtime.platform.db;
-    const { created } = await createComposition(mis, createBody(w, { category: 'COVID19', start: '2026-10-01T00:00:01Z', end: '2026-10-02T20:59:59Z' }));
+    const { created } = await createComposition(
+      mis,
+      createBody(w, { category: 'COVID19', start: '2026-10-01T00:00:01Z', end: '2026-10-02T20:59:59Z' }),
+    );
     const oldId = created.body.data.id;
     await db.query(`UPDATE composition_jobs SET finished_at = now() - interval '8 days' WHERE id = $1`, [oldId]);
     const stuckId = crypto.randomUUID();
@@ -436,7 +477,10 @@ describe('retention and stuck jobs', () => {
 describe('finished-job cache and retention', () => {
   test('a finished job is served from memory only until its retention ends, then as the database has it', async () => {
     const db = server.runtime.platform.db;
-    const { created, job } = await createComposition(mis, createBody(w, { category: 'COVID19', start: '2026-09-01T00:00:01Z', end: '2026-09-02T20:59:59Z' }));
+    const { created, job } = await createComposition(
+      mis,
+      createBody(w, { category: 'COVID19', start: '2026-09-01T00:00:01Z', end: '2026-09-02T20:59:59Z' }),
+    );
     assert.equal(job.body.data.status, 'DONE');
     const id = created.body.data.id;
     // retention (7 days) ends 1.5 s from now
@@ -455,7 +499,15 @@ describe('finished-job cache and retention', () => {
 describe('get and search', () => {
   let comp: { id: string; document: Record<string, any>; href: string };
   before(async () => {
-    comp = await createDone(mis, createBody(w, { category: 'FAMILY_CARE', focus: { type: 'person', id: w.motherId }, start: '2026-11-01T00:00:01Z', end: '2026-11-03T20:59:59Z' }));
+    comp = await createDone(
+      mis,
+      createBody(w, {
+        category: 'FAMILY_CARE',
+        focus: { type: 'person', id: w.motherId },
+        start: '2026-11-01T00:00:01Z',
+        end: '2026-11-03T20:59:59Z',
+      }),
+    );
   });
   test('another legal entity → 404 as for an unknown id, on both GET paths; wrong path parts → 404', async () => {
     const stranger = await server.mis({ legalEntityId: w.otherLegalEntityId });
@@ -469,7 +521,15 @@ describe('get and search', () => {
       assert.deepEqual(theirs.body.error, unknown.body.error, 'indistinguishable from an unknown id');
     }
     assert.equal((await mis.call('GET', comp.href.replace(w.encounterId, w.motherEncounterId))).status, 404);
-    assert.equal((await mis.call('GET', `/api/patients/${w.personId}/composition/${comp.id}/episode/${crypto.randomUUID()}/encounter/${w.encounterId}`)).status, 404);
+    assert.equal(
+      (
+        await mis.call(
+          'GET',
+          `/api/patients/${w.personId}/composition/${comp.id}/episode/${crypto.randomUUID()}/encounter/${w.encounterId}`,
+        )
+      ).status,
+      404,
+    );
     assert.equal((await mis.call('GET', `/api/patients/${w.personId}/encounter/${w.encounterId}/composition/nope`)).status, 404);
   });
   test('searchComposition: subject xor focus, filters, paging by offset/limit', async () => {
@@ -483,7 +543,10 @@ describe('get and search', () => {
     assert.equal(page.body.data.length, 1);
     assert.deepEqual(page.body.data[0], all.body.data[1]);
     assert.deepEqual(page.body.paging, { page_number: 2, page_size: 1, total_entries: total, total_pages: total });
-    const byFocus = await mis.call('GET', `/api/patients/searchComposition?focus=${w.personId}&type=TEMP_DISABILITY&status=PRELIMINARY&encounter=${w.encounterId}&episodeOfCare=${w.episodeId}`);
+    const byFocus = await mis.call(
+      'GET',
+      `/api/patients/searchComposition?focus=${w.personId}&type=TEMP_DISABILITY&status=PRELIMINARY&encounter=${w.encounterId}&episodeOfCare=${w.episodeId}`,
+    );
     assert.equal(byFocus.status, 200);
     assert.ok(byFocus.body.data.every((d: any) => d.status === 'PRELIMINARY'));
     const eie = await mis.call('GET', `/api/patients/searchComposition?subject=${w.personId}&status=ENTERED-IN-ERROR`);
@@ -539,12 +602,24 @@ describe('retries', () => {
       return original.call(this, fn);
     };
     try {
-      const { job } = await createComposition(mis, createBody(w, { category: 'CHILD_CARE', focus: { type: 'person', id: w.motherId }, start: '2026-12-01T00:00:01Z', end: '2026-12-02T20:59:59Z' }));
+      const { job } = await createComposition(
+        mis,
+        createBody(w, {
+          category: 'CHILD_CARE',
+          focus: { type: 'person', id: w.motherId },
+          start: '2026-12-01T00:00:01Z',
+          end: '2026-12-02T20:59:59Z',
+        }),
+      );
       assert.equal(job.body.data.status, 'DONE', job.text);
       assert.equal(failures, 1);
-      const row = await server.runtime.platform.db.query<{ attempts: number }>('SELECT attempts FROM composition_jobs WHERE id = $1', [job.body.data.id]);
+      const row = await server.runtime.platform.db.query<{ attempts: number }>('SELECT attempts FROM composition_jobs WHERE id = $1', [
+        job.body.data.id,
+      ]);
       assert.equal(row.rows[0].attempts, 2);
-      const n = await server.runtime.platform.db.query<{ n: number }>('SELECT count(*) AS n FROM compositions WHERE job_id = $1', [job.body.data.id]);
+      const n = await server.runtime.platform.db.query<{ n: number }>('SELECT count(*) AS n FROM compositions WHERE job_id = $1', [
+        job.body.data.id,
+      ]);
       assert.equal(Number(n.rows[0].n), 1);
     } finally {
       db.transaction = original;
@@ -582,7 +657,12 @@ describe('openapi', () => {
     const r = await server.call('GET', '/openapi.json');
     assert.equal(r.status, 200);
     const paths = Object.keys(r.body.paths);
-    for (const p of ['/api/patients/composition', '/api/patients/composition/job/{asyncJobId}', '/api/patients/composition/{id}/sign', '/api/patients/searchComposition']) {
+    for (const p of [
+      '/api/patients/composition',
+      '/api/patients/composition/job/{asyncJobId}',
+      '/api/patients/composition/{id}/sign',
+      '/api/patients/searchComposition',
+    ]) {
       assert.ok(paths.includes(p), p);
     }
     assert.ok(!paths.includes('/patients/composition/job/{asyncJobId}'), 'unprefixed copies are hidden');
@@ -591,10 +671,15 @@ describe('openapi', () => {
 
 describe('cancel', () => {
   let comp: { id: string; document: Record<string, any>; href: string };
-  const reason = (code = 'INCORRECT_PATIENT', system = 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY') => ({ coding: [{ system, code }], text: 'Wrong patient' });
+  const reason = (code = 'INCORRECT_PATIENT', system = 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY') => ({
+    coding: [{ system, code }],
+    text: 'Wrong patient',
+  });
   const cancelJob = async (signerTaxId: string, content: unknown, id = comp.id) => {
     const signer = await makeSigner({ taxId: signerTaxId });
-    const r = await mis.call('PATCH', `/api/patients/composition/${id}/cancel`, { body: { data: await signCms(signer, JSON.stringify(content)) } });
+    const r = await mis.call('PATCH', `/api/patients/composition/${id}/cancel`, {
+      body: { data: await signCms(signer, JSON.stringify(content)) },
+    });
     assert.equal(r.status, 202, r.text);
     return (await pollJob(mis, r.body.data.id)).body.data;
   };
@@ -609,12 +694,17 @@ describe('cancel', () => {
   });
   test('FINAL → ENTERED_IN_ERROR; 1004 for a bad reason; content and signer checked', async () => {
     const signer = await makeSigner({ taxId: w.authorTaxId });
-    const s = await mis.call('PATCH', `/api/patients/composition/${comp.id}/sign`, { body: { data: await signCms(signer, JSON.stringify(comp.document)) } });
+    const s = await mis.call('PATCH', `/api/patients/composition/${comp.id}/sign`, {
+      body: { data: await signCms(signer, JSON.stringify(comp.document)) },
+    });
     assert.equal((await pollJob(mis, s.body.data.id)).body.data.status, 'DONE');
 
     const bad = await cancelJob(w.authorTaxId, { id: comp.id, reason: reason('NO_SUCH_REASON') });
     assert.deepEqual(bad.error, { code: 1004, type: 'INVALID_CANCELLATION_CODING', message: 'Invalid cancellation coding' });
-    const wrongSystem = await cancelJob(w.authorTaxId, { id: comp.id, reason: reason('INCORRECT_PATIENT', 'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN') });
+    const wrongSystem = await cancelJob(w.authorTaxId, {
+      id: comp.id,
+      reason: reason('INCORRECT_PATIENT', 'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN'),
+    });
     assert.equal(wrongSystem.error.code, 1004);
     const otherId = await cancelJob(w.authorTaxId, { id: crypto.randomUUID(), reason: reason() });
     assert.equal(otherId.error.type, 'INVALID_SIGNED_DATA');
@@ -629,7 +719,10 @@ describe('cancel', () => {
     const got = await mis.call('GET', comp.href);
     assert.equal(got.body.data.status, 'ENTERED_IN_ERROR');
     const found = await mis.call('GET', `/api/patients/searchComposition?subject=${w.personId}&status=ENTERED-IN-ERROR`);
-    assert.deepEqual(found.body.data.map((d: any) => d.identifier.value), [comp.id]);
+    assert.deepEqual(
+      found.body.data.map((d: any) => d.identifier.value),
+      [comp.id],
+    );
     const again = await cancelJob(w.authorTaxId, { id: comp.id, reason: reason() });
     assert.equal(again.error.type, 'INVALID_COMPOSITION_STATUS');
   });
@@ -645,28 +738,38 @@ describe('INFORM_WITH and the ids of authentication methods', () => {
     const methodId = crypto.randomUUID();
     const endedId = crypto.randomUUID();
     await server.fixtures({
-      persons: [{
-        id: w.motherId,
-        authentication_methods: [
-          { id: methodId, type: 'OTP', phone_number: '+380671234567' },
-          { id: endedId, type: 'OFFLINE', ended_at: '2024-01-01T00:00:00Z' },
-        ],
-      }],
+      persons: [
+        {
+          id: w.motherId,
+          authentication_methods: [
+            { id: methodId, type: 'OTP', phone_number: '+380671234567' },
+            { id: endedId, type: 'OFFLINE', ended_at: '2024-01-01T00:00:00Z' },
+          ],
+        },
+      ],
     });
     const listed = await mis.call('GET', `/api/persons/${w.motherId}/authentication_methods`);
     assert.equal(listed.status, 200, listed.text);
-    assert.deepEqual(listed.body.data.map((m: any) => m.id), [methodId]);
+    assert.deepEqual(
+      listed.body.data.map((m: any) => m.id),
+      [methodId],
+    );
 
     const body = (valueUuid: string) =>
-      createBody(w, { category: 'FAMILY_CARE', focus: { type: 'person', id: w.motherId }, extension: [{ valueCode: 'INFORM_WITH', valueUuid }] });
+      createBody(w, {
+        category: 'FAMILY_CARE',
+        focus: { type: 'person', id: w.motherId },
+        extension: [{ valueCode: 'INFORM_WITH', valueUuid }],
+      });
     const ok = await mis.call('POST', '/api/patients/composition', { body: body(methodId) });
     assert.equal(ok.status, 202, ok.text);
     assert.equal((await pollJob(mis, ok.body.data.id)).body.data.status, 'DONE');
 
     const ended = await mis.call('POST', '/api/patients/composition', { body: body(endedId) });
     assert.equal(ended.status, 422, ended.text);
-    assert.deepEqual(ended.body.error.invalid.map((e: any) => [e.entry, e.rules[0].description]), [
-      ['$.extension[0].valueUuid', 'Authentication method not found for the patient'],
-    ]);
+    assert.deepEqual(
+      ended.body.error.invalid.map((e: any) => [e.entry, e.rules[0].description]),
+      [['$.extension[0].valueUuid', 'Authentication method not found for the patient']],
+    );
   });
 });

@@ -98,11 +98,18 @@ describe('PostgreSQL connections terminated under the API and the worker', { ski
     apiUrl = `http://127.0.0.1:${port}`;
     spawnChild('api', 'src/main.ts', { PORT: String(port), HOST: '127.0.0.1', WORKERS: 'off', ADMIN_KEY: 'k', LOG_LEVEL: 'warn' });
     // each job batch stays a moment in its finishing transaction, so the kills find the worker mid-job
-    spawnChild('worker', 'src/worker.ts', { ESOZ_TEST_COMPOSITION_JOB_DELAY_MS: '400', ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE: 'in-transaction' });
-    await waitFor(async () => {
-      assertAlive();
-      return (await call(apiUrl, 'GET', '/health/ready').catch(() => ({ status: 0 }))).status === 200;
-    }, 60_000, 200);
+    spawnChild('worker', 'src/worker.ts', {
+      ESOZ_TEST_COMPOSITION_JOB_DELAY_MS: '400',
+      ESOZ_TEST_COMPOSITION_JOB_DELAY_PHASE: 'in-transaction',
+    });
+    await waitFor(
+      async () => {
+        assertAlive();
+        return (await call(apiUrl, 'GET', '/health/ready').catch(() => ({ status: 0 }))).status === 200;
+      },
+      60_000,
+      200,
+    );
   });
   after(async () => {
     for (const c of children) {
@@ -115,128 +122,173 @@ describe('PostgreSQL connections terminated under the API and the worker', { ski
     await server?.close();
   });
 
-  test('a composition create waiting on a lock whose backend is terminated: 503 in the envelope, the API answers on', { timeout: 60_000 }, async () => {
-    await admin.query('BEGIN');
-    await admin.query('LOCK TABLE composition_jobs IN ACCESS EXCLUSIVE MODE');
-    const pending = misCall('POST', '/api/patients/composition', uniqueBody());
-    const waiting = await waitFor(async () => {
-      const r = await admin.query(
-        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+  test(
+    'a composition create waiting on a lock whose backend is terminated: 503 in the envelope, the API answers on',
+    { timeout: 60_000 },
+    async () => {
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE composition_jobs IN ACCESS EXCLUSIVE MODE');
+      const pending = misCall('POST', '/api/patients/composition', uniqueBody());
+      const waiting = await waitFor(
+        async () => {
+          const r = await admin.query(
+            `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+          );
+          return r.rows.length ? r.rows.map((x) => x.pid as number) : undefined;
+        },
+        20_000,
+        50,
       );
-      return r.rows.length ? r.rows.map((x) => x.pid as number) : undefined;
-    }, 20_000, 50);
-    for (const pid of waiting) await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-    const r = await pending;
-    await admin.query('COMMIT');
-    assertEnvelope503(r);
-    assert.equal(r.headers.get('retry-after'), '1');
-    await new Promise((res) => setTimeout(res, 300));
-    assertAlive();
-    const api = children.find((c) => c.name === 'api')!;
-    assert.match(api.stdout, /database connection lost; the pool opens a new one/, 'the lost connection is logged');
-    assert.equal((await call(apiUrl, 'GET', '/health/ready')).status, 200);
-    const next = await misCall('POST', '/api/patients/composition', uniqueBody());
-    assert.equal(next.status, 202, next.text);
-    await waitFor(async () => {
-      const j = await misCall('GET', `/api/patients/composition/job/${next.body.data.id}`);
-      return j.status === 200 && j.body.data.status === 'DONE';
-    }, 30_000, 200);
-  });
+      for (const pid of waiting) await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      const r = await pending;
+      await admin.query('COMMIT');
+      assertEnvelope503(r);
+      assert.equal(r.headers.get('retry-after'), '1');
+      await new Promise((res) => setTimeout(res, 300));
+      assertAlive();
+      const api = children.find((c) => c.name === 'api')!;
+      assert.match(api.stdout, /database connection lost; the pool opens a new one/, 'the lost connection is logged');
+      assert.equal((await call(apiUrl, 'GET', '/health/ready')).status, 200);
+      const next = await misCall('POST', '/api/patients/composition', uniqueBody());
+      assert.equal(next.status, 202, next.text);
+      await waitFor(
+        async () => {
+          const j = await misCall('GET', `/api/patients/composition/job/${next.body.data.id}`);
+          return j.status === 200 && j.body.data.status === 'DONE';
+        },
+        30_000,
+        200,
+      );
+    },
+  );
 
-  test('every backend terminated again and again under load: each request 2xx or a 503 envelope, both processes live on, every accepted job ends DONE', { timeout: 120_000 }, async () => {
-    const accepted: string[] = [];
-    const statuses = new Map<number, number>();
-    let stop = false;
-    const client = async () => {
-      while (!stop) {
-        const r = await misCall('POST', '/api/patients/composition', uniqueBody());
-        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-        if (r.status === 202) accepted.push(r.body.data.id);
-        else assertEnvelope503(r);
-        const id = accepted[accepted.length - 1];
-        if (id) {
-          const g = await misCall('GET', `/api/patients/composition/job/${id}`);
-          statuses.set(g.status, (statuses.get(g.status) ?? 0) + 1);
-          if (g.status !== 200) assertEnvelope503(g);
+  test(
+    'every backend terminated again and again under load: each request 2xx or a 503 envelope, both processes live on, every accepted job ends DONE',
+    { timeout: 120_000 },
+    async () => {
+      const accepted: string[] = [];
+      const statuses = new Map<number, number>();
+      let stop = false;
+      const client = async () => {
+        while (!stop) {
+          const r = await misCall('POST', '/api/patients/composition', uniqueBody());
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status === 202) accepted.push(r.body.data.id);
+          else assertEnvelope503(r);
+          const id = accepted[accepted.length - 1];
+          if (id) {
+            const g = await misCall('GET', `/api/patients/composition/job/${id}`);
+            statuses.set(g.status, (statuses.get(g.status) ?? 0) + 1);
+            if (g.status !== 200) assertEnvelope503(g);
+          }
         }
+      };
+      const load = Promise.all(Array.from({ length: 6 }, client));
+      let terminated = 0;
+      try {
+        for (let round = 0; round < 12; round++) {
+          await new Promise((res) => setTimeout(res, 250));
+          terminated += await terminateAll();
+        }
+      } finally {
+        stop = true;
+        await load;
       }
-    };
-    const load = Promise.all(Array.from({ length: 6 }, client));
-    let terminated = 0;
-    try {
-      for (let round = 0; round < 12; round++) {
-        await new Promise((res) => setTimeout(res, 250));
-        terminated += await terminateAll();
+      assert.ok(terminated >= 12, `terminated ${terminated} backends`);
+      assert.ok((statuses.get(503) ?? 0) > 0, `some request hit a terminated connection: ${JSON.stringify([...statuses])}`);
+      assert.ok(accepted.length > 0);
+      await new Promise((res) => setTimeout(res, 500));
+      assertAlive();
+
+      // after the kills: the API serves again and nothing was lost
+      assert.equal((await call(apiUrl, 'GET', '/health/ready')).status, 200);
+      const after = await misCall('POST', '/api/patients/composition', uniqueBody());
+      assert.equal(after.status, 202, after.text);
+      accepted.push(after.body.data.id);
+      await waitFor(
+        async () => {
+          const r = await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`,
+            [accepted],
+          );
+          return r.rows[0].n === 0;
+        },
+        60_000,
+        250,
+      );
+      const done = await admin.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) GROUP BY status',
+        [accepted],
+      );
+      assert.deepEqual(done.rows, [{ status: 'DONE', n: new Set(accepted).size }]);
+      assertAlive();
+    },
+  );
+
+  test(
+    "the worker's connections (pg-boss, its LISTEN, job transactions) terminated while it works: it lives on and finishes the jobs",
+    { timeout: 90_000 },
+    async () => {
+      const worker = children.find((c) => c.name === 'worker')!;
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const r = await misCall('POST', '/api/patients/composition', uniqueBody());
+        assert.equal(r.status, 202, r.text);
+        ids.push(r.body.data.id);
       }
-    } finally {
-      stop = true;
-      await load;
-    }
-    assert.ok(terminated >= 12, `terminated ${terminated} backends`);
-    assert.ok((statuses.get(503) ?? 0) > 0, `some request hit a terminated connection: ${JSON.stringify([...statuses])}`);
-    assert.ok(accepted.length > 0);
-    await new Promise((res) => setTimeout(res, 500));
-    assertAlive();
-
-    // after the kills: the API serves again and nothing was lost
-    assert.equal((await call(apiUrl, 'GET', '/health/ready')).status, 200);
-    const after = await misCall('POST', '/api/patients/composition', uniqueBody());
-    assert.equal(after.status, 202, after.text);
-    accepted.push(after.body.data.id);
-    await waitFor(async () => {
-      const r = await admin.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`, [accepted]);
-      return r.rows[0].n === 0;
-    }, 60_000, 250);
-    const done = await admin.query<{ status: string; n: number }>(
-      'SELECT status, count(*)::int AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) GROUP BY status', [accepted]);
-    assert.deepEqual(done.rows, [{ status: 'DONE', n: new Set(accepted).size }]);
-    assertAlive();
-  });
-
-  test('the worker\'s connections (pg-boss, its LISTEN, job transactions) terminated while it works: it lives on and finishes the jobs', { timeout: 90_000 }, async () => {
-    const worker = children.find((c) => c.name === 'worker')!;
-    const ids: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      const r = await misCall('POST', '/api/patients/composition', uniqueBody());
-      assert.equal(r.status, 202, r.text);
-      ids.push(r.body.data.id);
-    }
-    let midJob = 0;
-    for (let round = 0; round < 6; round++) {
-      // the worker inside a job's finishing transaction: kill it there, and every other connection with it
-      const holding = await waitFor(async () => {
-        const r = await admin.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`);
-        return r.rows[0].n > 0 ? r.rows[0].n : undefined;
-      }, 10_000, 20).catch(() => 0);
-      if (holding) midJob++;
-      await terminateAll();
-    }
-    assert.ok(midJob > 0, 'the worker was killed mid-job at least once');
-    await new Promise((res) => setTimeout(res, 500));
-    assert.equal(worker.child.exitCode, null, worker.stderr.slice(-2000));
-    assertAlive();
-    await waitFor(async () => {
-      const r = await admin.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'DONE'`, [ids]);
-      return r.rows[0].n === ids.length;
-    }, 60_000, 250);
-    assertAlive();
-  });
+      let midJob = 0;
+      for (let round = 0; round < 6; round++) {
+        // the worker inside a job's finishing transaction: kill it there, and every other connection with it
+        const holding = await waitFor(
+          async () => {
+            const r = await admin.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+            );
+            return r.rows[0].n > 0 ? r.rows[0].n : undefined;
+          },
+          10_000,
+          20,
+        ).catch(() => 0);
+        if (holding) midJob++;
+        await terminateAll();
+      }
+      assert.ok(midJob > 0, 'the worker was killed mid-job at least once');
+      await new Promise((res) => setTimeout(res, 500));
+      assert.equal(worker.child.exitCode, null, worker.stderr.slice(-2000));
+      assertAlive();
+      await waitFor(
+        async () => {
+          const r = await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'DONE'`,
+            [ids],
+          );
+          return r.rows[0].n === ids.length;
+        },
+        60_000,
+        250,
+      );
+      assertAlive();
+    },
+  );
 });
 
 test('connection loss is told apart from a failed statement (both engines)', async () => {
   // a server that is not there: the pool's connect error
   const port = await freePort();
   const { db: gone } = await openDb({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/x`, dataDir: '', poolMax: 1 });
-  const refused = await gone.query('SELECT 1').then(() => undefined, (e: unknown) => e);
+  const refused = await gone.query('SELECT 1').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   await gone.close();
   assert.ok(isConnectionLoss(refused), String(refused));
   // a statement the database refused is not a lost connection, on either engine
   const s = await startTestServer();
   try {
-    const bad = await s.runtime.platform.db.query('SELECT 1/0').then(() => undefined, (e: unknown) => e);
+    const bad = await s.runtime.platform.db.query('SELECT 1/0').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(bad);
     assert.equal(isConnectionLoss(bad), false);
   } finally {

@@ -18,7 +18,9 @@ test('README shows the two set-up commands', () => {
 
 /** Every file the repository tracks, for the checks below. */
 const trackedFiles = () =>
-  execFileSync('git', ['ls-files', '-z'], { encoding: 'utf8' }).split('\0').filter((f) => f && existsSync(f));
+  execFileSync('git', ['ls-files', '-z'], { encoding: 'utf8' })
+    .split('\0')
+    .filter((f) => f && existsSync(f));
 
 test('every package imported from src/, scripts/, examples/ and bench/ is declared in package.json', () => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -61,7 +63,8 @@ test('nothing in the repository points outside it (../shared is not in a clone);
     'Sending SMS timeout. Try later. Next attempt will be available at <time>',
     'Invalid request format',
     'Task not found',
-  ]) assert.ok(contract.includes(message), message);
+  ])
+    assert.ok(contract.includes(message), message);
 });
 
 test('one base-URL variable: README, banner and example all use BASE_URL', () => {

@@ -40,7 +40,10 @@ test(`200 concurrent resends of one MR → exactly 3 SMS and 197 × 429 (${backe
   assert.deepEqual(Object.fromEntries(byStatus), { 200: 3, 429: 197 }, JSON.stringify(results.find((r) => r.status >= 500)?.body));
   for (const r of results.filter((x) => x.status === 429)) {
     assert.equal(r.body.error.type, 'sms_timeout');
-    assert.match(r.body.error.message, /^Sending SMS timeout\. Try later\. Next attempt will be available at \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    assert.match(
+      r.body.error.message,
+      /^Sending SMS timeout\. Try later\. Next attempt will be available at \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/,
+    );
   }
   const db = a.runtime.platform.db;
   const outbox = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox WHERE entity_id = $1`, [mr.id])).rows[0].n;
@@ -51,7 +54,9 @@ test(`200 concurrent resends of one MR → exactly 3 SMS and 197 × 429 (${backe
   const jobbed = await waitFor(async () => {
     const r = await db.query<{ id: string }>(
       `SELECT x.id FROM pgboss.job j, jsonb_array_elements_text(j.data->'outbox_ids') x(id)
-        WHERE j.name = 'sms-delivery' AND x.id IN (SELECT id::text FROM sms_outbox WHERE entity_id = $1)`, [mr.id]);
+        WHERE j.name = 'sms-delivery' AND x.id IN (SELECT id::text FROM sms_outbox WHERE entity_id = $1)`,
+      [mr.id],
+    );
     return r.rows.length >= 3 && r.rows;
   });
   assert.equal(jobbed.length, 3);
@@ -60,7 +65,7 @@ test(`200 concurrent resends of one MR → exactly 3 SMS and 197 × 429 (${backe
   assert.equal(new Set(results.filter((x) => x.status === 429).map((r) => r.body.error.message)).size, 1);
 });
 
-test('concurrent resends of different MRs do not block each other\'s windows', async () => {
+test("concurrent resends of different MRs do not block each other's windows", async () => {
   const ca = await a.mis({ legalEntityId: R.legalEntityId });
   const mrs = await Promise.all(Array.from({ length: 5 }, () => addMr(a)));
   const results = await Promise.all(mrs.flatMap((mr) => Array.from({ length: 10 }, () => ca.call('PATCH', resendPath(mr.id)))));

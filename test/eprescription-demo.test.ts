@@ -21,7 +21,8 @@ after(async () => {
   await server?.close();
 });
 
-const resend = (id: string) => call(server.url, 'PATCH', `/api/medication_requests/${id}/actions/resend`, { token: creds.token, apiKey: creds.secret });
+const resend = (id: string) =>
+  call(server.url, 'PATCH', `/api/medication_requests/${id}/actions/resend`, { token: creds.token, apiKey: creds.secret });
 
 export const DEMO_EXPECTATIONS: [name: string, id: string, status: number, message?: string][] = [
   ['OTP person', DEMO.mrOtpId, 200],
@@ -49,7 +50,10 @@ test('demo SMS went to the person and to the confidant; request numbers are stab
   assert.equal((byEntity.get(DEMO.mrOtpId) as any).phone_number, '+380501112233');
   assert.equal((byEntity.get(DEMO.mrOtpId) as any).body, `Ваш рецепт: ${requestNumberFor(DEMO.mrOtpId)}. Код підтвердження: 1234`);
   assert.equal((byEntity.get(DEMO.mrThirdPersonId) as any).phone_number, '+380503334455');
-  const g = await call(server.url, 'GET', `/api/medication_requests/${requestNumberFor(DEMO.mrOtpId)}`, { token: creds.token, apiKey: creds.secret });
+  const g = await call(server.url, 'GET', `/api/medication_requests/${requestNumberFor(DEMO.mrOtpId)}`, {
+    token: creds.token,
+    apiKey: creds.secret,
+  });
   assert.equal(g.body.data.id, DEMO.mrOtpId);
 });
 
@@ -61,15 +65,26 @@ test('demo: the 4th resend within MR_SEND_TIMEOUT → 429', async () => {
   assert.ok(Number(r.headers.get('retry-after')) > 0);
 });
 
-test('demo: the child\'s authentication methods (README) with the fixed method id and the mother masked; programs carry mr_blank_type', async () => {
+test("demo: the child's authentication methods (README) with the fixed method id and the mother masked; programs carry mr_blank_type", async () => {
   assert.equal(DEMO.personThirdPersonId, '6f1d0c2a-0000-4000-8000-000000000031');
   assert.equal(DEMO.authThirdPersonId, '6f1d0c2a-0000-4000-8000-000000000062');
-  const r = await call(server.url, 'GET', `/api/persons/${DEMO.personThirdPersonId}/authentication_methods`, { token: creds.token, apiKey: creds.secret });
+  const r = await call(server.url, 'GET', `/api/persons/${DEMO.personThirdPersonId}/authentication_methods`, {
+    token: creds.token,
+    apiKey: creds.secret,
+  });
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.body.data.map((m: any) => [m.id, m.type, m.value, m.alias]), [[DEMO.authThirdPersonId, 'THIRD_PERSON', DEMO.confidantPersonId, 'mother']]);
+  assert.deepEqual(
+    r.body.data.map((m: any) => [m.id, m.type, m.value, m.alias]),
+    [[DEMO.authThirdPersonId, 'THIRD_PERSON', DEMO.confidantPersonId, 'mother']],
+  );
   assert.deepEqual(r.body.data[0].confidant_person, {
-    id: DEMO.confidantPersonId, name: 'Коваленко О.П.', gender: 'FEMALE', tax_id: '********40', no_tax_id: false,
-    documents_person: [], phones: [{ type: 'MOBILE', number: '+38050*****55' }],
+    id: DEMO.confidantPersonId,
+    name: 'Коваленко О.П.',
+    gender: 'FEMALE',
+    tax_id: '********40',
+    no_tax_id: false,
+    documents_person: [],
+    phones: [{ type: 'MOBILE', number: '+38050*****55' }],
   });
   const g = await call(server.url, 'GET', `/api/medication_requests/${DEMO.mrOtpId}`, { token: creds.token, apiKey: creds.secret });
   assert.equal(g.body.data.medical_program.mr_blank_type, 'F-1');

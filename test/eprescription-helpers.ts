@@ -37,11 +37,18 @@ export const PROGRAM_TEMPLATE = 'Рецепт <request_number> (<medication_name
 export async function seedRegistry(db: Db): Promise<void> {
   await db.transaction(async (tx) => {
     const le = (lid: string, name: string, type: string) =>
-      tx.query(`INSERT INTO legal_entities(id, name, short_name, public_name, type, edrpou) VALUES ($1,$2,$2,$2,$3,'38782323')`, [lid, name, type]);
+      tx.query(`INSERT INTO legal_entities(id, name, short_name, public_name, type, edrpou) VALUES ($1,$2,$2,$2,$3,'38782323')`, [
+        lid,
+        name,
+        type,
+      ]);
     await le(R.legalEntityId, 'Клініка Ноунейм', 'MSP');
     await le(R.otherLegalEntityId, 'Інша клініка', 'MSP');
     await le(R.pharmacyLegalEntityId, 'Аптека', 'PHARMACY');
-    for (const [did, lid] of [[R.divisionId, R.legalEntityId], [R.otherDivisionId, R.otherLegalEntityId]]) {
+    for (const [did, lid] of [
+      [R.divisionId, R.legalEntityId],
+      [R.otherDivisionId, R.otherLegalEntityId],
+    ]) {
       await tx.query(
         `INSERT INTO divisions(id, legal_entity_id, name, addresses, phones, email, working_hours, location, dls_id, dls_verified)
          VALUES ($1, $2, 'Бориспільське відділення', $3, '[{"type":"MOBILE","number":"+380503410870"}]', 'div@example.com',
@@ -54,10 +61,26 @@ export async function seedRegistry(db: Db): Promise<void> {
        VALUES ($1, 'Петро', 'Іванов', 'Миколайович', false, 'doc@example.com', '[{"type":"MOBILE","number":"+380503410870"}]')`,
       [R.partyId],
     );
-    await tx.query(`INSERT INTO employees(id, legal_entity_id, division_id, party_id) VALUES ($1,$2,$3,$4)`, [R.employeeId, R.legalEntityId, R.divisionId, R.partyId]);
-    await tx.query(`INSERT INTO employees(id, legal_entity_id, division_id, party_id) VALUES ($1,$2,$3,$4)`, [R.otherEmployeeId, R.otherLegalEntityId, R.otherDivisionId, R.partyId]);
+    await tx.query(`INSERT INTO employees(id, legal_entity_id, division_id, party_id) VALUES ($1,$2,$3,$4)`, [
+      R.employeeId,
+      R.legalEntityId,
+      R.divisionId,
+      R.partyId,
+    ]);
+    await tx.query(`INSERT INTO employees(id, legal_entity_id, division_id, party_id) VALUES ($1,$2,$3,$4)`, [
+      R.otherEmployeeId,
+      R.otherLegalEntityId,
+      R.otherDivisionId,
+      R.partyId,
+    ]);
     const person = (pid: string, first: string, last: string, second: string | null, birth: string) =>
-      tx.query(`INSERT INTO persons(id, first_name, last_name, second_name, birth_date) VALUES ($1,$2,$3,$4,$5)`, [pid, first, last, second, birth]);
+      tx.query(`INSERT INTO persons(id, first_name, last_name, second_name, birth_date) VALUES ($1,$2,$3,$4,$5)`, [
+        pid,
+        first,
+        last,
+        second,
+        birth,
+      ]);
     await person(R.personOtpId, 'Петро', 'Шевченко', 'Миколайович', '1990-03-15');
     await person(R.personThirdId, 'Анна-Марія', 'Іваненко', 'Петрівна', '2018-06-01');
     await person(R.confidantOtpId, 'Олена', 'Іваненко', 'Іванівна', '1988-01-01');
@@ -66,8 +89,13 @@ export async function seedRegistry(db: Db): Promise<void> {
     await person(R.confidantOfflineId, 'Галина', 'Бондаренко', 'Петрівна', '1985-05-05');
     await person(R.personNoMethodsId, 'Микола', 'Ткаченко', 'Іванович', '1960-01-01');
     const method = (pid: string, type: string, phone: string | null, value: string | null) =>
-      tx.query(`INSERT INTO person_authentication_methods(person_id, type, phone_number, value, alias) VALUES ($1,$2,$3,$4,$5)`,
-        [pid, type, phone, value, type === 'THIRD_PERSON' ? 'mother' : null]);
+      tx.query(`INSERT INTO person_authentication_methods(person_id, type, phone_number, value, alias) VALUES ($1,$2,$3,$4,$5)`, [
+        pid,
+        type,
+        phone,
+        value,
+        type === 'THIRD_PERSON' ? 'mother' : null,
+      ]);
     await method(R.personOtpId, 'OTP', PHONES.personOtp, null);
     await method(R.personThirdId, 'THIRD_PERSON', null, R.confidantOtpId);
     await method(R.confidantOtpId, 'OTP', PHONES.confidantOtp, null);
@@ -86,10 +114,19 @@ export async function seedRegistry(db: Db): Promise<void> {
     await program(R.programTemplateId, 'Своя SMS', { sign_template_sms: PROGRAM_TEMPLATE });
     await tx.query(
       `INSERT INTO medications(id, name, type, form, dosage, ingredients) VALUES ($1, 'Аміодарон 200мг таблетки', 'INNM_DOSAGE', 'PILL', NULL, $2)`,
-      [R.medicationId, JSON.stringify([{
-        id: '1349a693-4db1-4a3f-9ac6-8c2f9e541982', name: 'Аміодарон', name_original: 'Amiodarone', sctid: '52574003',
-        dosage: { numerator_unit: 'MG', numerator_value: 200, denumerator_unit: 'PILL', denumerator_value: 1 }, is_primary: true,
-      }])],
+      [
+        R.medicationId,
+        JSON.stringify([
+          {
+            id: '1349a693-4db1-4a3f-9ac6-8c2f9e541982',
+            name: 'Аміодарон',
+            name_original: 'Amiodarone',
+            sctid: '52574003',
+            dosage: { numerator_unit: 'MG', numerator_value: 200, denumerator_unit: 'PILL', denumerator_value: 1 },
+            is_primary: true,
+          },
+        ]),
+      ],
     );
   });
 }

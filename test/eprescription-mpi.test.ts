@@ -20,12 +20,21 @@ after(async () => {
   await server?.close();
 });
 
-interface M { type: 'OTP' | 'OFFLINE' | 'THIRD_PERSON' | 'NA'; phone?: string; value?: string; active?: boolean; endedAt?: string }
+interface M {
+  type: 'OTP' | 'OFFLINE' | 'THIRD_PERSON' | 'NA';
+  phone?: string;
+  value?: string;
+  active?: boolean;
+  endedAt?: string;
+}
 
 /** A person with `methods` added in array order (inserted_at grows by one second each). */
 async function person(methods: M[], opts: { active?: boolean } = {}): Promise<string> {
   const id = randomUUID();
-  await db.query(`INSERT INTO persons(id, first_name, last_name, birth_date, is_active) VALUES ($1, 'Тест', 'Тестенко', '1980-01-01', $2)`, [id, opts.active ?? true]);
+  await db.query(
+    `INSERT INTO persons(id, first_name, last_name, birth_date, is_active) VALUES ($1, 'Тест', 'Тестенко', '1980-01-01', $2)`,
+    [id, opts.active ?? true],
+  );
   for (const [i, m] of methods.entries()) {
     await db.query(
       `INSERT INTO person_authentication_methods(person_id, type, phone_number, value, alias, is_active, ended_at, inserted_at)
@@ -50,7 +59,7 @@ test('2. active OFFLINE wins over THIRD_PERSON with an OTP confidant → no OTP 
   assert.equal(await findOtpRecipient(db, p), null);
 });
 
-test('3. THIRD_PERSON whose third person uses OTP → the confidant\'s phone', async () => {
+test("3. THIRD_PERSON whose third person uses OTP → the confidant's phone", async () => {
   const confidant = await person([{ type: 'OTP', phone: '+380500000004' }]);
   const p = await person([{ type: 'THIRD_PERSON', value: confidant }]);
   assert.deepEqual(await findOtpRecipient(db, p), { phone_number: '+380500000004', via: 'THIRD_PERSON', confidant_person_id: confidant });
@@ -59,14 +68,20 @@ test('3. THIRD_PERSON whose third person uses OTP → the confidant\'s phone', a
 test('3. the first-added THIRD_PERSON with an OTP confidant is chosen among several', async () => {
   const c1 = await person([{ type: 'OTP', phone: '+380500000005' }]);
   const c2 = await person([{ type: 'OTP', phone: '+380500000006' }]);
-  const p = await person([{ type: 'THIRD_PERSON', value: c1 }, { type: 'THIRD_PERSON', value: c2 }]);
+  const p = await person([
+    { type: 'THIRD_PERSON', value: c1 },
+    { type: 'THIRD_PERSON', value: c2 },
+  ]);
   assert.equal((await findOtpRecipient(db, p))?.phone_number, '+380500000005');
 });
 
 test('3 before 4. an earlier THIRD_PERSON with an OFFLINE confidant loses to a later one with an OTP confidant', async () => {
   const offline = await person([{ type: 'OFFLINE' }]);
   const otp = await person([{ type: 'OTP', phone: '+380500000007' }]);
-  const p = await person([{ type: 'THIRD_PERSON', value: offline }, { type: 'THIRD_PERSON', value: otp }]);
+  const p = await person([
+    { type: 'THIRD_PERSON', value: offline },
+    { type: 'THIRD_PERSON', value: otp },
+  ]);
   assert.deepEqual(await findOtpRecipient(db, p), { phone_number: '+380500000007', via: 'THIRD_PERSON', confidant_person_id: otp });
 });
 
@@ -74,7 +89,10 @@ test('4. only THIRD_PERSON with an OFFLINE confidant → default THIRD_PERSON/OF
   const offline = await person([{ type: 'OFFLINE' }]);
   const p = await person([{ type: 'THIRD_PERSON', value: offline }]);
   assert.deepEqual(await defaultAuthMethod(db, p), {
-    type: 'THIRD_PERSON', method_id: (await defaultAuthMethod(db, p))!.method_id, confidant_person_id: offline, confidant_type: 'OFFLINE',
+    type: 'THIRD_PERSON',
+    method_id: (await defaultAuthMethod(db, p))!.method_id,
+    confidant_person_id: offline,
+    confidant_type: 'OFFLINE',
   });
   assert.equal(await findOtpRecipient(db, p), null);
 });
@@ -113,7 +131,7 @@ test('a confidant who is inactive in MPI, or whose OTP is inactive, is not used'
   assert.equal(await defaultAuthMethod(db, p2), null);
 });
 
-test('the third person\'s own THIRD_PERSON method is not followed (one level only)', async () => {
+test("the third person's own THIRD_PERSON method is not followed (one level only)", async () => {
   const deep = await person([{ type: 'OTP', phone: '+380500000014' }]);
   const middle = await person([{ type: 'THIRD_PERSON', value: deep }]);
   const p = await person([{ type: 'THIRD_PERSON', value: middle }]);

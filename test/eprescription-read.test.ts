@@ -21,7 +21,10 @@ before(async () => {
   await seedRegistry(writer.runtime.platform.db);
   reader = backend === 'postgres' ? await startTestServer({ databaseUrl: writer.databaseUrl }) : writer;
   mis = await writer.mis({ legalEntityId: R.legalEntityId });
-  readerMis = reader === writer ? mis : { ...mis, call: (method, path, o = {}) => reader.call(method, path, { token: mis.token, apiKey: mis.secret, ...o }) };
+  readerMis =
+    reader === writer
+      ? mis
+      : { ...mis, call: (method, path, o = {}) => reader.call(method, path, { token: mis.token, apiKey: mis.secret, ...o }) };
 });
 after(async () => {
   if (reader !== writer) await reader?.close(); // the second server does not own the database
@@ -68,20 +71,31 @@ test("the person's OTP phone changed after a resend: the next resend goes to the
   const mr = await addMr(writer);
   assert.equal((await readerMis.call('PATCH', resendPath(mr.id))).status, 200);
   assert.equal(await lastSmsPhone(mr.id), PHONES.personOtp);
-  await sql(`UPDATE person_authentication_methods SET phone_number = '+380509998877' WHERE person_id = $1 AND type = 'OTP'`, [R.personOtpId]);
+  await sql(`UPDATE person_authentication_methods SET phone_number = '+380509998877' WHERE person_id = $1 AND type = 'OTP'`, [
+    R.personOtpId,
+  ]);
   try {
     assert.equal((await readerMis.call('PATCH', resendPath(mr.id))).status, 200);
     assert.equal(await lastSmsPhone(mr.id), '+380509998877');
   } finally {
-    await sql(`UPDATE person_authentication_methods SET phone_number = $2 WHERE person_id = $1 AND type = 'OTP'`, [R.personOtpId, PHONES.personOtp]);
+    await sql(`UPDATE person_authentication_methods SET phone_number = $2 WHERE person_id = $1 AND type = 'OTP'`, [
+      R.personOtpId,
+      PHONES.personOtp,
+    ]);
   }
 });
 
 test('an OTP method whose end date passes stops counting without any write (next resend → 409)', async () => {
   // a person of their own, so the other tests' MRs are unaffected
   const personId = '7e2a0000-0000-4000-8000-0000000000e1';
-  await sql(`INSERT INTO persons(id, first_name, last_name, second_name, birth_date) VALUES ($1, 'Ірина', 'Кравченко', 'Петрівна', '1980-02-02')`, [personId]);
-  await sql(`INSERT INTO person_authentication_methods(person_id, type, phone_number, ended_at) VALUES ($1, 'OTP', '+380501230000', now() + interval '1.5 seconds')`, [personId]);
+  await sql(
+    `INSERT INTO persons(id, first_name, last_name, second_name, birth_date) VALUES ($1, 'Ірина', 'Кравченко', 'Петрівна', '1980-02-02')`,
+    [personId],
+  );
+  await sql(
+    `INSERT INTO person_authentication_methods(person_id, type, phone_number, ended_at) VALUES ($1, 'OTP', '+380501230000', now() + interval '1.5 seconds')`,
+    [personId],
+  );
   const mr = await addMr(writer, { person_id: personId });
   assert.equal((await readerMis.call('PATCH', resendPath(mr.id))).status, 200);
   await new Promise((r) => setTimeout(r, 1800));
@@ -93,9 +107,15 @@ test('an OTP method whose end date passes stops counting without any write (next
 test("a confidant's OTP method whose end date passes stops counting for the THIRD_PERSON too", async () => {
   const child = '7e2a0000-0000-4000-8000-0000000000e2';
   const confidant = '7e2a0000-0000-4000-8000-0000000000e3';
-  await sql(`INSERT INTO persons(id, first_name, last_name, second_name, birth_date) VALUES ($1, 'Марко', 'Кравченко', 'Іванович', '2020-02-02'), ($2, 'Іван', 'Кравченко', 'Петрович', '1980-02-02')`, [child, confidant]);
+  await sql(
+    `INSERT INTO persons(id, first_name, last_name, second_name, birth_date) VALUES ($1, 'Марко', 'Кравченко', 'Іванович', '2020-02-02'), ($2, 'Іван', 'Кравченко', 'Петрович', '1980-02-02')`,
+    [child, confidant],
+  );
   await sql(`INSERT INTO person_authentication_methods(person_id, type, value) VALUES ($1, 'THIRD_PERSON', $2)`, [child, confidant]);
-  await sql(`INSERT INTO person_authentication_methods(person_id, type, phone_number, ended_at) VALUES ($1, 'OTP', '+380501230001', now() + interval '1.5 seconds')`, [confidant]);
+  await sql(
+    `INSERT INTO person_authentication_methods(person_id, type, phone_number, ended_at) VALUES ($1, 'OTP', '+380501230001', now() + interval '1.5 seconds')`,
+    [confidant],
+  );
   const mr = await addMr(writer, { person_id: child });
   assert.equal((await readerMis.call('PATCH', resendPath(mr.id))).status, 200);
   assert.equal(await lastSmsPhone(mr.id), '+380501230001');
@@ -112,5 +132,7 @@ test('the copies are shared by requests and frozen: a renderer cannot change the
   const b = (await reader.read(mr.id, R.legalEntityId))!.mr;
   assert.equal(b.medication, a.medication); // the same copy, not re-read
   assert.ok(Object.isFrozen(a.medication) && Object.isFrozen(a.medication!.ingredients) && Object.isFrozen(a.dosage_instruction));
-  assert.throws(() => { (a.medication as any).name = 'changed'; }, TypeError);
+  assert.throws(() => {
+    (a.medication as any).name = 'changed';
+  }, TypeError);
 });

@@ -26,15 +26,20 @@ function assertError(r: { status: number; body: any }, status: number, type: str
 }
 
 async function outbox(entityId: string) {
-  return (await server.runtime.platform.db.query<{ phone_number: string; body: string; status: string }>(
-    `SELECT phone_number, body, status FROM sms_outbox WHERE entity_name = 'medication_request' AND entity_id = $1 ORDER BY inserted_at`,
-    [entityId],
-  )).rows;
+  return (
+    await server.runtime.platform.db.query<{ phone_number: string; body: string; status: string }>(
+      `SELECT phone_number, body, status FROM sms_outbox WHERE entity_name = 'medication_request' AND entity_id = $1 ORDER BY inserted_at`,
+      [entityId],
+    )
+  ).rows;
 }
 async function attempts(entityId: string) {
-  return (await server.runtime.platform.db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM sms_attempts WHERE entity_name = 'medication_request' AND entity_id = $1`, [entityId],
-  )).rows[0].n;
+  return (
+    await server.runtime.platform.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM sms_attempts WHERE entity_name = 'medication_request' AND entity_id = $1`,
+      [entityId],
+    )
+  ).rows[0].n;
 }
 
 before(async () => {
@@ -83,12 +88,16 @@ describe('check 2: scope', () => {
   test('GET details needs medication_request:details', async () => {
     const mr = await addMr(server);
     const c = await server.mis({ legalEntityId: R.legalEntityId, scopes: ['medication_request:resend'] });
-    assertError(await c.call('GET', `/api/medication_requests/${mr.id}`), 403, 'forbidden',
-      'Your scope does not allow to access this resource. Missing allowances: medication_request:details');
+    assertError(
+      await c.call('GET', `/api/medication_requests/${mr.id}`),
+      403,
+      'forbidden',
+      'Your scope does not allow to access this resource. Missing allowances: medication_request:details',
+    );
   });
 });
 
-describe('check 3: MR exists (and is the caller\'s)', () => {
+describe("check 3: MR exists (and is the caller's)", () => {
   test('unknown UUID → 404 Not found', async () => {
     assertError(await mis.call('PATCH', resendPath('9b3c1a52-0000-4000-8000-000000000000')), 404, 'not_found', 'Not found');
   });
@@ -101,16 +110,24 @@ describe('check 3: MR exists (and is the caller\'s)', () => {
     assertError(await mis.call('PATCH', resendPath('0000-0000-0000-0000')), 404, 'not_found', 'Not found');
   });
   test('MR of another legal entity → 404 Not found, nothing recorded', async () => {
-    const mr = await addMr(server, { legal_entity_id: R.otherLegalEntityId, division_id: R.otherDivisionId, employee_id: R.otherEmployeeId });
+    const mr = await addMr(server, {
+      legal_entity_id: R.otherLegalEntityId,
+      division_id: R.otherDivisionId,
+      employee_id: R.otherEmployeeId,
+    });
     assertError(await mis.call('PATCH', resendPath(mr.id)), 404, 'not_found', 'Not found');
     assertError(await mis.call('GET', `/api/medication_requests/${mr.id}`), 404, 'not_found', 'Not found');
     assert.equal(await attempts(mr.id), 0);
     const other = await server.mis({ legalEntityId: R.otherLegalEntityId });
     assert.equal((await other.call('PATCH', resendPath(mr.id))).status, 200);
   });
-  test('visibility is checked before intent (another legal entity\'s plan MR → 404)', async () => {
+  test("visibility is checked before intent (another legal entity's plan MR → 404)", async () => {
     const mr = await addMr(server, {
-      legal_entity_id: R.otherLegalEntityId, division_id: R.otherDivisionId, employee_id: R.otherEmployeeId, intent: 'plan', status: 'REJECTED',
+      legal_entity_id: R.otherLegalEntityId,
+      division_id: R.otherDivisionId,
+      employee_id: R.otherEmployeeId,
+      intent: 'plan',
+      status: 'REJECTED',
     });
     assertError(await mis.call('PATCH', resendPath(mr.id)), 404, 'not_found', 'Not found');
   });
@@ -137,12 +154,28 @@ describe('check 3: MR exists (and is the caller\'s)', () => {
 describe('check 4: intent', () => {
   test('plan → 409 For medication request plan information cannot be resent', async () => {
     const mr = await addMr(server, { intent: 'plan', dispense_valid_from: null, dispense_valid_to: null });
-    assertError(await mis.call('PATCH', resendPath(mr.id)), 409, 'request_conflict', 'For medication request plan information cannot be resent');
+    assertError(
+      await mis.call('PATCH', resendPath(mr.id)),
+      409,
+      'request_conflict',
+      'For medication request plan information cannot be resent',
+    );
     assert.equal(await attempts(mr.id), 0);
   });
   test('intent is checked before status (REJECTED plan → the intent message)', async () => {
-    const mr = await addMr(server, { intent: 'plan', status: 'REJECTED', medical_program_id: R.programNoSmsId, verification_code: null, person_id: R.personOfflineId });
-    assertError(await mis.call('PATCH', resendPath(mr.id)), 409, 'request_conflict', 'For medication request plan information cannot be resent');
+    const mr = await addMr(server, {
+      intent: 'plan',
+      status: 'REJECTED',
+      medical_program_id: R.programNoSmsId,
+      verification_code: null,
+      person_id: R.personOfflineId,
+    });
+    assertError(
+      await mis.call('PATCH', resendPath(mr.id)),
+      409,
+      'request_conflict',
+      'For medication request plan information cannot be resent',
+    );
   });
 });
 
@@ -150,29 +183,54 @@ describe('check 5: status', () => {
   for (const status of ['REJECTED', 'COMPLETED', 'EXPIRED']) {
     test(`${status} → 409 Invalid status Medication request for resend action!`, async () => {
       const mr = await addMr(server, { status });
-      assertError(await mis.call('PATCH', resendPath(mr.id)), 409, 'request_conflict', 'Invalid status Medication request for resend action!');
+      assertError(
+        await mis.call('PATCH', resendPath(mr.id)),
+        409,
+        'request_conflict',
+        'Invalid status Medication request for resend action!',
+      );
       assert.equal(await attempts(mr.id), 0);
     });
   }
   test('status is checked before the program (REJECTED in a no-SMS program → the status message)', async () => {
     const mr = await addMr(server, { status: 'REJECTED', medical_program_id: R.programNoSmsId, verification_code: null });
-    assertError(await mis.call('PATCH', resendPath(mr.id)), 409, 'request_conflict', 'Invalid status Medication request for resend action!');
+    assertError(
+      await mis.call('PATCH', resendPath(mr.id)),
+      409,
+      'request_conflict',
+      'Invalid status Medication request for resend action!',
+    );
   });
 });
 
 describe('check 6: medical program notifications', () => {
   test('medication_request_notification_disabled = true → 409 Notifications are not allowed for the medical program!', async () => {
     const mr = await addMr(server, { medical_program_id: R.programNoSmsId });
-    assertError(await mis.call('PATCH', resendPath(mr.id)), 409, 'request_conflict', 'Notifications are not allowed for the medical program!');
+    assertError(
+      await mis.call('PATCH', resendPath(mr.id)),
+      409,
+      'request_conflict',
+      'Notifications are not allowed for the medical program!',
+    );
     assert.equal(await attempts(mr.id), 0);
   });
   test('the newer name request_notification_disabled = true → the same 409', async () => {
     const mr = await addMr(server, { medical_program_id: R.programNoSmsNewNameId });
-    assertError(await mis.call('PATCH', resendPath(mr.id)), 409, 'request_conflict', 'Notifications are not allowed for the medical program!');
+    assertError(
+      await mis.call('PATCH', resendPath(mr.id)),
+      409,
+      'request_conflict',
+      'Notifications are not allowed for the medical program!',
+    );
   });
   test('program is checked before the verification code', async () => {
     const mr = await addMr(server, { medical_program_id: R.programNoSmsId, verification_code: null, person_id: R.personOfflineId });
-    assertError(await mis.call('PATCH', resendPath(mr.id)), 409, 'request_conflict', 'Notifications are not allowed for the medical program!');
+    assertError(
+      await mis.call('PATCH', resendPath(mr.id)),
+      409,
+      'request_conflict',
+      'Notifications are not allowed for the medical program!',
+    );
   });
   test('an MR without a program passes the check', async () => {
     const mr = await addMr(server, { medical_program_id: null });
@@ -225,11 +283,15 @@ describe('check 9: SMS timeout procedure', () => {
     const mr = await addMr(server);
     for (let i = 0; i < 3; i++) assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 200);
     const { rows } = await server.runtime.platform.db.query<{ oldest: Date }>(
-      `SELECT min(attempted_at) AS oldest FROM sms_attempts WHERE entity_name = 'medication_request' AND entity_id = $1`, [mr.id]);
+      `SELECT min(attempted_at) AS oldest FROM sms_attempts WHERE entity_name = 'medication_request' AND entity_id = $1`,
+      [mr.id],
+    );
     const r = await mis.call('PATCH', resendPath(mr.id));
     assert.equal(r.status, 429);
     assert.equal(r.body.error.type, 'sms_timeout');
-    const m = /^Sending SMS timeout\. Try later\. Next attempt will be available at (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)$/.exec(r.body.error.message);
+    const m = /^Sending SMS timeout\. Try later\. Next attempt will be available at (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)$/.exec(
+      r.body.error.message,
+    );
     assert.ok(m, r.body.error.message);
     const expected = Math.ceil((new Date(rows[0].oldest).getTime() + 300_000) / 1000) * 1000;
     assert.equal(Date.parse(m[1]), expected);
@@ -261,10 +323,16 @@ describe('check 9: SMS timeout procedure', () => {
     assert.equal(viaRoute.status, 429);
     // the locked one-statement procedure (what the route runs when the lock-free read had room)
     const locked = await recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'x' }).then(
-      () => assert.fail('the locked procedure admitted a 4th attempt'), (e: EsozError) => e);
+      () => assert.fail('the locked procedure admitted a 4th attempt'),
+      (e: EsozError) => e,
+    );
     // the composable API in a caller's transaction
-    const inTx = await db.transaction((tx) => checkSmsTimeout(tx, limit)).then(
-      () => assert.fail('checkSmsTimeout admitted a 4th attempt'), (e: EsozError) => e);
+    const inTx = await db
+      .transaction((tx) => checkSmsTimeout(tx, limit))
+      .then(
+        () => assert.fail('checkSmsTimeout admitted a 4th attempt'),
+        (e: EsozError) => e,
+      );
     // and the lock-free read itself
     const peeked = windowFullError(await peekSmsWindow(db, limit), 300);
     for (const e of [locked, inTx, peeked]) {
@@ -272,7 +340,10 @@ describe('check 9: SMS timeout procedure', () => {
       assert.equal(e.type, viaRoute.body.error.type);
       assert.equal(e.message, viaRoute.body.error.message);
       const ra = Number(e.headers?.['retry-after']);
-      assert.ok(Math.abs(ra - Number(viaRoute.headers.get('retry-after'))) <= 1, `Retry-After ${ra} vs ${viaRoute.headers.get('retry-after')}`);
+      assert.ok(
+        Math.abs(ra - Number(viaRoute.headers.get('retry-after'))) <= 1,
+        `Retry-After ${ra} vs ${viaRoute.headers.get('retry-after')}`,
+      );
     }
     assert.equal(await attempts(mr.id), 3);
     assert.equal((await outbox(mr.id)).length, 3);
@@ -285,9 +356,15 @@ describe('check 9: SMS timeout procedure', () => {
     assert.equal(before.live, 0);
     // another caller's attempt commits between the lock-free read and the locked statement
     await recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'first' });
-    await assert.rejects(recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'second' }), (e: EsozError) => e.status === 429);
+    await assert.rejects(
+      recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'second' }),
+      (e: EsozError) => e.status === 429,
+    );
     assert.equal(await attempts(mr.id), 1);
-    assert.deepEqual((await outbox(mr.id)).map((o) => o.body), ['first']);
+    assert.deepEqual(
+      (await outbox(mr.id)).map((o) => o.body),
+      ['first'],
+    );
   });
   test('each MR has its own window', async () => {
     const a = await addMr(server);
@@ -299,7 +376,7 @@ describe('check 9: SMS timeout procedure', () => {
 });
 
 describe('checks 10–11: SMS text, recipient, response', () => {
-  test('OTP person: SMS from the default template to the person\'s phone; 200 with the MR view', async () => {
+  test("OTP person: SMS from the default template to the person's phone; 200 with the MR view", async () => {
     const mr = await addMr(server);
     const r = await mis.call('PATCH', resendPath(mr.id));
     assert.equal(r.status, 200, r.text);
@@ -312,24 +389,33 @@ describe('checks 10–11: SMS text, recipient, response', () => {
     // the log provider delivers it (SMS_PROVIDER=log): SENT, visible in the outbox
     await waitFor(async () => (await outbox(mr.id))[0].status === 'SENT');
   });
-  test('THIRD_PERSON with an OTP confidant: SMS to the confidant\'s phone', async () => {
+  test("THIRD_PERSON with an OTP confidant: SMS to the confidant's phone", async () => {
     const mr = await addMr(server, { person_id: R.personThirdId, verification_code: '9876' });
     assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 200);
     const sms = await outbox(mr.id);
     assert.equal(sms[0].phone_number, PHONES.confidantOtp);
     assert.equal(sms[0].body, `Ваш рецепт: ${mr.request_number}. Код підтвердження: 9876`);
   });
-  test('a program\'s sign_template_sms overrides the global template; placeholders filled from the MR', async () => {
+  test("a program's sign_template_sms overrides the global template; placeholders filled from the MR", async () => {
     const mr = await addMr(server, { medical_program_id: R.programTemplateId, verification_code: '4321' });
     assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 200);
-    const expected = PROGRAM_TEMPLATE.replace('<request_number>', mr.request_number).replace('<medication_name>', 'Аміодарон 200мг таблетки')
-      .replace('<created_at>', '2026-01-10').replace('<verification_code>', '4321');
+    const expected = PROGRAM_TEMPLATE.replace('<request_number>', mr.request_number)
+      .replace('<medication_name>', 'Аміодарон 200мг таблетки')
+      .replace('<created_at>', '2026-01-10')
+      .replace('<verification_code>', '4321');
     assert.equal((await outbox(mr.id))[0].body, expected);
   });
   test('the view: seed 003 fields in order, references expanded, never verification_code', async () => {
     const mr = await addMr(server, {
       priority: 'routine',
-      based_on: [{ identifier: { type: { coding: [{ system: 'eHealth/resources', code: 'care_plan' }] }, value: '9183a36b-4d45-4244-9339-63d81cd08d9c' } }],
+      based_on: [
+        {
+          identifier: {
+            type: { coding: [{ system: 'eHealth/resources', code: 'care_plan' }] },
+            value: '9183a36b-4d45-4244-9339-63d81cd08d9c',
+          },
+        },
+      ],
       container_dosage: { system: 'MEDICATION_UNIT', code: 'ML', value: 4 },
     });
     const r = await mis.call('PATCH', resendPath(mr.id));
@@ -337,9 +423,28 @@ describe('checks 10–11: SMS text, recipient, response', () => {
     assert.equal(r.text.includes('verification_code'), false);
     assert.equal(r.text.includes('1234'), false);
     assert.deepEqual(Object.keys(d), [
-      'id', 'status', 'request_number', 'created_at', 'started_at', 'ended_at', 'dispense_valid_from', 'dispense_valid_to',
-      'legal_entity', 'division', 'employee', 'person', 'medication_info', 'medical_program', 'intent', 'category', 'based_on',
-      'context', 'dosage_instruction', 'is_blocked', 'priority', 'container_dosage',
+      'id',
+      'status',
+      'request_number',
+      'created_at',
+      'started_at',
+      'ended_at',
+      'dispense_valid_from',
+      'dispense_valid_to',
+      'legal_entity',
+      'division',
+      'employee',
+      'person',
+      'medication_info',
+      'medical_program',
+      'intent',
+      'category',
+      'based_on',
+      'context',
+      'dosage_instruction',
+      'is_blocked',
+      'priority',
+      'container_dosage',
     ]);
     assert.equal(d.id, mr.id);
     assert.equal(d.status, 'ACTIVE');
@@ -348,16 +453,41 @@ describe('checks 10–11: SMS text, recipient, response', () => {
     assert.equal(d.dispense_valid_from, '2026-01-10');
     assert.equal(d.dispense_valid_to, '2026-02-09');
     assert.deepEqual(d.legal_entity, {
-      id: R.legalEntityId, name: 'Клініка Ноунейм', short_name: 'Клініка Ноунейм', public_name: 'Клініка Ноунейм',
-      type: 'MSP', edrpou: '38782323', status: 'ACTIVE',
+      id: R.legalEntityId,
+      name: 'Клініка Ноунейм',
+      short_name: 'Клініка Ноунейм',
+      public_name: 'Клініка Ноунейм',
+      type: 'MSP',
+      edrpou: '38782323',
+      status: 'ACTIVE',
     });
-    assert.deepEqual(Object.keys(d.division), ['id', 'legal_entity_id', 'name', 'addresses', 'phones', 'email', 'working_hours', 'type',
-      'external_id', 'location', 'dls_id', 'dls_verified']);
+    assert.deepEqual(Object.keys(d.division), [
+      'id',
+      'legal_entity_id',
+      'name',
+      'addresses',
+      'phones',
+      'email',
+      'working_hours',
+      'type',
+      'external_id',
+      'location',
+      'dls_id',
+      'dls_verified',
+    ]);
     assert.equal(d.division.addresses[0].settlement, 'Бориспіль');
     assert.deepEqual(d.employee, {
-      id: R.employeeId, position: 'P6',
-      party: { id: R.partyId, no_tax_id: false, first_name: 'Петро', last_name: 'Іванов', second_name: 'Миколайович', email: 'doc@example.com',
-        phones: [{ type: 'MOBILE', number: '+380503410870' }] },
+      id: R.employeeId,
+      position: 'P6',
+      party: {
+        id: R.partyId,
+        no_tax_id: false,
+        first_name: 'Петро',
+        last_name: 'Іванов',
+        second_name: 'Миколайович',
+        email: 'doc@example.com',
+        phones: [{ type: 'MOBILE', number: '+380503410870' }],
+      },
     });
     assert.deepEqual(d.person, { id: R.personOtpId, short_name: 'Шевченко П. М.', age: 35 });
     assert.deepEqual(d.medication_info, {
@@ -365,22 +495,44 @@ describe('checks 10–11: SMS text, recipient, response', () => {
       medication_name: 'Аміодарон 200мг таблетки',
       form: 'PILL',
       dosage: { numerator_unit: 'MG', numerator_value: 200, denumerator_unit: 'PILL', denumerator_value: 1 },
-      ingredients: [{
-        id: '1349a693-4db1-4a3f-9ac6-8c2f9e541982', name: 'Аміодарон', name_original: 'Amiodarone', sctid: '52574003',
-        dosage: { numerator_unit: 'MG', numerator_value: 200, denumerator_unit: 'PILL', denumerator_value: 1 }, is_primary: true,
-      }],
+      ingredients: [
+        {
+          id: '1349a693-4db1-4a3f-9ac6-8c2f9e541982',
+          name: 'Аміодарон',
+          name_original: 'Amiodarone',
+          sctid: '52574003',
+          dosage: { numerator_unit: 'MG', numerator_value: 200, denumerator_unit: 'PILL', denumerator_value: 1 },
+          is_primary: true,
+        },
+      ],
       medication_qty: 10.34,
     });
     assert.equal(d.medical_program.id, R.programId);
     assert.equal(d.medical_program.name, 'Доступні ліки');
-    assert.deepEqual(d.medical_program.medical_program_settings, { care_plan_required: false, medication_request_notification_disabled: false });
+    assert.deepEqual(d.medical_program.medical_program_settings, {
+      care_plan_required: false,
+      medication_request_notification_disabled: false,
+    });
     assert.equal(d.medical_program.inserted_at, '2017-04-20T19:14:13Z');
     assert.equal(d.medical_program.funding_source, 'NHS');
     // seed 003's order, with the blueprint's mr_blank_type after funding_source (Medical_Program_Response)
     assert.deepEqual(Object.keys(d.medical_program), [
-      'id', 'name', 'medical_program_settings', 'medical_program_settings_text', 'is_active', 'medication_dispense_allowed',
-      'medication_dispense_allowed_text', 'medication_request_allowed', 'medication_request_allowed_text', 'type', 'funding_source',
-      'mr_blank_type', 'inserted_at', 'inserted_by', 'updated_at', 'updated_by',
+      'id',
+      'name',
+      'medical_program_settings',
+      'medical_program_settings_text',
+      'is_active',
+      'medication_dispense_allowed',
+      'medication_dispense_allowed_text',
+      'medication_request_allowed',
+      'medication_request_allowed_text',
+      'type',
+      'funding_source',
+      'mr_blank_type',
+      'inserted_at',
+      'inserted_by',
+      'updated_at',
+      'updated_by',
     ]);
     assert.equal(d.medical_program.mr_blank_type, 'F-1', 'a row stored without it has the default');
     assert.equal(d.intent, 'order');
@@ -396,7 +548,13 @@ describe('checks 10–11: SMS text, recipient, response', () => {
     assert.deepEqual(r.body.data.person, { id: R.personThirdId, short_name: 'Іваненко А.-М. П.', age: 7 });
   });
   test('a rejected MR shows its reject fields (GET)', async () => {
-    const mr = await addMr(server, { status: 'REJECTED', rejected_at: '2026-01-12', rejected_by: R.partyId, reject_reason: 'Incompatible drugs', reject_reason_code: 'PATIENT_REJECT' });
+    const mr = await addMr(server, {
+      status: 'REJECTED',
+      rejected_at: '2026-01-12',
+      rejected_by: R.partyId,
+      reject_reason: 'Incompatible drugs',
+      reject_reason_code: 'PATIENT_REJECT',
+    });
     const d = (await mis.call('GET', `/api/medication_requests/${mr.id}`)).body.data;
     assert.equal(d.rejected_at, '2026-01-12');
     assert.equal(d.reject_reason_code, 'PATIENT_REJECT');
@@ -416,8 +574,16 @@ describe('checks 10–11: SMS text, recipient, response', () => {
   });
   test('missing registry reference → 500 Could not load remote reference…', async () => {
     const mr = await addMr(server);
-    await server.runtime.platform.db.query(`UPDATE medication_requests SET medication_id = $2 WHERE id = $1`, [mr.id, '11111111-0000-4000-8000-000000000000']);
-    assertError(await mis.call('PATCH', resendPath(mr.id)), 500, 'internal_error', `Could not load remote reference for medication_request ${mr.id}`);
+    await server.runtime.platform.db.query(`UPDATE medication_requests SET medication_id = $2 WHERE id = $1`, [
+      mr.id,
+      '11111111-0000-4000-8000-000000000000',
+    ]);
+    assertError(
+      await mis.call('PATCH', resendPath(mr.id)),
+      500,
+      'internal_error',
+      `Could not load remote reference for medication_request ${mr.id}`,
+    );
   });
 });
 
@@ -426,27 +592,52 @@ describe('fixtures: medication_requests kind', () => {
     let res: Record<string, string[]>;
     try {
       res = await server.fixtures({
-        medication_requests: [{
-          legal_entity_id: R.legalEntityId, division_id: R.divisionId, employee_id: R.employeeId, person_id: R.personOtpId, medication_id: R.medicationId,
-        }],
+        medication_requests: [
+          {
+            legal_entity_id: R.legalEntityId,
+            division_id: R.divisionId,
+            employee_id: R.employeeId,
+            person_id: R.personOtpId,
+            medication_id: R.medicationId,
+          },
+        ],
       });
     } catch (err) {
       if (/fixtures failed: 404/.test(String(err))) return; // endpoint not present in this build
       throw err;
     }
     const mrId = res.medication_requests[0];
-    const row = (await server.runtime.platform.db.query<any>('SELECT request_number, verification_code, status, intent FROM medication_requests WHERE id = $1', [mrId])).rows[0];
+    const row = (
+      await server.runtime.platform.db.query<any>(
+        'SELECT request_number, verification_code, status, intent FROM medication_requests WHERE id = $1',
+        [mrId],
+      )
+    ).rows[0];
     assert.match(row.request_number, REQUEST_NUMBER_RE);
     assert.match(row.verification_code, /^[1-9]{4}$/);
     assert.equal(row.status, 'ACTIVE');
     assert.equal(row.intent, 'order');
     assert.equal((await mis.call('PATCH', resendPath(mrId))).status, 200);
-    const dup = await server.call('POST', '/admin/fixtures', { admin: true, body: { medication_requests: [{
-      request_number: row.request_number, legal_entity_id: R.legalEntityId, division_id: R.divisionId, employee_id: R.employeeId,
-      person_id: R.personOtpId, medication_id: R.medicationId,
-    }] } });
+    const dup = await server.call('POST', '/admin/fixtures', {
+      admin: true,
+      body: {
+        medication_requests: [
+          {
+            request_number: row.request_number,
+            legal_entity_id: R.legalEntityId,
+            division_id: R.divisionId,
+            employee_id: R.employeeId,
+            person_id: R.personOtpId,
+            medication_id: R.medicationId,
+          },
+        ],
+      },
+    });
     assert.equal(dup.status, 422);
-    const bad = await server.call('POST', '/admin/fixtures', { admin: true, body: { medication_requests: [{ person_id: R.personOtpId }] } });
+    const bad = await server.call('POST', '/admin/fixtures', {
+      admin: true,
+      body: { medication_requests: [{ person_id: R.personOtpId }] },
+    });
     assert.equal(bad.status, 422);
     assert.ok(bad.body.error.invalid.some((e: any) => e.entry === '$.medication_requests[0].legal_entity_id'));
   });

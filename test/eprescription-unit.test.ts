@@ -31,19 +31,31 @@ test('request numbers: ESOZ form, alphabet 0123456789ABCEHIKMOPTX, deterministic
   assert.ok(UUID_RE.test('6F1D0C2A-0000-4000-8000-000000000100'));
 });
 
-const mr = (over: Partial<LoadedMr> = {}): LoadedMr => ({
-  request_number: '0000-243P-1X53-EH38', verification_code: '1234', created_at: '2026-01-10', started_at: '2026-01-11',
-  ended_at: '2026-02-09', dispense_valid_from: '2026-01-10', dispense_valid_to: '2026-02-10', medication_qty: 30,
-  medication: { id: 'm', name: 'Аміодарон 200мг таблетки', form: 'PILL', dosage: null, ingredients: [] },
-  medical_program: { name: 'Доступні ліки' },
-  ...over,
-} as LoadedMr);
+const mr = (over: Partial<LoadedMr> = {}): LoadedMr =>
+  ({
+    request_number: '0000-243P-1X53-EH38',
+    verification_code: '1234',
+    created_at: '2026-01-10',
+    started_at: '2026-01-11',
+    ended_at: '2026-02-09',
+    dispense_valid_from: '2026-01-10',
+    dispense_valid_to: '2026-02-10',
+    medication_qty: 30,
+    medication: { id: 'm', name: 'Аміодарон 200мг таблетки', form: 'PILL', dosage: null, ingredients: [] },
+    medical_program: { name: 'Доступні ліки' },
+    ...over,
+  }) as LoadedMr;
 
 test('SMS template: the default text, all placeholders, unknown ones left as written', () => {
-  assert.equal(renderSignSms('Ваш рецепт: <request_number>. Код підтвердження: <verification_code>', mr()),
-    'Ваш рецепт: 0000-243P-1X53-EH38. Код підтвердження: 1234');
   assert.equal(
-    renderSignSms('<created_at>|<started_at>|<ended_at>|<dispense_valid_from>|<dispense_valid_to>|<medication_name>|<medication_qty>|<medical_program_name>|<other>', mr()),
+    renderSignSms('Ваш рецепт: <request_number>. Код підтвердження: <verification_code>', mr()),
+    'Ваш рецепт: 0000-243P-1X53-EH38. Код підтвердження: 1234',
+  );
+  assert.equal(
+    renderSignSms(
+      '<created_at>|<started_at>|<ended_at>|<dispense_valid_from>|<dispense_valid_to>|<medication_name>|<medication_qty>|<medical_program_name>|<other>',
+      mr(),
+    ),
     '2026-01-10|2026-01-11|2026-02-09|2026-01-10|2026-02-10|Аміодарон 200мг таблетки|30|Доступні ліки|<other>',
   );
   assert.equal(renderSignSms('<request_number> <request_number>', mr()), '0000-243P-1X53-EH38 0000-243P-1X53-EH38');
@@ -81,12 +93,19 @@ test('a request number taken by another MR is not reused (salted retry); fixture
     assert.equal(created.request_number, requestNumberFor(newId, 'salt1:'));
     const again = await addMr(server, { id: newId, status: 'REJECTED' });
     assert.equal(again.request_number, created.request_number);
-    const row = (await server.runtime.platform.db.query<any>('SELECT status, verification_code FROM medication_requests WHERE id = $1', [newId])).rows[0];
+    const row = (
+      await server.runtime.platform.db.query<any>('SELECT status, verification_code FROM medication_requests WHERE id = $1', [newId])
+    ).rows[0];
     assert.equal(row.status, 'REJECTED');
     assert.equal(row.verification_code, '1234');
     // through POST /admin/fixtures: an item with only id + the fields to change
     await server.fixtures({ medication_requests: [{ id: newId, status: 'ACTIVE', verification_code: null }] });
-    const row2 = (await server.runtime.platform.db.query<any>('SELECT status, verification_code, request_number FROM medication_requests WHERE id = $1', [newId])).rows[0];
+    const row2 = (
+      await server.runtime.platform.db.query<any>(
+        'SELECT status, verification_code, request_number FROM medication_requests WHERE id = $1',
+        [newId],
+      )
+    ).rows[0];
     assert.deepEqual(row2, { status: 'ACTIVE', verification_code: null, request_number: created.request_number });
   } finally {
     await server.close();

@@ -18,8 +18,22 @@ import { startTestServer, backend, ADMIN_KEY, type TestServer, type Mis } from '
 import { seedWorld, createBody, misOf, createDone, pollJob, type World } from './support/compositions.ts';
 import { makeSigner, signCms } from './support/cms.ts';
 import {
-  sendRaw, envelopeProblem, toJson, wireValueArb, schemaArb, wrongValueArb, mutate, encodeBody, textArb, enc,
-  BAD_NUMBERS, CONTENT_TYPES, type FuzzRequest, type RawResponse, type Schema, type BodyEncoding,
+  sendRaw,
+  envelopeProblem,
+  toJson,
+  wireValueArb,
+  schemaArb,
+  wrongValueArb,
+  mutate,
+  encodeBody,
+  textArb,
+  enc,
+  BAD_NUMBERS,
+  CONTENT_TYPES,
+  type FuzzRequest,
+  type RawResponse,
+  type Schema,
+  type BodyEncoding,
 } from './support/fuzz.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 import { requestNumberFor } from '../src/eprescription/request-number.ts';
@@ -78,8 +92,14 @@ function failureClass(req: FuzzRequest, res: RawResponse, problem: string): stri
   try {
     const b = JSON.parse(res.body);
     // Fastify's own error bodies name their code; their message repeats the URL.
-    sig = b?.code ? `{code: ${b.code}}` : b?.error && !b.meta ? `{error: ${JSON.stringify(b.error)}, message: ${JSON.stringify(String(b.message).slice(0, 40))}}` : sig;
-  } catch { /* not JSON: the first characters tell */ }
+    sig = b?.code
+      ? `{code: ${b.code}}`
+      : b?.error && !b.meta
+        ? `{error: ${JSON.stringify(b.error)}, message: ${JSON.stringify(String(b.message).slice(0, 40))}}`
+        : sig;
+  } catch {
+    /* not JSON: the first characters tell */
+  }
   return `${res.status || '-'} ${problem}: ${sig || '(empty body)'}`;
 }
 const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
@@ -98,17 +118,25 @@ before(async () => {
   const signer = await makeSigner({ taxId: w.authorTaxId });
   const draft = await createDone(mis, createBody(w));
   const final = await createDone(mis, createBody(w, { category: 'PARENTAL_CARE', focus: { type: 'person', id: w.motherId } }));
-  const signed = await mis.call('PATCH', `/api/patients/composition/${final.id}/sign`, { body: { data: await signCms(signer, JSON.stringify(final.document)) } });
+  const signed = await mis.call('PATCH', `/api/patients/composition/${final.id}/sign`, {
+    body: { data: await signCms(signer, JSON.stringify(final.document)) },
+  });
   assert.equal(signed.status, 202, signed.text);
   assert.equal((await pollJob(mis, signed.body.data.id)).body.data.status, 'DONE');
   const tDomain = Date.now() - t0;
   const jobs = (await server.runtime.platform.db.query<{ id: string }>('SELECT id FROM composition_jobs')).rows.map((r) => r.id);
 
-  const reason = { coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_PATIENT' }], text: 'Wrong patient' };
+  const reason = {
+    coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_PATIENT' }],
+    text: 'Wrong patient',
+  };
   const cms = [
     await signCms(signer, JSON.stringify(draft.document)),
     await signCms(signer, JSON.stringify({ id: final.id, reason })),
-    await signCms(signer, JSON.stringify({ id: final.id, reason: { coding: [{ system: 'x', code: 'a\u0000b' }], text: 'a'.repeat(5000) } })),
+    await signCms(
+      signer,
+      JSON.stringify({ id: final.id, reason: { coding: [{ system: 'x', code: 'a\u0000b' }], text: 'a'.repeat(5000) } }),
+    ),
     await signCms(signer, '{"a":[[[[[[[[[[1]]]]]]]]]]}'),
     await signCms(signer, 'not json \u0000'),
     await signCms(signer, JSON.stringify(draft.document), { corruptSignature: true }),
@@ -116,7 +144,15 @@ before(async () => {
     Buffer.from(JSON.stringify(draft.document)).toString('base64'),
   ];
 
-  const mrIds = [DEMO.mrOtpId, DEMO.mrThirdPersonId, DEMO.mrOfflineId, DEMO.mrPlanId, DEMO.mrRejectedId, DEMO.mrNoSmsProgramId, DEMO.mrNoCodeId];
+  const mrIds = [
+    DEMO.mrOtpId,
+    DEMO.mrThirdPersonId,
+    DEMO.mrOfflineId,
+    DEMO.mrPlanId,
+    DEMO.mrRejectedId,
+    DEMO.mrNoSmsProgramId,
+    DEMO.mrNoCodeId,
+  ];
   const known: Record<string, string[]> = {
     patientId: [w.personId, w.motherId, w.prepersonId, DEMO.personOtpId],
     encounterId: [w.encounterId, w.motherEncounterId, DEMO.encounterId],
@@ -125,7 +161,14 @@ before(async () => {
     compositionId: [draft.id, final.id],
     mrId: [...mrIds, requestNumberFor(DEMO.mrOtpId), requestNumberFor(DEMO.mrThirdPersonId)],
   };
-  const uuids = [...new Set(Object.values(known).flat().filter((x) => /^[0-9a-f-]{36}$/.test(x)).concat(w.legalEntityId, w.authorId, DEMO.legalEntityId, DEMO.doctorEmployeeId, mis.clientId))];
+  const uuids = [
+    ...new Set(
+      Object.values(known)
+        .flat()
+        .filter((x) => /^[0-9a-f-]{36}$/.test(x))
+        .concat(w.legalEntityId, w.authorId, DEMO.legalEntityId, DEMO.doctorEmployeeId, mis.clientId),
+    ),
+  ];
 
   // Routes: every operation of the served document, and the unprefixed twin of an /api route when the server has it.
   const doc = (await server.call('GET', '/openapi.json')).body;
@@ -150,14 +193,44 @@ before(async () => {
 
   const tokens = {
     none: [] as [string, string][],
-    world: [['authorization', `Bearer ${mis.token}`], ['api-key', mis.secret]] as [string, string][],
-    demo: [['authorization', `Bearer ${demo.token}`], ['api-key', demo.secret]] as [string, string][],
-    noScopes: await server.mis({ legalEntityId: w.legalEntityId, employeeId: w.authorId, scopes: [] }).then((m) => [['authorization', `Bearer ${m.token}`], ['api-key', m.secret]] as [string, string][]),
-    otherEntity: await misOf(server, w, w.otherLegalEntityId).then((m) => [['authorization', `Bearer ${m.token}`], ['api-key', m.secret]] as [string, string][]),
-    expired: await server.mis({ legalEntityId: w.legalEntityId, expiresIn: -10 }).then((m) => [['authorization', `Bearer ${m.token}`], ['api-key', m.secret]] as [string, string][]),
+    world: [
+      ['authorization', `Bearer ${mis.token}`],
+      ['api-key', mis.secret],
+    ] as [string, string][],
+    demo: [
+      ['authorization', `Bearer ${demo.token}`],
+      ['api-key', demo.secret],
+    ] as [string, string][],
+    noScopes: await server.mis({ legalEntityId: w.legalEntityId, employeeId: w.authorId, scopes: [] }).then(
+      (m) =>
+        [
+          ['authorization', `Bearer ${m.token}`],
+          ['api-key', m.secret],
+        ] as [string, string][],
+    ),
+    otherEntity: await misOf(server, w, w.otherLegalEntityId).then(
+      (m) =>
+        [
+          ['authorization', `Bearer ${m.token}`],
+          ['api-key', m.secret],
+        ] as [string, string][],
+    ),
+    expired: await server.mis({ legalEntityId: w.legalEntityId, expiresIn: -10 }).then(
+      (m) =>
+        [
+          ['authorization', `Bearer ${m.token}`],
+          ['api-key', m.secret],
+        ] as [string, string][],
+    ),
     tokenOnly: [['authorization', `Bearer ${mis.token}`]] as [string, string][],
-    garbage: [['authorization', 'Bearer \u0000garbage'], ['api-key', 'x'.repeat(300)]] as [string, string][],
-    basic: [['authorization', 'Basic YTpi'], ['api-key', mis.secret]] as [string, string][],
+    garbage: [
+      ['authorization', 'Bearer \u0000garbage'],
+      ['api-key', 'x'.repeat(300)],
+    ] as [string, string][],
+    basic: [
+      ['authorization', 'Basic YTpi'],
+      ['api-key', mis.secret],
+    ] as [string, string][],
     admin: [['x-admin-key', ADMIN_KEY]] as [string, string][],
     badAdmin: [['x-admin-key', 'nope']] as [string, string][],
   };
@@ -167,18 +240,39 @@ before(async () => {
       createBody(w),
       createBody(w, { category: 'PARENTAL_CARE', focus: { type: 'person', id: w.motherId } }),
       createBody(w, { subject: { type: 'preperson', id: w.prepersonId }, encounterId: w.prepersonEncounterId }),
-      createBody(w, { extension: [{ valueCode: 'INFORM_WITH', valueUuid: w.authMethodId }, { valueCode: 'IS_ACCIDENT', valueBoolean: false }] }),
+      createBody(w, {
+        extension: [
+          { valueCode: 'INFORM_WITH', valueUuid: w.authMethodId },
+          { valueCode: 'IS_ACCIDENT', valueBoolean: false },
+        ],
+      }),
       createBody(w, { end: null, start: '2026-13-45T99:99:99Z' }),
     ],
     'PATCH /api/patients/composition/{id}/sign': cms.map((data) => ({ data })),
     'PATCH /api/patients/composition/{id}/cancel': cms.map((data) => ({ data })),
-    'POST /admin/clients': [{ name: 'Fuzz MIS', legal_entity_id: w.legalEntityId }, { name: 'Fuzz MIS 2', legal_entity_id: null, secret: 'fuzz-secret-1' }],
+    'POST /admin/clients': [
+      { name: 'Fuzz MIS', legal_entity_id: w.legalEntityId },
+      { name: 'Fuzz MIS 2', legal_entity_id: null, secret: 'fuzz-secret-1' },
+    ],
     'POST /admin/tokens': [{ client_id: mis.clientId, employee_id: w.authorId, scopes: ['composition:create'], expires_in: 3600 }],
     'POST /admin/fixtures': [
       { legal_entities: [{ id: '6f1f7c2e-0000-4000-8000-000000000001', name: 'Fuzz clinic', edrpou: '12345678' }] },
       {
-        persons: [{ id: '6f1f7c2e-0000-4000-8000-000000000002', birth_date: '1990-01-01', authentication_methods: [{ type: 'OTP', phone_number: '+380501112233' }] }],
-        encounters: [{ id: '6f1f7c2e-0000-4000-8000-000000000003', person_id: '6f1f7c2e-0000-4000-8000-000000000002', legal_entity_id: w.legalEntityId, employee_id: w.authorId }],
+        persons: [
+          {
+            id: '6f1f7c2e-0000-4000-8000-000000000002',
+            birth_date: '1990-01-01',
+            authentication_methods: [{ type: 'OTP', phone_number: '+380501112233' }],
+          },
+        ],
+        encounters: [
+          {
+            id: '6f1f7c2e-0000-4000-8000-000000000003',
+            person_id: '6f1f7c2e-0000-4000-8000-000000000002',
+            legal_entity_id: w.legalEntityId,
+            employee_id: w.authorId,
+          },
+        ],
       },
       // free-form jsonb fields (context, dosage_instruction) for the mutations to land in
       { medication_requests: [{ ...demoMedicationRequests()[0], id: '6f1f7c2e-0000-4000-8000-000000000004' }] },
@@ -187,7 +281,8 @@ before(async () => {
   const ctxFor = (op: Op) => ({ uuids, freshIds: op.route === '/admin/fixtures' });
 
   const knownFor = (op: Op, param: string) => {
-    if (param === 'id') return /medication_requests/.test(op.route) ? known.mrId : /\/persons\//.test(op.route) ? known.patientId : known.compositionId;
+    if (param === 'id')
+      return /medication_requests/.test(op.route) ? known.mrId : /\/persons\//.test(op.route) ? known.patientId : known.compositionId;
     return known[param] ?? uuids;
   };
 
@@ -202,31 +297,74 @@ before(async () => {
     }
     if (s.type === 'boolean') return fc.constantFrom('true', 'false', '1', '0', 'yes', '', 'TRUE', '%00');
     const hints: Record<string, string[]> = {
-      type: ['TEMP_DISABILITY', 'MVTN', 'x'], status: ['PRELIMINARY', 'FINAL', 'ENTERED_IN_ERROR', 'sent', 'pending'],
-      name: ['COMPOSITION_TYPES', 'MEDICATION_REQUEST_INTENT', 'eHealth/resources'], entity_name: ['medication_request', 'composition'],
-      phone_number: ['+380501112233', '%2B380501112233'], entity_id: [DEMO.mrOtpId],
-      subject: known.patientId, focus: known.patientId, encounter: known.encounterId, episodeOfCare: known.episodeId,
+      type: ['TEMP_DISABILITY', 'MVTN', 'x'],
+      status: ['PRELIMINARY', 'FINAL', 'ENTERED_IN_ERROR', 'sent', 'pending'],
+      name: ['COMPOSITION_TYPES', 'MEDICATION_REQUEST_INTENT', 'eHealth/resources'],
+      entity_name: ['medication_request', 'composition'],
+      phone_number: ['+380501112233', '%2B380501112233'],
+      entity_id: [DEMO.mrOtpId],
+      subject: known.patientId,
+      focus: known.patientId,
+      encounter: known.encounterId,
+      episodeOfCare: known.episodeId,
     };
     return wireValueArb([...(hints[q.name] ?? []), ...(s.format === 'uuid' ? uuids : ['x'])]);
   };
 
-  const EXTRA_QUERY = ['unknown=1', 'limit=1&limit=2', 'offset=1&offset=x', '&&&', '=', '==1', 'a=%', 'api_key=secret', '%00=1', 'limit', 'limit[]=1', 'page[size]=1', `q=${'x'.repeat(9000)}`, '%zz=1'];
+  const EXTRA_QUERY = [
+    'unknown=1',
+    'limit=1&limit=2',
+    'offset=1&offset=x',
+    '&&&',
+    '=',
+    '==1',
+    'a=%',
+    'api_key=secret',
+    '%00=1',
+    'limit',
+    'limit[]=1',
+    'page[size]=1',
+    `q=${'x'.repeat(9000)}`,
+    '%zz=1',
+  ];
 
   const headersArb = (op: Op): fc.Arbitrary<[string, string][]> => {
     const auth = op.admin
       ? fc.oneof({ weight: 12, arbitrary: fc.constant(tokens.admin) }, fc.constantFrom(tokens.none, tokens.badAdmin, tokens.world))
       : fc.oneof(
-        { weight: 10, arbitrary: fc.constant(tokens.world) },
-        { weight: 3, arbitrary: fc.constant(tokens.demo) },
-        fc.constantFrom(tokens.none, tokens.noScopes, tokens.otherEntity, tokens.expired, tokens.tokenOnly, tokens.garbage, tokens.basic, tokens.admin),
-      );
+          { weight: 10, arbitrary: fc.constant(tokens.world) },
+          { weight: 3, arbitrary: fc.constant(tokens.demo) },
+          fc.constantFrom(
+            tokens.none,
+            tokens.noScopes,
+            tokens.otherEntity,
+            tokens.expired,
+            tokens.tokenOnly,
+            tokens.garbage,
+            tokens.basic,
+            tokens.admin,
+          ),
+        );
     const extra = fc.oneof(
       { weight: 10, arbitrary: fc.constant([] as [string, string][]) },
       fc.constantFrom<[string, string][]>(
-        [['x-request-id', 'fuzz-1']], [['x-request-id', 'x'.repeat(500)]], [['x-request-id', 'a b\u0001']],
-        [['accept', 'text/html']], [['accept-charset', 'windows-1251']], [['x-fuzz', 'h'.repeat(20_000)]],
-        [['authorization', 'Bearer a'], ['authorization', 'Bearer b']], [['api-key', 'a'], ['api-key', 'b']],
-        [['transfer-encoding', 'identity']], [['x-custom-psk', '\u00ff']], [['cookie', 'a=b'.repeat(100)]],
+        [['x-request-id', 'fuzz-1']],
+        [['x-request-id', 'x'.repeat(500)]],
+        [['x-request-id', 'a b\u0001']],
+        [['accept', 'text/html']],
+        [['accept-charset', 'windows-1251']],
+        [['x-fuzz', 'h'.repeat(20_000)]],
+        [
+          ['authorization', 'Bearer a'],
+          ['authorization', 'Bearer b'],
+        ],
+        [
+          ['api-key', 'a'],
+          ['api-key', 'b'],
+        ],
+        [['transfer-encoding', 'identity']],
+        [['x-custom-psk', '\u00ff']],
+        [['cookie', 'a=b'.repeat(100)]],
       ),
     );
     return fc.tuple(auth, extra).map(([a, e]) => [...a, ...e]);
@@ -238,9 +376,21 @@ before(async () => {
     if (good.length) {
       values.push(fc.constantFrom(...good).map((v) => ({ v, note: 'valid' })));
       values.push(
-        fc.tuple(fc.constantFrom(...good), fc.nat(), fc.constantFrom('replace', 'delete', 'add') as fc.Arbitrary<'replace' | 'delete' | 'add'>, wrongValueArb)
+        fc
+          .tuple(
+            fc.constantFrom(...good),
+            fc.nat(),
+            fc.constantFrom('replace', 'delete', 'add') as fc.Arbitrary<'replace' | 'delete' | 'add'>,
+            wrongValueArb,
+          )
           .map(([v, pick, how, r]) => ({ v: mutate(v, pick, how, r), note: `valid, ${how} at path #${pick}` })),
-        fc.tuple(fc.constantFrom(...good), fc.nat(), fc.constantFrom('replace', 'delete', 'add') as fc.Arbitrary<'replace' | 'delete' | 'add'>, wrongValueArb)
+        fc
+          .tuple(
+            fc.constantFrom(...good),
+            fc.nat(),
+            fc.constantFrom('replace', 'delete', 'add') as fc.Arbitrary<'replace' | 'delete' | 'add'>,
+            wrongValueArb,
+          )
           .map(([v, pick, how, r]) => ({ v: mutate(v, pick, how, r), note: `valid, ${how} at path #${pick}` })),
       );
     }
@@ -250,18 +400,36 @@ before(async () => {
       { weight: 12, arbitrary: fc.oneof(...values).map(({ v, note }) => ({ text: toJson(v), note })) },
       {
         weight: 1,
-        arbitrary: fc.tuple(fc.oneof(...values), fc.double({ min: 0, max: 1, noNaN: true }))
-          .map(([{ v, note }, at]) => {
-            const t = toJson(v);
-            return { text: t.slice(0, Math.floor(t.length * at)), note: `${note}, truncated` };
-          }),
+        arbitrary: fc.tuple(fc.oneof(...values), fc.double({ min: 0, max: 1, noNaN: true })).map(([{ v, note }, at]) => {
+          const t = toJson(v);
+          return { text: t.slice(0, Math.floor(t.length * at)), note: `${note}, truncated` };
+        }),
       },
       {
         weight: 1,
-        arbitrary: fc.constantFrom(
-          '', ' ', 'null', 'undefined', '{', '{"a":', 'a=1&b=2', '<xml/>', '\u0000', '[]', '"x"', '1', 'true', '{"a":1}{"b":2}',
-          '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}', '{"data":"\\ud800"}', '{"a":1e999999}', `{"a":${'9'.repeat(400)}}`,
-        ).map((t) => ({ text: t, note: 'raw text' })),
+        arbitrary: fc
+          .constantFrom(
+            '',
+            ' ',
+            'null',
+            'undefined',
+            '{',
+            '{"a":',
+            'a=1&b=2',
+            '<xml/>',
+            '\u0000',
+            '[]',
+            '"x"',
+            '1',
+            'true',
+            '{"a":1}{"b":2}',
+            '{"__proto__":{"x":1}}',
+            '{"constructor":{"prototype":{"x":1}}}',
+            '{"data":"\\ud800"}',
+            '{"a":1e999999}',
+            `{"a":${'9'.repeat(400)}}`,
+          )
+          .map((t) => ({ text: t, note: 'raw text' })),
       },
     );
     const encoding = fc.oneof(
@@ -273,7 +441,9 @@ before(async () => {
       { weight: 1, arbitrary: fc.constant<string | undefined>(undefined) },
       fc.constantFrom<string | undefined>(...CONTENT_TYPES),
     );
-    const withBody = fc.tuple(text, encoding, contentType).map(([t, e, ct]) => ({ body: encodeBody(t.text, e), contentType: ct, note: `${t.note}${e === 'utf8' ? '' : `, ${e}`}` }));
+    const withBody = fc
+      .tuple(text, encoding, contentType)
+      .map(([t, e, ct]) => ({ body: encodeBody(t.text, e), contentType: ct, note: `${t.note}${e === 'utf8' ? '' : `, ${e}`}` }));
     if (op.body) return withBody;
     // Routes without a body also get one now and then.
     return fc.oneof({ weight: 6, arbitrary: fc.constant({ note: 'no body' }) }, { weight: 1, arbitrary: withBody });
@@ -283,15 +453,28 @@ before(async () => {
   const coherent: Record<string, string>[] = [
     { patientId: w.personId, encounterId: w.encounterId, episodeId: w.episodeId, id: draft.id, asyncJobId: jobs[0] },
     { patientId: w.personId, encounterId: w.encounterId, episodeId: w.episodeId, id: final.id, asyncJobId: jobs[jobs.length - 1] },
-    { patientId: DEMO.personOtpId, encounterId: DEMO.encounterId, episodeId: DEMO.episodeId, id: DEMO.mrOtpId, asyncJobId: jobs[1] ?? jobs[0] },
+    {
+      patientId: DEMO.personOtpId,
+      encounterId: DEMO.encounterId,
+      episodeId: DEMO.episodeId,
+      id: DEMO.mrOtpId,
+      asyncJobId: jobs[1] ?? jobs[0],
+    },
   ];
   const validQueryValueArb = (q: { name: string; schema: Schema }): fc.Arbitrary<string> => {
     const s = q.schema;
     if (s.type === 'integer') return fc.integer({ min: s.minimum ?? 0, max: Math.min(s.maximum ?? 200, 200) }).map(String);
     if (s.type === 'boolean') return fc.constantFrom('true', 'false');
     const byName: Record<string, string[]> = {
-      subject: [w.personId], focus: [w.personId, w.motherId], encounter: [w.encounterId], episodeOfCare: [w.episodeId],
-      type: ['TEMP_DISABILITY'], status: ['PRELIMINARY', 'FINAL'], name: ['COMPOSITION_TYPES'], entity_name: ['medication_request'], entity_id: [DEMO.mrOtpId],
+      subject: [w.personId],
+      focus: [w.personId, w.motherId],
+      encounter: [w.encounterId],
+      episodeOfCare: [w.episodeId],
+      type: ['TEMP_DISABILITY'],
+      status: ['PRELIMINARY', 'FINAL'],
+      name: ['COMPOSITION_TYPES'],
+      entity_name: ['medication_request'],
+      entity_id: [DEMO.mrOtpId],
     };
     return fc.constantFrom(...(byName[q.name] ?? ['x']));
   };
@@ -301,17 +484,45 @@ before(async () => {
     const fill = (vals: Record<string, string>) => op.route.replace(/\{(\w+)\}/g, (_m, name: string) => vals[name]);
     const path = fc.oneof(
       { weight: 5, arbitrary: fc.tuple(...segments).map((vals) => fill(Object.fromEntries(op.params.map((p, i) => [p, vals[i]])))) },
-      { weight: op.params.length ? 2 : 0, arbitrary: fc.constantFrom(...coherent).map((c) => fill({ ...c, id: /medication_requests/.test(op.route) ? DEMO.mrOtpId : /\/persons\//.test(op.route) ? c.patientId : c.id })) },
+      {
+        weight: op.params.length ? 2 : 0,
+        arbitrary: fc
+          .constantFrom(...coherent)
+          .map((c) =>
+            fill({ ...c, id: /medication_requests/.test(op.route) ? DEMO.mrOtpId : /\/persons\//.test(op.route) ? c.patientId : c.id }),
+          ),
+      },
     );
-    const fuzzedQuery = fc.tuple(
-      fc.tuple(...op.query.map((q) => fc.option(queryValueArb(op, q).map((v) => `${q.name}=${v}`), { freq: 2 }))),
-      fc.option(fc.constantFrom(...EXTRA_QUERY), { freq: 4 }),
-    ).map(([qs, extra]) => [...qs.filter((x): x is string => x !== null), ...(extra ? [extra] : [])]);
-    const validQuery = fc.tuple(...op.query.map((q) => fc.option(validQueryValueArb(q).map((v) => `${q.name}=${v}`), { freq: 2 })))
+    const fuzzedQuery = fc
+      .tuple(
+        fc.tuple(
+          ...op.query.map((q) =>
+            fc.option(
+              queryValueArb(op, q).map((v) => `${q.name}=${v}`),
+              { freq: 2 },
+            ),
+          ),
+        ),
+        fc.option(fc.constantFrom(...EXTRA_QUERY), { freq: 4 }),
+      )
+      .map(([qs, extra]) => [...qs.filter((x): x is string => x !== null), ...(extra ? [extra] : [])]);
+    const validQuery = fc
+      .tuple(
+        ...op.query.map((q) =>
+          fc.option(
+            validQueryValueArb(q).map((v) => `${q.name}=${v}`),
+            { freq: 2 },
+          ),
+        ),
+      )
       .map((qs) => qs.filter((x): x is string => x !== null));
-    const query = fc.oneof({ weight: 5, arbitrary: fuzzedQuery }, { weight: op.query.length ? 2 : 0, arbitrary: validQuery })
+    const query = fc
+      .oneof({ weight: 5, arbitrary: fuzzedQuery }, { weight: op.query.length ? 2 : 0, arbitrary: validQuery })
       .map((parts) => (parts.length ? `?${parts.join('&')}` : ''));
-    const method = fc.oneof({ weight: 30, arbitrary: fc.constant(op.method) }, fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'));
+    const method = fc.oneof(
+      { weight: 30, arbitrary: fc.constant(op.method) },
+      fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
+    );
     return fc.tuple(method, path, query, headersArb(op), bodyArb(op)).map(([m, p, q, h, b]) => ({
       method: m,
       documented: m === op.method,
@@ -323,7 +534,19 @@ before(async () => {
     }));
   };
   // Paths not of the document and a few raw oddities of the request line.
-  const strays = fc.constantFrom('/', '/api', '/api/', '/admin', '//api//patients', '/api/patients/%', '/api/patients/composition/', '/API/dictionaries', '/api/dictionaries/..%2F..%2Fetc', `/${enc('пацієнт')}`)
+  const strays = fc
+    .constantFrom(
+      '/',
+      '/api',
+      '/api/',
+      '/admin',
+      '//api//patients',
+      '/api/patients/%',
+      '/api/patients/composition/',
+      '/API/dictionaries',
+      '/api/dictionaries/..%2F..%2Fetc',
+      `/${enc('пацієнт')}`,
+    )
     .map((p): FuzzRequest => ({ method: 'GET', route: '(stray)', documented: true, path: p, headers: tokens.world, note: 'stray path' }));
   arb = fc.oneof({ weight: 40, arbitrary: fc.constantFrom(...ops).chain(requestArb) }, { weight: 1, arbitrary: strays });
   void textArb;
@@ -349,75 +572,121 @@ function show(req: FuzzRequest, res: RawResponse) {
   };
 }
 
-test(`fuzz every route of /openapi.json: never a 5xx, always the ESOZ envelope (${backend}, seed ${SEED})`, { timeout: TIME_MS + 120_000 }, async () => {
-  console.log(`fuzz: ${backend}, seed ${SEED}, up to ${RUNS} requests or ${TIME_MS} ms, over ${ops.length} operations`);
-  const started = Date.now();
-  await fc.assert(
-    fc.asyncProperty(arb, async (req) => {
-      const run = stat.requests++;
-      const t0 = performance.now();
-      const res = await sendRaw(port, req, REQUEST_TIMEOUT_MS);
-      const took = performance.now() - t0;
-      stat.sendMs += took;
-      if (took > 250) stat.slow.push({ ms: Math.round(took), what: `${req.method} ${req.path.slice(0, 80)} (${req.note}, ${req.body?.length ?? 0} bytes) → ${res.status}` });
-      bump(stat.statuses, res.status);
-      const routeKey = req.documented ? `${req.method} ${req.route}` : `(other methods) ${req.route}`;
-      const route = stat.perRoute.get(routeKey) ?? { sent: 0, pastAuth: 0, ok: 0 };
-      route.sent++;
-      if (res.status !== 401 && res.status !== 0) route.pastAuth++;
-      if (res.status >= 200 && res.status < 300) route.ok++;
-      stat.perRoute.set(routeKey, route);
-      try {
-        const t = JSON.parse(res.body)?.error?.type;
-        if (t) bump(stat.errorTypes, `${res.status} ${t}`);
-      } catch { /* counted by envelopeProblem */ }
-      const problem = envelopeProblem(res);
-      if (problem) {
-        const key = failureClass(req, res, problem);
-        const f = failures.get(key) ?? { count: 0, routes: new Set<string>(), examples: [] };
-        f.count++;
-        const route = `${req.method} ${req.route}`;
-        if (!f.routes.has(route) && f.examples.length < 3) f.examples.push({ run, req, res });
-        f.routes.add(route);
-        failures.set(key, f);
-      }
-      return true;
-    }),
-    { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: TIME_MS, markInterruptAsFailure: false, endOnFailure: true },
-  );
-  stat.ms = Date.now() - started;
-
-  // The process is still serving, and no async job died of an unexpected error.
-  const live = await sendRaw(port, { method: 'GET', route: '/health/live', path: '/health/live', headers: [], note: '' }, REQUEST_TIMEOUT_MS);
-  assert.equal(live.status, 200, 'the server still answers /health/live');
-  const brokenJobs = (await server.runtime.platform.db.query<{ id: string; attempts: number; error: unknown }>(
-    `SELECT id, attempts, error FROM composition_jobs WHERE attempts > 1 OR error->>'type' = 'INTERNAL_ERROR'`,
-  )).rows;
-
-  const statuses = [...stat.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ');
-  console.log(`fuzz: ${stat.requests} requests in ${(stat.ms / 1000).toFixed(1)} s (${Math.round(stat.requests / (stat.ms / 1000))}/s); statuses ${statuses}`);
-  console.log(`fuzz: ${Math.round(stat.sendMs)} ms waiting for responses; slowest: ${stat.slow.sort((a, b) => b.ms - a.ms).slice(0, 5).map((x) => `${x.ms} ms ${x.what}`).join('; ')}`);
-  console.log(`fuzz: error types ${[...stat.errorTypes].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ×${n}`).join(', ')}`);
-  for (const [r, c] of [...stat.perRoute].sort()) console.log(`fuzz:   ${r}: ${c.sent} sent, ${c.pastAuth} past auth, ${c.ok} 2xx`);
-
-  // Every operation of the document was exercised past authentication.
-  for (const op of ops) {
-    const c = stat.perRoute.get(`${op.method} ${op.route}`);
-    assert.ok(c && c.pastAuth > 0, `${op.method} ${op.route} was not fuzzed past auth (${JSON.stringify(c)})`);
-  }
-
-  if (failures.size || brokenJobs.length) {
-    const file = join(tmpdir(), `esoz-fuzz-failures-${backend}-${SEED}.json`);
-    const all = [...failures].map(([key, f]) => ({
-      key, count: f.count, routes: [...f.routes],
-      examples: f.examples.map(({ run, req }) => ({ run, method: req.method, path: req.path, headers: req.headers, body_base64: req.body?.toString('base64'), generator: req.note })),
-    }));
-    writeFileSync(file, JSON.stringify({ seed: SEED, backend, failures: all, brokenJobs }, null, 2));
-    const lines = [...failures].sort().map(([key, f]) => `\n● ${key} (×${f.count} on ${f.routes.size} routes: ${[...f.routes].slice(0, 4).join(', ')}${f.routes.size > 4 ? ', …' : ''})\n${f.examples.map((e) => `  run ${e.run}: ${JSON.stringify(show(e.req, e.res))}`).join('\n')}`);
-    assert.fail(
-      `${[...failures.values()].reduce((n, f) => n + f.count, 0)} bad responses in ${failures.size} classes of ${stat.requests} requests` +
-      `${brokenJobs.length ? `; ${brokenJobs.length} composition jobs failed unexpectedly: ${JSON.stringify(brokenJobs.slice(0, 3))}` : ''}` +
-      ` (seed ${SEED}; full requests in ${file})${lines.join('')}`,
+test(
+  `fuzz every route of /openapi.json: never a 5xx, always the ESOZ envelope (${backend}, seed ${SEED})`,
+  { timeout: TIME_MS + 120_000 },
+  async () => {
+    console.log(`fuzz: ${backend}, seed ${SEED}, up to ${RUNS} requests or ${TIME_MS} ms, over ${ops.length} operations`);
+    const started = Date.now();
+    await fc.assert(
+      fc.asyncProperty(arb, async (req) => {
+        const run = stat.requests++;
+        const t0 = performance.now();
+        const res = await sendRaw(port, req, REQUEST_TIMEOUT_MS);
+        const took = performance.now() - t0;
+        stat.sendMs += took;
+        if (took > 250)
+          stat.slow.push({
+            ms: Math.round(took),
+            what: `${req.method} ${req.path.slice(0, 80)} (${req.note}, ${req.body?.length ?? 0} bytes) → ${res.status}`,
+          });
+        bump(stat.statuses, res.status);
+        const routeKey = req.documented ? `${req.method} ${req.route}` : `(other methods) ${req.route}`;
+        const route = stat.perRoute.get(routeKey) ?? { sent: 0, pastAuth: 0, ok: 0 };
+        route.sent++;
+        if (res.status !== 401 && res.status !== 0) route.pastAuth++;
+        if (res.status >= 200 && res.status < 300) route.ok++;
+        stat.perRoute.set(routeKey, route);
+        try {
+          const t = JSON.parse(res.body)?.error?.type;
+          if (t) bump(stat.errorTypes, `${res.status} ${t}`);
+        } catch {
+          /* counted by envelopeProblem */
+        }
+        const problem = envelopeProblem(res);
+        if (problem) {
+          const key = failureClass(req, res, problem);
+          const f = failures.get(key) ?? { count: 0, routes: new Set<string>(), examples: [] };
+          f.count++;
+          const route = `${req.method} ${req.route}`;
+          if (!f.routes.has(route) && f.examples.length < 3) f.examples.push({ run, req, res });
+          f.routes.add(route);
+          failures.set(key, f);
+        }
+        return true;
+      }),
+      { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: TIME_MS, markInterruptAsFailure: false, endOnFailure: true },
     );
-  }
-});
+    stat.ms = Date.now() - started;
+
+    // The process is still serving, and no async job died of an unexpected error.
+    const live = await sendRaw(
+      port,
+      { method: 'GET', route: '/health/live', path: '/health/live', headers: [], note: '' },
+      REQUEST_TIMEOUT_MS,
+    );
+    assert.equal(live.status, 200, 'the server still answers /health/live');
+    const brokenJobs = (
+      await server.runtime.platform.db.query<{ id: string; attempts: number; error: unknown }>(
+        `SELECT id, attempts, error FROM composition_jobs WHERE attempts > 1 OR error->>'type' = 'INTERNAL_ERROR'`,
+      )
+    ).rows;
+
+    const statuses = [...stat.statuses]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ');
+    console.log(
+      `fuzz: ${stat.requests} requests in ${(stat.ms / 1000).toFixed(1)} s (${Math.round(stat.requests / (stat.ms / 1000))}/s); statuses ${statuses}`,
+    );
+    console.log(
+      `fuzz: ${Math.round(stat.sendMs)} ms waiting for responses; slowest: ${stat.slow
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 5)
+        .map((x) => `${x.ms} ms ${x.what}`)
+        .join('; ')}`,
+    );
+    console.log(
+      `fuzz: error types ${[...stat.errorTypes]
+        .sort((a, b) => b[1] - a[1])
+        .map(([t, n]) => `${t} ×${n}`)
+        .join(', ')}`,
+    );
+    for (const [r, c] of [...stat.perRoute].sort()) console.log(`fuzz:   ${r}: ${c.sent} sent, ${c.pastAuth} past auth, ${c.ok} 2xx`);
+
+    // Every operation of the document was exercised past authentication.
+    for (const op of ops) {
+      const c = stat.perRoute.get(`${op.method} ${op.route}`);
+      assert.ok(c && c.pastAuth > 0, `${op.method} ${op.route} was not fuzzed past auth (${JSON.stringify(c)})`);
+    }
+
+    if (failures.size || brokenJobs.length) {
+      const file = join(tmpdir(), `esoz-fuzz-failures-${backend}-${SEED}.json`);
+      const all = [...failures].map(([key, f]) => ({
+        key,
+        count: f.count,
+        routes: [...f.routes],
+        examples: f.examples.map(({ run, req }) => ({
+          run,
+          method: req.method,
+          path: req.path,
+          headers: req.headers,
+          body_base64: req.body?.toString('base64'),
+          generator: req.note,
+        })),
+      }));
+      writeFileSync(file, JSON.stringify({ seed: SEED, backend, failures: all, brokenJobs }, null, 2));
+      const lines = [...failures]
+        .sort()
+        .map(
+          ([key, f]) =>
+            `\n● ${key} (×${f.count} on ${f.routes.size} routes: ${[...f.routes].slice(0, 4).join(', ')}${f.routes.size > 4 ? ', …' : ''})\n${f.examples.map((e) => `  run ${e.run}: ${JSON.stringify(show(e.req, e.res))}`).join('\n')}`,
+        );
+      assert.fail(
+        `${[...failures.values()].reduce((n, f) => n + f.count, 0)} bad responses in ${failures.size} classes of ${stat.requests} requests` +
+          `${brokenJobs.length ? `; ${brokenJobs.length} composition jobs failed unexpectedly: ${JSON.stringify(brokenJobs.slice(0, 3))}` : ''}` +
+          ` (seed ${SEED}; full requests in ${file})${lines.join('')}`,
+      );
+    }
+  },
+);

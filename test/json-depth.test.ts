@@ -26,9 +26,15 @@ function fixturesNesting(id: string, depth: number): string {
 
 test(`a body nesting ${MAX_JSON_DEPTH} levels is accepted and stored`, async () => {
   const id = '6f1f7c2e-0000-4000-8000-00000000d064';
-  const r = await server.call('POST', '/admin/fixtures', { admin: true, rawBody: fixturesNesting(id, MAX_JSON_DEPTH), headers: { 'content-type': 'application/json' } });
+  const r = await server.call('POST', '/admin/fixtures', {
+    admin: true,
+    rawBody: fixturesNesting(id, MAX_JSON_DEPTH),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(r.status, 200, r.text.slice(0, 300));
-  const stored = await server.runtime.platform.db.query<{ context: unknown }>('SELECT context FROM medication_requests WHERE id = $1', [id]);
+  const stored = await server.runtime.platform.db.query<{ context: unknown }>('SELECT context FROM medication_requests WHERE id = $1', [
+    id,
+  ]);
   assert.equal(nestedDeeperThan(stored.rows[0].context, MAX_JSON_DEPTH - 3), false);
   assert.equal(nestedDeeperThan(stored.rows[0].context, MAX_JSON_DEPTH - 4), true);
 });
@@ -36,11 +42,16 @@ test(`a body nesting ${MAX_JSON_DEPTH} levels is accepted and stored`, async () 
 for (const depth of [MAX_JSON_DEPTH + 1, 5_000, 100_000]) {
   test(`a body nesting ${depth} levels → 422 request_malformed, not a 500`, async () => {
     const r = await server.call('POST', '/admin/fixtures', {
-      admin: true, rawBody: fixturesNesting('6f1f7c2e-0000-4000-8000-00000000d065', depth), headers: { 'content-type': 'application/json' },
+      admin: true,
+      rawBody: fixturesNesting('6f1f7c2e-0000-4000-8000-00000000d065', depth),
+      headers: { 'content-type': 'application/json' },
     });
     assert.equal(r.status, 422, r.text.slice(0, 300));
     assert.equal(r.body.error.type, 'request_malformed');
-    assert.equal(r.body.error.message, `Malformed encoded content. Probably, you have encoded corrupted JSON. Error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    assert.equal(
+      r.body.error.message,
+      `Malformed encoded content. Probably, you have encoded corrupted JSON. Error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+    );
   });
 }
 

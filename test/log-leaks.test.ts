@@ -12,10 +12,19 @@ import { errSerializer, maskUrl } from '../src/platform/logging.ts';
 
 let server: TestServer;
 let out = '';
-const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+const lines = () =>
+  out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 before(async () => {
-  const logStream = new Writable({ write(chunk, _e, cb) { out += chunk.toString(); cb(); } });
+  const logStream = new Writable({
+    write(chunk, _e, cb) {
+      out += chunk.toString();
+      cb();
+    },
+  });
   server = await startTestServer({ env: { LOG_LEVEL: 'info' }, logStream });
   await seedRegistry(server.runtime.platform.db);
 });
@@ -41,28 +50,46 @@ test('a failed statement carrying a phone number and the SMS text: the error is 
   assert.ok(failed, `the failure is logged: ${out}`);
   assert.match(failed.err.message, /test_no_sms/, 'the error itself is still logged');
   assert.equal(failed.err.params, undefined);
-  for (const secret of [PHONES.personOtp, PHONES.personOtp.slice(1), 'код 8642', 'Код підтвердження: 8642', mr.request_number, mis.token, mis.secret]) {
+  for (const secret of [
+    PHONES.personOtp,
+    PHONES.personOtp.slice(1),
+    'код 8642',
+    'Код підтвердження: 8642',
+    mr.request_number,
+    mis.token,
+    mis.secret,
+  ]) {
     assert.equal(out.includes(secret), false, `log contains ${secret}: ${out}`);
   }
 });
 
 test('a data exception quoting the offending value: message, stack and detail are masked; params are dropped', async () => {
   const { db } = server.runtime.platform;
-  const err = await db.query('SELECT $1::int', [PHONES.personOtp]).then(() => undefined, (e: unknown) => e);
+  const err = await db.query('SELECT $1::int', [PHONES.personOtp]).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err, 'the statement failed');
   const s = errSerializer(err) as Record<string, any>;
   const text = JSON.stringify(s);
   assert.equal(text.includes(PHONES.personOtp), false, text);
   assert.equal(s.params, undefined);
   assert.match(String(s.code), /^22/);
-  const wrapped = errSerializer(new Error('wrapped', { cause: Object.assign(new Error('inner'), { detail: `Key (phone)=(${PHONES.personOtp})`, params: [PHONES.personOtp] }) }));
+  const wrapped = errSerializer(
+    new Error('wrapped', {
+      cause: Object.assign(new Error('inner'), { detail: `Key (phone)=(${PHONES.personOtp})`, params: [PHONES.personOtp] }),
+    }),
+  );
   assert.equal(JSON.stringify(wrapped).includes(PHONES.personOtp), false);
 });
 
 test('api_key and other secrets in the query string are masked in the request log', async () => {
   out = '';
   const key = 'QueryApiKeySecret0123456789';
-  const r = await server.call('GET', `/api/medication_requests/${R.personOtpId}?api_key=${key}&access_token=TokenSecret987&phone_number=%2B380501112233&x=1`);
+  const r = await server.call(
+    'GET',
+    `/api/medication_requests/${R.personOtpId}?api_key=${key}&access_token=TokenSecret987&phone_number=%2B380501112233&x=1`,
+  );
   assert.ok(r.status >= 400);
   const incoming = lines().filter((l) => l.msg === 'incoming request');
   assert.ok(incoming.length > 0, `request logged: ${out}`);

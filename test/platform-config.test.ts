@@ -16,14 +16,19 @@ test('defaults are documented values', () => {
 });
 
 test('a bad value names the variable and the reason', () => {
-  assert.throws(() => loadConfig({ MR_MAX_ATTEMPTS_COUNT: 'abc' }), (e: Error) =>
-    e instanceof ConfigError && /MR_MAX_ATTEMPTS_COUNT="abc": must be an integer/.test(e.message));
+  assert.throws(
+    () => loadConfig({ MR_MAX_ATTEMPTS_COUNT: 'abc' }),
+    (e: Error) => e instanceof ConfigError && /MR_MAX_ATTEMPTS_COUNT="abc": must be an integer/.test(e.message),
+  );
   assert.throws(() => loadConfig({ PORT: '70000' }), /PORT=70000: must be <= 65535/);
   assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
   assert.throws(() => loadConfig({ SMS_PROVIDER: 'http' }), /SMS_GATEWAY_URL/);
   assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL: must start with postgres/);
   // several problems are reported together
-  assert.throws(() => loadConfig({ PORT: 'x', MR_SEND_TIMEOUT: '0' }), (e: Error) => /PORT/.test(e.message) && /MR_SEND_TIMEOUT/.test(e.message) || /PORT/.test(e.message));
+  assert.throws(
+    () => loadConfig({ PORT: 'x', MR_SEND_TIMEOUT: '0' }),
+    (e: Error) => (/PORT/.test(e.message) && /MR_SEND_TIMEOUT/.test(e.message)) || /PORT/.test(e.message),
+  );
 });
 
 test('the service refuses to start on a bad value, saying which variable and why', () => {
@@ -39,7 +44,12 @@ test('the service refuses to start on a bad value, saying which variable and why
 
 test('logs never carry phone numbers, verification codes or tokens', () => {
   let out = '';
-  const sink = new Writable({ write(chunk, _enc, cb) { out += chunk; cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      out += chunk;
+      cb();
+    },
+  });
   const log = pino(loggerOptions('info'), sink);
   log.info({ sms: { phone_number: '+380501112233', verification_code: '1234', body: 'x' }, access_token: 'tok-secret' }, 'sending');
   log.info({ req: { headers: { authorization: 'Bearer tok-secret', 'api-key': 'key-secret' } } }, 'incoming');

@@ -53,18 +53,24 @@ function raw(chunks: (string | Buffer)[], gapMs = 0, url = server.url): Promise<
       }
       resolve({ status: Number(m[1]), head, body, closedAfterMs: Date.now() - started });
     });
-    socket.on('connect', () => void (async () => {
-      for (const c of chunks) {
-        if (socket.destroyed) return;
-        socket.write(c);
-        if (gapMs) await new Promise((r) => (timer = setTimeout(r, gapMs)));
-      }
-    })());
+    socket.on(
+      'connect',
+      () =>
+        void (async () => {
+          for (const c of chunks) {
+            if (socket.destroyed) return;
+            socket.write(c);
+            if (gapMs) await new Promise((r) => (timer = setTimeout(r, gapMs)));
+          }
+        })(),
+    );
   });
 }
 
 const req = (line: string, headers: Record<string, string> = {}, body = '') =>
-  `${line}\r\nHost: 127.0.0.1\r\nConnection: close\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`;
+  `${line}\r\nHost: 127.0.0.1\r\nConnection: close\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n${body}`;
 
 /** The ESOZ error envelope, nothing more, nothing less. */
 function assertEnvelope(body: any, status: number, type?: string) {
@@ -133,7 +139,8 @@ test('every integer, text and list of every request schema in /openapi.json is b
     const fixed = s.enum !== undefined || s.const !== undefined;
     if (types.includes('string') && !fixed && s.maxLength === undefined) unbounded.push(`${where}: string without maxLength`);
     if (types.includes('array') && s.maxItems === undefined) unbounded.push(`${where}: array without maxItems`);
-    if (types.includes('integer') && !fixed && (s.maximum === undefined || s.minimum === undefined)) unbounded.push(`${where}: integer without bounds`);
+    if (types.includes('integer') && !fixed && (s.maximum === undefined || s.minimum === undefined))
+      unbounded.push(`${where}: integer without bounds`);
     for (const [k, v] of Object.entries(s.properties ?? {})) walk(v, `${where}.${k}`);
     if (s.items) walk(s.items, `${where}[]`);
     for (const key of ['anyOf', 'oneOf', 'allOf']) for (const [i, b] of (s[key] ?? []).entries()) walk(b, `${where}/${key}${i}`);
@@ -189,7 +196,9 @@ test('a body in another charset → 415; bytes that are not UTF-8 → 422; UTF-8
   assert.equal(declared.status, 415);
   assertEnvelope(await declared.json(), 415, 'unsupported_media_type');
   const undeclared = await fetch(`${server.url}/admin/clients`, {
-    method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: cp1251,
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: cp1251,
   });
   assert.equal(undeclared.status, 422);
   const ub = await undeclared.json();
@@ -197,7 +206,9 @@ test('a body in another charset → 415; bytes that are not UTF-8 → 422; UTF-8
   assert.match(ub.error.message, /not valid UTF-8/);
   for (const ct of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/json; charset=utf8']) {
     const r = await fetch(`${server.url}/admin/clients`, {
-      method: 'POST', headers: { ...headers, 'content-type': ct }, body: JSON.stringify({ name: 'Клініка' }),
+      method: 'POST',
+      headers: { ...headers, 'content-type': ct },
+      body: JSON.stringify({ name: 'Клініка' }),
     });
     assert.equal(r.status, 201, ct);
     assert.equal((await r.json()).data.name, 'Клініка');
@@ -211,11 +222,18 @@ test('text and lists have maximum lengths: a long type.text is a 422, a 5 MB com
   const long = await mis.call('POST', '/api/patients/composition', { body });
   assert.equal(long.status, 422, long.text);
   const text = long.body.error.invalid.find((i: any) => i.entry === '$.type.text');
-  assert.deepEqual(text.rules, [{ rule: 'length', params: [MAX_TEXT_LENGTH], description: `expected value to have a maximum length of ${MAX_TEXT_LENGTH}` }]);
-  const huge = await mis.call('POST', '/api/patients/composition', { body: { ...body, type: { ...body.type, text: 'x'.repeat(5 * 1024 * 1024) } } });
+  assert.deepEqual(text.rules, [
+    { rule: 'length', params: [MAX_TEXT_LENGTH], description: `expected value to have a maximum length of ${MAX_TEXT_LENGTH}` },
+  ]);
+  const huge = await mis.call('POST', '/api/patients/composition', {
+    body: { ...body, type: { ...body.type, text: 'x'.repeat(5 * 1024 * 1024) } },
+  });
   assert.equal(huge.status, 413);
   assertEnvelope(huge.body, 413, 'request_too_large');
-  const many = await server.call('POST', '/admin/tokens', { admin: true, body: { client_id: mis.clientId, scopes: Array(MAX_ITEMS + 1).fill('a:b') } });
+  const many = await server.call('POST', '/admin/tokens', {
+    admin: true,
+    body: { client_id: mis.clientId, scopes: Array(MAX_ITEMS + 1).fill('a:b') },
+  });
   assert.equal(many.status, 422);
   assert.deepEqual(entries(many), [['$.scopes', 'json_data_property', 'length']]);
 });
@@ -255,8 +273,15 @@ test('a 422 lists at most MAX_INVALID_ENTRIES entries, then one that says more w
   const invalid = r.body.error.invalid;
   assert.equal(invalid.length, MAX_INVALID_ENTRIES + 1);
   assert.deepEqual(invalid.at(-1), {
-    entry: '$', entry_type: 'request',
-    rules: [{ rule: 'too_many_errors', params: [MAX_INVALID_ENTRIES], description: `more invalid entries were found than are listed (at most ${MAX_INVALID_ENTRIES})` }],
+    entry: '$',
+    entry_type: 'request',
+    rules: [
+      {
+        rule: 'too_many_errors',
+        params: [MAX_INVALID_ENTRIES],
+        description: `more invalid entries were found than are listed (at most ${MAX_INVALID_ENTRIES})`,
+      },
+    ],
   });
   assert.equal(invalid[0].entry, '$.persons[0].first_name');
 });

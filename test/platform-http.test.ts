@@ -71,7 +71,9 @@ test('validation: every bad field is listed in invalid[]; unknown fields are rej
   assert.equal(byEntry['$.person.kind'].rules[0].rule, 'inclusion');
   const missing = await mis.call('POST', '/api/test/echo', { body: {} });
   assert.deepEqual(missing.body.error.invalid.map((i: any) => [i.entry, i.rules[0].rule]).sort(), [
-    ['$.age', 'required'], ['$.name', 'required'], ['$.person', 'required'],
+    ['$.age', 'required'],
+    ['$.name', 'required'],
+    ['$.person', 'required'],
   ]);
 });
 
@@ -133,7 +135,7 @@ test('auth order: missing/unknown/expired token → 401; wrong api-key → 401; 
   assert.deepEqual(f.body.error, { type: 'forbidden', message: SCOPE_MSG + 'test:echo' });
 
   // auth comes before body validation: a bad body without a token is a 401, not a 422
-  const unauthBad = await server.call('POST', '/api/test/echo', { rawBody: '{bad' , headers: { 'content-type': 'application/json' } });
+  const unauthBad = await server.call('POST', '/api/test/echo', { rawBody: '{bad', headers: { 'content-type': 'application/json' } });
   assert.equal(unauthBad.status, 401);
 });
 

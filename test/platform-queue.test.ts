@@ -15,7 +15,9 @@ after(() => server.close());
 
 const countJobs = async (key: string) => {
   const r = await server.runtime.platform.db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'platform-test' AND data->>'key' = $1`, [key]);
+    `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'platform-test' AND data->>'key' = $1`,
+    [key],
+  );
   return r.rows[0].n;
 };
 
@@ -55,7 +57,10 @@ test('enqueue inside a transaction: rolled back → no job; committed → delive
   // give a duplicate delivery a chance to show up
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(state.handled.filter((h) => h.data.key === 'committed').length, 1);
-  assert.equal(state.handled.some((h) => h.data.key === 'rolled-back'), false);
+  assert.equal(
+    state.handled.some((h) => h.data.key === 'rolled-back'),
+    false,
+  );
 });
 
 test('a failing job is retried until it succeeds', async () => {
@@ -70,10 +75,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('relay: runs on its interval after start, also with WORKERS=off', async () => {
   const { queue } = server.runtime.platform;
   let runs = 0;
-  queue.defineRelay('test-interval', async () => {
-    runs++;
-    return 0;
-  }, 50);
+  queue.defineRelay(
+    'test-interval',
+    async () => {
+      runs++;
+      return 0;
+    },
+    50,
+  );
   await waitFor(async () => runs >= 4, 5_000);
 });
 
@@ -83,14 +92,18 @@ test('relay: nudge runs it at once; runs never overlap; a nudge during a run mak
   let active = 0;
   let maxActive = 0;
   let release: (() => void) | undefined;
-  queue.defineRelay('test-nudge', async () => {
-    runs++;
-    active++;
-    maxActive = Math.max(maxActive, active);
-    await new Promise<void>((r) => (release = r));
-    active--;
-    return 1;
-  }, 3_600_000);
+  queue.defineRelay(
+    'test-nudge',
+    async () => {
+      runs++;
+      active++;
+      maxActive = Math.max(maxActive, active);
+      await new Promise<void>((r) => (release = r));
+      active--;
+      return 1;
+    },
+    3_600_000,
+  );
   // defining it on a started queue runs it once at once (work left from before)
   await waitFor(async () => runs === 1);
   release!();
@@ -115,11 +128,15 @@ test('relay: nudge runs it at once; runs never overlap; a nudge during a run mak
 test('relay: a failing run is logged, not thrown, and the relay keeps running', async () => {
   const { queue } = server.runtime.platform;
   let runs = 0;
-  queue.defineRelay('test-failing', async () => {
-    runs++;
-    if (runs === 2) throw new Error('relay failure (test)');
-    return 0;
-  }, 3_600_000);
+  queue.defineRelay(
+    'test-failing',
+    async () => {
+      runs++;
+      if (runs === 2) throw new Error('relay failure (test)');
+      return 0;
+    },
+    3_600_000,
+  );
   await waitFor(async () => runs === 1);
   await queue.nudge('test-failing');
   assert.equal(runs, 2);
@@ -132,12 +149,16 @@ test('relay: stop() stops the timers and waits for a running relay; nudges after
   const { queue } = s.runtime.platform;
   let runs = 0;
   let finished = 0;
-  queue.defineRelay('test-stop', async () => {
-    runs++;
-    await sleep(300);
-    finished++;
-    return 0;
-  }, 20);
+  queue.defineRelay(
+    'test-stop',
+    async () => {
+      runs++;
+      await sleep(300);
+      finished++;
+      return 0;
+    },
+    20,
+  );
   await waitFor(async () => runs >= 1);
   await s.close();
   assert.equal(finished, runs, 'the running relay finished before stop() resolved');
@@ -147,13 +168,18 @@ test('relay: stop() stops the timers and waits for a running relay; nudges after
   assert.equal(runs, after);
 });
 
-test('relay: minGapMs — an idle relay runs at once when nudged; nudges within the gap share one run at the gap\'s end', async () => {
+test("relay: minGapMs — an idle relay runs at once when nudged; nudges within the gap share one run at the gap's end", async () => {
   const { queue } = server.runtime.platform;
   const starts: number[] = [];
-  queue.defineRelay('test-gap', async () => {
-    starts.push(Date.now());
-    return 0;
-  }, 3_600_000, { minGapMs: 300 });
+  queue.defineRelay(
+    'test-gap',
+    async () => {
+      starts.push(Date.now());
+      return 0;
+    },
+    3_600_000,
+    { minGapMs: 300 },
+  );
   await waitFor(async () => starts.length === 1); // the run at definition
   const t0 = starts[0];
   const nudges = [1, 2, 3, 4].map(() => queue.nudge('test-gap'));
@@ -174,5 +200,8 @@ test('settings that differ from the queue stored in the database are named (star
   const stored = (await server.runtime.platform.queue.boss.getQueue('platform-test')) as unknown as Record<string, unknown>;
   const same = { notify: true, retryLimit: 5, retryDelay: 1, retryBackoff: false, expireInSeconds: 2, deleteAfterSeconds: 86400 };
   assert.deepEqual(queueSettingChanges(stored, same), []);
-  assert.deepEqual(queueSettingChanges(stored, { ...same, expireInSeconds: 60, retryLimit: 3 }), ['retryLimit 5 → 3', 'expireInSeconds 2 → 60']);
+  assert.deepEqual(queueSettingChanges(stored, { ...same, expireInSeconds: 60, retryLimit: 3 }), [
+    'retryLimit 5 → 3',
+    'expireInSeconds 2 → 60',
+  ]);
 });

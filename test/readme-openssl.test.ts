@@ -66,10 +66,16 @@ test('README: a key, a self-signed TINUA certificate and `openssl cms -sign -nod
   assert.equal(signJob.body.data.status, 'DONE', signJob.text);
   assert.equal((await mis.call('GET', href)).body.data.status, 'FINAL');
 
-  writeFileSync(path.join(dir, 'cancel.json'), JSON.stringify({
-    id,
-    reason: { coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_PATIENT' }], text: 'wrong patient' },
-  }));
+  writeFileSync(
+    path.join(dir, 'cancel.json'),
+    JSON.stringify({
+      id,
+      reason: {
+        coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_PATIENT' }],
+        text: 'wrong patient',
+      },
+    }),
+  );
   sh(cancel[0]);
   const cancelled = await mis.call('PATCH', `/api/patients/composition/${id}/cancel`, {
     body: { data: sh('openssl base64 -A -in cancel.p7s').toString() },
@@ -80,7 +86,7 @@ test('README: a key, a self-signed TINUA certificate and `openssl cms -sign -nod
   assert.equal((await mis.call('GET', href)).body.data.status, 'ENTERED_IN_ERROR');
 });
 
-test('README openssl certificate with another tax id than the author\'s: the sign job fails SIGNER_MISMATCH (the tax id is what is checked)', async () => {
+test("README openssl certificate with another tax id than the author's: the sign job fails SIGNER_MISMATCH (the tax id is what is checked)", async () => {
   const [req] = readmeOpensslCommands().filter((c) => c.startsWith('openssl req '));
   const [sign] = readmeOpensslCommands().filter((c) => c.startsWith('openssl cms -sign ') && c.includes('-in composition.json'));
   const sh = (command: string) => execFileSync('bash', ['-c', command], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,7 +94,9 @@ test('README openssl certificate with another tax id than the author\'s: the sig
   const { href, id } = await createDone(mis, createBody(w, { category: 'QUARANTINE' }));
   writeFileSync(path.join(dir, 'composition.json'), JSON.stringify((await mis.call('GET', href)).body.data));
   sh(sign);
-  const signed = await mis.call('PATCH', `/api/patients/composition/${id}/sign`, { body: { data: sh('openssl base64 -A -in composition.p7s').toString() } });
+  const signed = await mis.call('PATCH', `/api/patients/composition/${id}/sign`, {
+    body: { data: sh('openssl base64 -A -in composition.p7s').toString() },
+  });
   assert.equal(signed.status, 202, signed.text);
   const job = await pollJob(mis, signed.body.data.id);
   assert.equal(job.body.data.status, 'FAILED', job.text);

@@ -25,44 +25,93 @@ describe('dictionaries', () => {
     assert.equal(r.body.meta.type, 'list');
     const byName = Object.fromEntries(r.body.data.map((d: any) => [d.name, d]));
     for (const name of [
-      'MEDICATION_REQUEST_INTENT', 'MEDICATION_REQUEST_CATEGORY', 'MEDICATION_REQUEST_PRIORITY', 'MEDICATION_REQUEST_BLOCK_REASON',
-      'MEDICATION_REQUEST_REJECT_REASON', 'MEDICATION_FORM', 'MEDICATION_UNIT', 'FUNDING_SOURCE', 'POSITION', 'DIVISION_TYPE',
-      'PHONE_TYPE', 'ADDRESS_TYPE', 'SETTLEMENT_TYPE', 'STREET_TYPE', 'LICENSE_TYPE', 'MR_BLANK_TYPES', 'COMPOSITION_TYPES',
-      'COMPOSITION_CATEGORIES', 'COMPOSITION_EVENTS', 'eHealth/resources', 'GENDER',
-      'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', 'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN',
+      'MEDICATION_REQUEST_INTENT',
+      'MEDICATION_REQUEST_CATEGORY',
+      'MEDICATION_REQUEST_PRIORITY',
+      'MEDICATION_REQUEST_BLOCK_REASON',
+      'MEDICATION_REQUEST_REJECT_REASON',
+      'MEDICATION_FORM',
+      'MEDICATION_UNIT',
+      'FUNDING_SOURCE',
+      'POSITION',
+      'DIVISION_TYPE',
+      'PHONE_TYPE',
+      'ADDRESS_TYPE',
+      'SETTLEMENT_TYPE',
+      'STREET_TYPE',
+      'LICENSE_TYPE',
+      'MR_BLANK_TYPES',
+      'COMPOSITION_TYPES',
+      'COMPOSITION_CATEGORIES',
+      'COMPOSITION_EVENTS',
+      'eHealth/resources',
+      'GENDER',
+      'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY',
+      'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN',
     ]) {
       assert.ok(byName[name], `${name} is seeded`);
       assert.equal(byName[name].is_active, true);
       assert.ok(Object.keys(byName[name].values).length > 0, `${name} has values`);
     }
     assert.deepEqual(Object.keys(byName.MEDICATION_REQUEST_REJECT_REASON.values).sort(), [
-      'NO_REQUEST_NEEDED', 'NO_SMS', 'PATIENT_REJECT', 'WRONG_DOSAGE', 'WRONG_PERIOD', 'WRONG_QTY', 'WRONG_SIGNATURE',
+      'NO_REQUEST_NEEDED',
+      'NO_SMS',
+      'PATIENT_REJECT',
+      'WRONG_DOSAGE',
+      'WRONG_PERIOD',
+      'WRONG_QTY',
+      'WRONG_SIGNATURE',
     ]);
     assert.deepEqual(byName.MEDICATION_REQUEST_INTENT.values, { order: 'Рецепт', plan: 'План лікування' });
-    for (const c of ['SICKNESS', 'CHILD_CARE', 'FAMILY_CARE', 'PARENTAL_CARE', 'PREGNANCY', 'QUARANTINE', 'COVID19', 'TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION', 'LIVE_BIRTH']) {
+    for (const c of [
+      'SICKNESS',
+      'CHILD_CARE',
+      'FAMILY_CARE',
+      'PARENTAL_CARE',
+      'PREGNANCY',
+      'QUARANTINE',
+      'COVID19',
+      'TEMP_TRANSFER',
+      'PROSTHETIC',
+      'RESTORATION',
+      'LIVE_BIRTH',
+    ]) {
       assert.ok(byName.COMPOSITION_CATEGORIES.values[c], c);
     }
     for (const c of ['person', 'preperson', 'encounter', 'employee', 'episode_of_care', 'composition', 'legal_entity']) {
       assert.ok(byName['eHealth/resources'].values[c], c);
     }
-    assert.deepEqual(byName.GENDER, { name: 'GENDER', values: { FEMALE: 'жінка', MALE: 'чоловік' }, labels: ['SYSTEM', 'EXTERNAL'], is_active: true });
+    assert.deepEqual(byName.GENDER, {
+      name: 'GENDER',
+      values: { FEMALE: 'жінка', MALE: 'чоловік' },
+      labels: ['SYSTEM', 'EXTERNAL'],
+      is_active: true,
+    });
   });
 
   test('filters name and is_active; inactive values are left out', async () => {
     const { db } = server.runtime.platform;
     await db.query(`INSERT INTO dictionaries (name, labels, is_active) VALUES ('TEST_OLD', '{SYSTEM}', false)`);
     await db.query(`INSERT INTO dictionary_values (dictionary_name, code, description) VALUES ('TEST_OLD', 'A', 'a')`);
-    await db.query(`INSERT INTO dictionary_values (dictionary_name, code, description, is_active) VALUES ('GENDER', 'UNKNOWN', 'невідомо', false)`);
+    await db.query(
+      `INSERT INTO dictionary_values (dictionary_name, code, description, is_active) VALUES ('GENDER', 'UNKNOWN', 'невідомо', false)`,
+    );
 
     const one = await mis.call('GET', '/api/dictionaries?name=eHealth/resources');
     assert.equal(one.status, 200, one.text);
-    assert.deepEqual(one.body.data.map((d: any) => d.name), ['eHealth/resources']);
+    assert.deepEqual(
+      one.body.data.map((d: any) => d.name),
+      ['eHealth/resources'],
+    );
 
     const gender = await mis.call('GET', '/api/dictionaries?name=GENDER');
     assert.deepEqual(Object.keys(gender.body.data[0].values).sort(), ['FEMALE', 'MALE']);
 
     const inactive = await mis.call('GET', '/api/dictionaries?is_active=false');
-    assert.deepEqual(inactive.body.data.map((d: any) => d.name), ['TEST_OLD']);
+    assert.deepEqual(
+      inactive.body.data.map((d: any) => d.name),
+      ['TEST_OLD'],
+    );
     const active = await mis.call('GET', '/api/dictionaries?is_active=true');
     assert.ok(!active.body.data.some((d: any) => d.name === 'TEST_OLD'));
     assert.ok(active.body.data.length > 20);
@@ -119,35 +168,51 @@ describe('demo registry data', () => {
     const le = (await q('SELECT name, type, edrpou, status FROM legal_entities WHERE id = $1', [DEMO.legalEntityId])).rows[0];
     assert.deepEqual(le, { name: 'Клініка Ноунейм', type: 'MSP', edrpou: '5432345432', status: 'ACTIVE' });
     assert.equal((await q('SELECT count(*)::int AS n FROM legal_entities WHERE id = $1', [DEMO.otherLegalEntityId])).rows[0].n, 1);
-    const div = (await q('SELECT legal_entity_id, addresses, phones, working_hours FROM divisions WHERE id = $1', [DEMO.divisionId])).rows[0];
+    const div = (await q('SELECT legal_entity_id, addresses, phones, working_hours FROM divisions WHERE id = $1', [DEMO.divisionId]))
+      .rows[0];
     assert.equal(div.legal_entity_id, DEMO.legalEntityId);
     assert.equal(div.addresses[0].type, 'RESIDENCE');
-    assert.deepEqual(div.working_hours.mon, [['08.00', '12.00'], ['14.00', '18.00']]);
+    assert.deepEqual(div.working_hours.mon, [
+      ['08.00', '12.00'],
+      ['14.00', '18.00'],
+    ]);
 
-    const doctor = (await q(
-      `SELECT e.legal_entity_id, e.division_id, e.party_id, e.position, p.tax_id FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1`,
-      [DEMO.doctorEmployeeId],
-    )).rows[0];
+    const doctor = (
+      await q(
+        `SELECT e.legal_entity_id, e.division_id, e.party_id, e.position, p.tax_id FROM employees e JOIN parties p ON p.id = e.party_id WHERE e.id = $1`,
+        [DEMO.doctorEmployeeId],
+      )
+    ).rows[0];
     assert.deepEqual(doctor, {
-      legal_entity_id: DEMO.legalEntityId, division_id: DEMO.divisionId, party_id: DEMO.doctorPartyId, position: 'P6', tax_id: DEMO.doctorTaxId,
+      legal_entity_id: DEMO.legalEntityId,
+      division_id: DEMO.divisionId,
+      party_id: DEMO.doctorPartyId,
+      position: 'P6',
+      tax_id: DEMO.doctorTaxId,
     });
     const other = (await q('SELECT legal_entity_id FROM employees WHERE id = $1', [DEMO.otherEmployeeId])).rows[0];
     assert.equal(other.legal_entity_id, DEMO.otherLegalEntityId);
 
     const methods = async (id: string) =>
-      (await q('SELECT type, phone_number, value FROM person_authentication_methods WHERE person_id = $1 ORDER BY inserted_at, id', [id])).rows;
+      (await q('SELECT type, phone_number, value FROM person_authentication_methods WHERE person_id = $1 ORDER BY inserted_at, id', [id]))
+        .rows;
     assert.deepEqual(await methods(DEMO.personOtpId), [{ type: 'OTP', phone_number: '+380501112233', value: null }]);
     assert.deepEqual(await methods(DEMO.confidantPersonId), [{ type: 'OTP', phone_number: '+380503334455', value: null }]);
-    assert.deepEqual(await methods(DEMO.personThirdPersonId), [{ type: 'THIRD_PERSON', phone_number: null, value: DEMO.confidantPersonId }]);
+    assert.deepEqual(await methods(DEMO.personThirdPersonId), [
+      { type: 'THIRD_PERSON', phone_number: null, value: DEMO.confidantPersonId },
+    ]);
     assert.deepEqual(await methods(DEMO.personOfflineId), [{ type: 'OFFLINE', phone_number: null, value: null }]);
-    const child = (await q(`SELECT date_part('year', age(birth_date))::int AS age FROM persons WHERE id = $1`, [DEMO.personThirdPersonId])).rows[0];
+    const child = (await q(`SELECT date_part('year', age(birth_date))::int AS age FROM persons WHERE id = $1`, [DEMO.personThirdPersonId]))
+      .rows[0];
     assert.ok(child.age < 14);
     assert.equal((await q('SELECT count(*)::int AS n FROM prepersons WHERE id = $1', [DEMO.prepersonId])).rows[0].n, 1);
 
-    const programs = (await q(
-      `SELECT id, name, medical_program_settings->'medication_request_notification_disabled' AS off FROM medical_programs WHERE id = ANY($1::uuid[]) ORDER BY id`,
-      [[DEMO.programId, DEMO.programNoSmsId]],
-    )).rows;
+    const programs = (
+      await q(
+        `SELECT id, name, medical_program_settings->'medication_request_notification_disabled' AS off FROM medical_programs WHERE id = ANY($1::uuid[]) ORDER BY id`,
+        [[DEMO.programId, DEMO.programNoSmsId]],
+      )
+    ).rows;
     assert.deepEqual(programs, [
       { id: DEMO.programId, name: 'Доступні ліки', off: false },
       { id: DEMO.programNoSmsId, name: 'Програма без SMS-сповіщень', off: true },
@@ -158,10 +223,26 @@ describe('demo registry data', () => {
     assert.equal(med.dosage.numerator_value, 200);
     assert.equal(med.ingredients[0].is_primary, true);
 
-    const enc = (await q('SELECT id, person_id, employee_id, legal_entity_id, episode_id FROM encounters WHERE id = ANY($1::uuid[]) ORDER BY id', [[DEMO.encounterId, DEMO.encounterOfflineId]])).rows;
+    const enc = (
+      await q('SELECT id, person_id, employee_id, legal_entity_id, episode_id FROM encounters WHERE id = ANY($1::uuid[]) ORDER BY id', [
+        [DEMO.encounterId, DEMO.encounterOfflineId],
+      ])
+    ).rows;
     assert.deepEqual(enc, [
-      { id: DEMO.encounterId, person_id: DEMO.personOtpId, employee_id: DEMO.doctorEmployeeId, legal_entity_id: DEMO.legalEntityId, episode_id: DEMO.episodeId },
-      { id: DEMO.encounterOfflineId, person_id: DEMO.personOfflineId, employee_id: DEMO.doctorEmployeeId, legal_entity_id: DEMO.legalEntityId, episode_id: null },
+      {
+        id: DEMO.encounterId,
+        person_id: DEMO.personOtpId,
+        employee_id: DEMO.doctorEmployeeId,
+        legal_entity_id: DEMO.legalEntityId,
+        episode_id: DEMO.episodeId,
+      },
+      {
+        id: DEMO.encounterOfflineId,
+        person_id: DEMO.personOfflineId,
+        employee_id: DEMO.doctorEmployeeId,
+        legal_entity_id: DEMO.legalEntityId,
+        episode_id: null,
+      },
     ]);
   });
 

@@ -27,13 +27,17 @@ class DedupingGateway {
   async start() {
     this.server = http.createServer((req, res) => {
       req.resume();
-      req.on('end', () => void (async () => {
-        const key = String(req.headers['idempotency-key'] ?? '');
-        this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-        if (key && !this.delivered.has(key)) this.delivered.set(key, 1);
-        if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs).unref());
-        if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${key}` }));
-      })());
+      req.on(
+        'end',
+        () =>
+          void (async () => {
+            const key = String(req.headers['idempotency-key'] ?? '');
+            this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+            if (key && !this.delivered.has(key)) this.delivered.set(key, 1);
+            if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs).unref());
+            if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${key}` }));
+          })(),
+      );
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/sms`;
@@ -72,8 +76,13 @@ describe('SMS worker crash', { skip }, () => {
   before(async () => {
     await gw.start();
     env = {
-      WORKERS: 'off', SMS_PROVIDER: 'http', SMS_GATEWAY_URL: gw.url, SMS_GATEWAY_TIMEOUT_MS: '5000',
-      SMS_RETRY_DELAY_SECONDS: '1', JOB_LEASE_SECONDS: String(LEASE), SIGNATURE_TRUST: 'any-test-ca',
+      WORKERS: 'off',
+      SMS_PROVIDER: 'http',
+      SMS_GATEWAY_URL: gw.url,
+      SMS_GATEWAY_TIMEOUT_MS: '5000',
+      SMS_RETRY_DELAY_SECONDS: '1',
+      JOB_LEASE_SECONDS: String(LEASE),
+      SIGNATURE_TRUST: 'any-test-ca',
     };
     server = await startTestServer({ env, superviseIntervalSeconds: 1 });
   });
@@ -86,9 +95,12 @@ describe('SMS worker crash', { skip }, () => {
   test('SIGKILL mid-delivery → every SMS delivered within the lease and a few seconds, none twice', { timeout: 120_000 }, async (t) => {
     const db = server.runtime.platform.db;
     gw.delayMs = 60_000; // the doomed worker's requests never get an answer
-    const ids = (await db.query<{ id: string }>(
-      `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
-       SELECT '+380671234567', 'crash ' || i, 'composition', 'crash' FROM generate_series(1, 20) i RETURNING id`)).rows.map((r) => r.id);
+    const ids = (
+      await db.query<{ id: string }>(
+        `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
+       SELECT '+380671234567', 'crash ' || i, 'composition', 'crash' FROM generate_series(1, 20) i RETURNING id`,
+      )
+    ).rows.map((r) => r.id);
     await nudgeSmsRelay(server.runtime.platform.queue);
     const jobs = await db.query(`SELECT id FROM pgboss.job WHERE name = 'sms-delivery'`);
     assert.equal(jobs.rowCount, 1, 'one delivery job holds all 20');
@@ -103,8 +115,9 @@ describe('SMS worker crash', { skip }, () => {
     gw.delayMs = 0;
 
     const rescuer = spawnWorker();
-    const sent = async () => (await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM sms_outbox WHERE id = ANY($1::uuid[]) AND status = 'SENT'`, [ids])).rows[0].n;
+    const sent = async () =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox WHERE id = ANY($1::uuid[]) AND status = 'SENT'`, [ids]))
+        .rows[0].n;
     await waitFor(async () => (await sent()) === ids.length, 60_000, 100);
     const seconds = (Date.now() - killedAt) / 1000;
     await kill(rescuer, 'SIGTERM');
@@ -117,7 +130,10 @@ describe('SMS worker crash', { skip }, () => {
       // an SMS that was not in flight is requested once; one in flight at most once more (same key)
       assert.ok((gw.requests.get(id) ?? 0) <= (inFlight.has(id) ? 2 : 1), `outbox ${id}: ${gw.requests.get(id)} requests`);
     }
-    const rows = await db.query<{ status: string; provider_id: string; id: string }>('SELECT id, status, provider_id FROM sms_outbox WHERE id = ANY($1::uuid[])', [ids]);
+    const rows = await db.query<{ status: string; provider_id: string; id: string }>(
+      'SELECT id, status, provider_id FROM sms_outbox WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
     for (const r of rows.rows) assert.equal(r.provider_id, `gw-${r.id}`);
   });
 });

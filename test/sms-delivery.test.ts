@@ -31,33 +31,37 @@ class FakeGateway {
     this.server = http.createServer((req, res) => {
       let raw = '';
       req.on('data', (c) => (raw += c));
-      req.on('end', () => void (async () => {
-        const n = this.requests.length;
-        const mode = typeof this.mode === 'function' ? this.mode(n) : this.mode;
-        const key = req.headers['idempotency-key'] as string | undefined;
-        const entry = { key, body: JSON.parse(raw), answered: 0 };
-        this.requests.push(entry);
-        if (key && this.refuseOnce.delete(key)) {
-          entry.answered = 503;
-          res.writeHead(503).end();
-          return;
-        }
-        if (mode === 'hang') {
-          await new Promise((r) => setTimeout(r, 1500));
-          entry.answered = 503;
-          res.writeHead(503).end();
-          return;
-        }
-        if (mode === 'down') {
-          entry.answered = 503;
-          res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"maintenance"}');
-          return;
-        }
-        if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-        entry.answered = 200;
-        this.accepted.set(key!, (this.accepted.get(key!) ?? 0) + 1);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${key}` }));
-      })());
+      req.on(
+        'end',
+        () =>
+          void (async () => {
+            const n = this.requests.length;
+            const mode = typeof this.mode === 'function' ? this.mode(n) : this.mode;
+            const key = req.headers['idempotency-key'] as string | undefined;
+            const entry = { key, body: JSON.parse(raw), answered: 0 };
+            this.requests.push(entry);
+            if (key && this.refuseOnce.delete(key)) {
+              entry.answered = 503;
+              res.writeHead(503).end();
+              return;
+            }
+            if (mode === 'hang') {
+              await new Promise((r) => setTimeout(r, 1500));
+              entry.answered = 503;
+              res.writeHead(503).end();
+              return;
+            }
+            if (mode === 'down') {
+              entry.answered = 503;
+              res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"maintenance"}');
+              return;
+            }
+            if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+            entry.answered = 200;
+            this.accepted.set(key!, (this.accepted.get(key!) ?? 0) + 1);
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `gw-${key}` }));
+          })(),
+      );
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     const a = this.server.address() as { port: number };
@@ -76,7 +80,13 @@ let db: Db;
 before(async () => {
   await gw.start();
   server = await startTestServer({
-    env: { SMS_PROVIDER: 'http', SMS_GATEWAY_URL: gw.url, SMS_GATEWAY_TIMEOUT_MS: '300', SMS_MAX_TRIES: '10', SMS_RETRY_DELAY_SECONDS: '1' },
+    env: {
+      SMS_PROVIDER: 'http',
+      SMS_GATEWAY_URL: gw.url,
+      SMS_GATEWAY_TIMEOUT_MS: '300',
+      SMS_MAX_TRIES: '10',
+      SMS_RETRY_DELAY_SECONDS: '1',
+    },
   });
   db = server.runtime.platform.db;
   await seedRegistry(db);
@@ -87,7 +97,12 @@ after(async () => {
 });
 
 const rows = async (ids: string[]) =>
-  (await db.query<any>('SELECT id, status, tries, last_error, provider_id, sent_at FROM sms_outbox WHERE id = ANY($1::uuid[]) ORDER BY id', [ids])).rows;
+  (
+    await db.query<any>(
+      'SELECT id, status, tries, last_error, provider_id, sent_at FROM sms_outbox WHERE id = ANY($1::uuid[]) ORDER BY id',
+      [ids],
+    )
+  ).rows;
 
 test('gateway down, then hanging, then back: every SMS delivered exactly once, with the documented body and idempotency key', async () => {
   const started = Date.now();
@@ -96,14 +111,21 @@ test('gateway down, then hanging, then back: every SMS delivered exactly once, w
   const mis = await server.mis({ legalEntityId: R.legalEntityId });
   const mrs = await Promise.all(Array.from({ length: 5 }, () => addMr(server)));
   for (const mr of mrs) assert.equal((await mis.call('PATCH', resendPath(mr.id))).status, 200);
-  const outbox = (await db.query<{ id: string; entity_id: string; body: string }>(
-    `SELECT id, entity_id, body FROM sms_outbox WHERE entity_id = ANY($1::text[])`, [mrs.map((m) => m.id)])).rows;
+  const outbox = (
+    await db.query<{ id: string; entity_id: string; body: string }>(
+      `SELECT id, entity_id, body FROM sms_outbox WHERE entity_id = ANY($1::text[])`,
+      [mrs.map((m) => m.id)],
+    )
+  ).rows;
   assert.equal(outbox.length, 5);
   const ids = outbox.map((o) => o.id);
 
   await waitFor(async () => (await rows(ids)).every((r) => r.status === 'SENT'), 60_000, 200);
   for (const id of ids) assert.equal(gw.accepted.get(id), 1, `outbox ${id} accepted ${gw.accepted.get(id)} times`);
-  assert.ok(gw.requests.some((r) => r.answered === 503), 'the gateway did fail some tries');
+  assert.ok(
+    gw.requests.some((r) => r.answered === 503),
+    'the gateway did fail some tries',
+  );
   const final = await rows(ids);
   for (const r of final) {
     assert.equal(r.last_error, null);
@@ -111,11 +133,20 @@ test('gateway down, then hanging, then back: every SMS delivered exactly once, w
     assert.ok(r.sent_at);
     assert.ok(r.tries >= 1);
   }
-  assert.ok(final.some((r) => r.tries > 1), 'some messages needed retries');
+  assert.ok(
+    final.some((r) => r.tries > 1),
+    'some messages needed retries',
+  );
   // the documented request: Idempotency-Key = outbox id, JSON {id, phone_number, body, entity_name, entity_id}
   const one = outbox[0];
   const req = gw.requests.find((r) => r.key === one.id)!;
-  assert.deepEqual(req.body, { id: one.id, phone_number: PHONES.personOtp, body: one.body, entity_name: 'medication_request', entity_id: one.entity_id });
+  assert.deepEqual(req.body, {
+    id: one.id,
+    phone_number: PHONES.personOtp,
+    body: one.body,
+    entity_name: 'medication_request',
+    entity_id: one.entity_id,
+  });
   assert.ok(gw.requests.every((r) => r.key === r.body.id));
 
   // a SENT row is never sent again: duplicate jobs and direct calls do nothing
@@ -196,7 +227,12 @@ test('an expired lease (worker died mid-send) lets another worker take the row',
 
 test('logs never contain phone numbers, SMS bodies or verification codes', async () => {
   let out = '';
-  const sink = new Writable({ write(chunk, _e, cb) { out += chunk.toString(); cb(); } });
+  const sink = new Writable({
+    write(chunk, _e, cb) {
+      out += chunk.toString();
+      cb();
+    },
+  });
   const log = pino({ level: 'trace' }, sink);
   const deps: DeliveryDeps = { db, log, provider: httpProvider(gw.url, 200), maxTries: 3, leaseSeconds: 30 };
   const id = await newOutboxRow();
@@ -218,13 +254,25 @@ test('the queue path ends FAILED after SMS_MAX_TRIES (real worker, backoff)', as
   await failing.start();
   failing.mode = 'down';
   const s2 = await startTestServer({
-    env: { SMS_PROVIDER: 'http', SMS_GATEWAY_URL: failing.url, SMS_GATEWAY_TIMEOUT_MS: '300', SMS_MAX_TRIES: '2', SMS_RETRY_DELAY_SECONDS: '1' },
+    env: {
+      SMS_PROVIDER: 'http',
+      SMS_GATEWAY_URL: failing.url,
+      SMS_GATEWAY_TIMEOUT_MS: '300',
+      SMS_MAX_TRIES: '2',
+      SMS_RETRY_DELAY_SECONDS: '1',
+    },
   });
   try {
     const id = await s2.runtime.platform.db.transaction((tx) =>
-      enqueueSms(tx, { phoneNumber: '+380671234567', body: 'x', entityName: 'composition', entityId: 'c1' }));
+      enqueueSms(tx, { phoneNumber: '+380671234567', body: 'x', entityName: 'composition', entityId: 'c1' }),
+    );
     await nudgeSmsRelay(s2.runtime.platform.queue);
-    await waitFor(async () => (await s2.runtime.platform.db.query<any>('SELECT status FROM sms_outbox WHERE id = $1', [id])).rows[0].status === 'FAILED', 30_000, 200);
+    await waitFor(
+      async () =>
+        (await s2.runtime.platform.db.query<any>('SELECT status FROM sms_outbox WHERE id = $1', [id])).rows[0].status === 'FAILED',
+      30_000,
+      200,
+    );
     const row = (await s2.runtime.platform.db.query<any>('SELECT tries, last_error FROM sms_outbox WHERE id = $1', [id])).rows[0];
     assert.equal(row.tries, 2);
     assert.equal(row.last_error, 'gateway answered HTTP 503');
@@ -252,25 +300,39 @@ test('a NEW row whose job was lost is re-enqueued by the sweep and delivered onc
 test('the relay batches the outbox: 600 SMS → 2 delivery jobs, every row in exactly one job, every SMS sent once', async () => {
   gw.mode = 'up';
   // its own server: a gateway timeout that 16 concurrent requests on a busy test machine do not hit
-  const s3 = await startTestServer({ env: { SMS_PROVIDER: 'http', SMS_GATEWAY_URL: gw.url, SMS_GATEWAY_TIMEOUT_MS: '10000', SMS_RETRY_DELAY_SECONDS: '1' } });
+  const s3 = await startTestServer({
+    env: { SMS_PROVIDER: 'http', SMS_GATEWAY_URL: gw.url, SMS_GATEWAY_TIMEOUT_MS: '10000', SMS_RETRY_DELAY_SECONDS: '1' },
+  });
   try {
     const db3 = s3.runtime.platform.db;
     // rows as enqueueSms writes them (no job yet), committed together
-    const ids = (await db3.query<{ id: string }>(
-      `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
-       SELECT '+380671234567', 'relay ' || i, 'composition', 'relay' FROM generate_series(1, 600) i RETURNING id`)).rows.map((r) => r.id);
+    const ids = (
+      await db3.query<{ id: string }>(
+        `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
+       SELECT '+380671234567', 'relay ' || i, 'composition', 'relay' FROM generate_series(1, 600) i RETURNING id`,
+      )
+    ).rows.map((r) => r.id);
     await nudgeSmsRelay(s3.runtime.platform.queue);
-    const jobs = (await db3.query<{ id: string; ids: string[] }>(
-      `SELECT j.id, j.data->'outbox_ids' AS ids FROM pgboss.job j WHERE j.name = 'sms-delivery'`)).rows;
-    assert.deepEqual(jobs.map((j) => j.ids.length).sort((a, b) => a - b), [100, 500]);
+    const jobs = (
+      await db3.query<{ id: string; ids: string[] }>(
+        `SELECT j.id, j.data->'outbox_ids' AS ids FROM pgboss.job j WHERE j.name = 'sms-delivery'`,
+      )
+    ).rows;
+    assert.deepEqual(
+      jobs.map((j) => j.ids.length).sort((a, b) => a - b),
+      [100, 500],
+    );
     const inJobs = jobs.flatMap((j) => j.ids);
     assert.deepEqual([...inJobs].sort(), [...ids].sort());
     const unstamped = await db3.query(`SELECT 1 FROM sms_outbox WHERE enqueued_at IS NULL`);
     assert.equal(unstamped.rowCount, 0);
     // a second relay run finds nothing to move
     assert.equal(await relaySmsOutbox(s3.runtime.platform), 0);
-    await waitFor(async () => (await db3.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM sms_outbox WHERE status = 'SENT'`)).rows[0].n === 600, 60_000, 200);
+    await waitFor(
+      async () => (await db3.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox WHERE status = 'SENT'`)).rows[0].n === 600,
+      60_000,
+      200,
+    );
     for (const id of ids) assert.equal(gw.accepted.get(id), 1, `outbox ${id} accepted ${gw.accepted.get(id)} times`);
     const tries = (await db3.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox WHERE tries <> 1`)).rows[0].n;
     assert.equal(tries, 0, 'one try per SMS');
@@ -281,9 +343,13 @@ test('the relay batches the outbox: 600 SMS → 2 delivery jobs, every row in ex
 
 test('a batch job with one failing row: the others are sent once, the job is retried and the row sent on the retry', async () => {
   const entity = `retry-${Date.now()}`;
-  const ids = (await db.query<{ id: string }>(
-    `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
-     SELECT '+380671234567', 'retry ' || i, 'composition', $1 FROM generate_series(1, 5) i RETURNING id`, [entity])).rows.map((r) => r.id);
+  const ids = (
+    await db.query<{ id: string }>(
+      `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
+     SELECT '+380671234567', 'retry ' || i, 'composition', $1 FROM generate_series(1, 5) i RETURNING id`,
+      [entity],
+    )
+  ).rows.map((r) => r.id);
   const victim = ids[2];
   gw.mode = 'up';
   gw.refuseOnce.add(victim); // the gateway refuses the victim's first request only

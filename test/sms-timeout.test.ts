@@ -7,7 +7,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from './support/harness.ts';
-import { checkSmsTimeout, pruneSmsAttempts, formatNextAttempt, smsTimeoutMessage, type SmsTimeoutParams } from '../src/platform/sms/sms-timeout.ts';
+import {
+  checkSmsTimeout,
+  pruneSmsAttempts,
+  formatNextAttempt,
+  smsTimeoutMessage,
+  type SmsTimeoutParams,
+} from '../src/platform/sms/sms-timeout.ts';
 import { EsozError } from '../src/platform/errors.ts';
 import type { Db } from '../src/platform/db.ts';
 
@@ -23,19 +29,32 @@ after(async () => {
 });
 
 const params = (over: Partial<SmsTimeoutParams> = {}): SmsTimeoutParams => ({
-  entityName: 'medication_request', entityId: randomUUID(), maxAttempts: 3, sendTimeoutSeconds: 300, ...over,
+  entityName: 'medication_request',
+  entityId: randomUUID(),
+  maxAttempts: 3,
+  sendTimeoutSeconds: 300,
+  ...over,
 });
 const check = (p: SmsTimeoutParams) => db.transaction((tx) => checkSmsTimeout(tx, p));
 const count = async (p: SmsTimeoutParams) =>
-  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sms_attempts WHERE entity_name = $1 AND entity_id = $2', [p.entityName, p.entityId])).rows[0].n;
+  (
+    await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sms_attempts WHERE entity_name = $1 AND entity_id = $2', [
+      p.entityName,
+      p.entityId,
+    ])
+  ).rows[0].n;
 
 test('MAX attempts pass (returning the live count), the next one is refused with the 429 and records nothing', async () => {
   const p = params();
   assert.equal(await check(p), 1);
   assert.equal(await check(p), 2);
   assert.equal(await check(p), 3);
-  const oldest = (await db.query<{ t: Date }>('SELECT min(attempted_at) AS t FROM sms_attempts WHERE entity_id = $1', [p.entityId])).rows[0].t;
-  const err = await check(p).then(() => undefined, (e) => e);
+  const oldest = (await db.query<{ t: Date }>('SELECT min(attempted_at) AS t FROM sms_attempts WHERE entity_id = $1', [p.entityId])).rows[0]
+    .t;
+  const err = await check(p).then(
+    () => undefined,
+    (e) => e,
+  );
   assert.ok(err instanceof EsozError);
   assert.equal(err.status, 429);
   assert.equal(err.type, 'sms_timeout');
@@ -52,8 +71,11 @@ test('the window slides: attempts older than SEND_TIMEOUT stop counting and are 
   await check(p);
   await check(p);
   await assert.rejects(check(p), (e: EsozError) => e.status === 429);
-  await db.query(`UPDATE sms_attempts SET attempted_at = attempted_at - interval '61 seconds'
-                   WHERE id = (SELECT min(id) FROM sms_attempts WHERE entity_id = $1)`, [p.entityId]);
+  await db.query(
+    `UPDATE sms_attempts SET attempted_at = attempted_at - interval '61 seconds'
+                   WHERE id = (SELECT min(id) FROM sms_attempts WHERE entity_id = $1)`,
+    [p.entityId],
+  );
   assert.equal(await check(p), 2);
   assert.equal(await count(p), 2); // the expired one was deleted
   await assert.rejects(check(p), (e: EsozError) => e.status === 429);
@@ -69,10 +91,15 @@ test('a real (short) window expires by itself', async () => {
 
 test('the next-attempt time is the oldest LIVE attempt + SEND_TIMEOUT', async () => {
   const p = params({ maxAttempts: 2, sendTimeoutSeconds: 100 });
-  await db.query(`INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES
+  await db.query(
+    `INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES
     ($1, $2, now() - interval '500 seconds'), ($1, $2, now() - interval '40 seconds'), ($1, $2, now() - interval '10 seconds')`,
-  [p.entityName, p.entityId]);
-  const err: EsozError = await check(p).then(() => assert.fail('expected 429'), (e) => e);
+    [p.entityName, p.entityId],
+  );
+  const err: EsozError = await check(p).then(
+    () => assert.fail('expected 429'),
+    (e) => e,
+  );
   const at = Date.parse(err.message.replace(/^.* available at /, ''));
   const expected = Date.now() - 40_000 + 100_000;
   assert.ok(Math.abs(at - expected) < 3000, `${new Date(at).toISOString()} vs ${new Date(expected).toISOString()}`);
@@ -94,10 +121,13 @@ test('entities are independent; the API is generic (composition, device_request)
 
 test('a rolled-back caller gives its attempt back (the SMS it wanted was never queued)', async () => {
   const p = params({ maxAttempts: 1 });
-  await assert.rejects(db.transaction(async (tx) => {
-    await checkSmsTimeout(tx, p);
-    throw new Error('enqueue failed');
-  }), /enqueue failed/);
+  await assert.rejects(
+    db.transaction(async (tx) => {
+      await checkSmsTimeout(tx, p);
+      throw new Error('enqueue failed');
+    }),
+    /enqueue failed/,
+  );
   assert.equal(await count(p), 0);
   assert.equal(await check(p), 1);
 });
@@ -122,8 +152,10 @@ test('concurrent checks of one entity never exceed MAX', async () => {
 test('pruneSmsAttempts deletes only attempts older than the horizon, for every entity', async () => {
   const old = params();
   const live = params();
-  await db.query(`INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES ($1, $2, now() - interval '2 days'), ($1, $3, now() - interval '10 seconds')`,
-    ['medication_request', old.entityId, live.entityId]);
+  await db.query(
+    `INSERT INTO sms_attempts(entity_name, entity_id, attempted_at) VALUES ($1, $2, now() - interval '2 days'), ($1, $3, now() - interval '10 seconds')`,
+    ['medication_request', old.entityId, live.entityId],
+  );
   assert.ok((await pruneSmsAttempts(db, 86400)) >= 1);
   assert.equal(await count(old), 0);
   assert.equal(await count(live), 1);

@@ -54,9 +54,15 @@ const toDate = (v: Date | string | null) => (v == null ? null : v instanceof Dat
 const TURN_DEV_MARGIN = 4;
 
 export function estimateEta(o: {
-  now: number; ahead: number; serviceMs: number; drainMs: number; startedAt: Date | null; insertedAt?: Date | null;
+  now: number;
+  ahead: number;
+  serviceMs: number;
+  drainMs: number;
+  startedAt: Date | null;
+  insertedAt?: Date | null;
   /** moving average and mean deviation of accept → finish (absent: no floor) */
-  turnMs?: number; turnDevMs?: number;
+  turnMs?: number;
+  turnDevMs?: number;
 }): Date {
   const service = Math.max(1, o.serviceMs);
   if (o.startedAt) {
@@ -117,9 +123,14 @@ export function jobsAhead(queue: readonly number[], seq: number): number {
  * The job rows of `ids` in their order (null: no such job), from ONE statement (migration 034);
  * with `withQueue`, also the positions of the first PENDING jobs.
  */
-async function readJobRows(db: Db, ids: readonly string[], withQueue: boolean): Promise<{ jobs: (JobRow | null)[]; queue: number[] | null }> {
+async function readJobRows(
+  db: Db,
+  ids: readonly string[],
+  withQueue: boolean,
+): Promise<{ jobs: (JobRow | null)[]; queue: number[] | null }> {
   const { rows } = await db.query<{ r: { jobs: (JobRow | null)[] | null; queue: number[] | null } | string }>(
-    'SELECT esoz_composition_job_states($1::uuid[], $2) AS r', [ids, withQueue],
+    'SELECT esoz_composition_job_states($1::uuid[], $2) AS r',
+    [ids, withQueue],
   );
   const r = typeof rows[0].r === 'string' ? JSON.parse(rows[0].r) : rows[0].r;
   return { jobs: r.jobs ?? ids.map(() => null), queue: r.queue };
@@ -172,9 +183,16 @@ export class JobStore {
   async accept(input: AcceptInput): Promise<{ state: JobState; created: boolean }> {
     const hash = requestHash(input.kind, input.compositionId ?? null, input.body);
     const item: AcceptItem = {
-      id: randomUUID(), kind: input.kind, client_id: input.auth.clientId, legal_entity_id: input.auth.legalEntityId,
-      user_id: input.auth.userId, employee_id: input.auth.employeeId, request_hash: hash, request: JSON.stringify(input.body),
-      composition_id: input.compositionId ?? null, first_eta: '',
+      id: randomUUID(),
+      kind: input.kind,
+      client_id: input.auth.clientId,
+      legal_entity_id: input.auth.legalEntityId,
+      user_id: input.auth.userId,
+      employee_id: input.auth.employeeId,
+      request_hash: hash,
+      request: JSON.stringify(input.body),
+      composition_id: input.compositionId ?? null,
+      first_eta: '',
     };
     for (let attempt = 0; attempt < 5; attempt++) {
       const r = await this.accepts.run(item);
@@ -205,9 +223,14 @@ export class JobStore {
   private async acceptBatch(items: readonly AcceptItem[]): Promise<{ id: string | null; created: boolean; eta: string }[]> {
     const { db, queue } = this.platform;
     return db.transaction(async (tx) => {
-      const est = await tx.query<{ kind: JobKind; pending: number; service_ms: number; drain_ms: number; turn_ms: number; turn_dev_ms: number }>(
-        'SELECT kind, esoz_composition_queue_depth() AS pending, service_ms, drain_ms, turn_ms, turn_dev_ms FROM composition_job_stats',
-      );
+      const est = await tx.query<{
+        kind: JobKind;
+        pending: number;
+        service_ms: number;
+        drain_ms: number;
+        turn_ms: number;
+        turn_dev_ms: number;
+      }>('SELECT kind, esoz_composition_queue_depth() AS pending, service_ms, drain_ms, turn_ms, turn_dev_ms FROM composition_job_stats');
       const now = Date.now();
       const stats = new Map(est.rows.map((x) => [x.kind, x]));
       const pending = Number(est.rows[0]?.pending ?? 0);
@@ -215,8 +238,13 @@ export class JobStore {
       const etas = items.map((it, k) => {
         const s = stats.get(it.kind) ?? { service_ms: 500, drain_ms: 500, turn_ms: 0, turn_dev_ms: 0 };
         return estimateEta({
-          now, ahead: pending + k, serviceMs: s.service_ms, drainMs: s.drain_ms, startedAt: null,
-          turnMs: Number(s.turn_ms), turnDevMs: Number(s.turn_dev_ms),
+          now,
+          ahead: pending + k,
+          serviceMs: s.service_ms,
+          drainMs: s.drain_ms,
+          startedAt: null,
+          turnMs: Number(s.turn_ms),
+          turnDevMs: Number(s.turn_dev_ms),
         });
       });
       const { rows } = await tx.query<{ r: { id: string | null; created: boolean }[] | string }>(
@@ -295,7 +323,11 @@ export async function foldServiceTimes(db: Db, samples: readonly { kind: JobKind
   for (const kind of new Set(samples.map((x) => x.kind))) {
     const mine = samples.filter((x) => x.kind === kind);
     await db.query('SELECT esoz_composition_job_stats_fold($1, $2, $3, $4, $5)', [
-      kind, mine.length, Math.max(...mine.map((x) => x.serviceMs)), Math.max(...mine.map((x) => x.turnMs)), ALPHA,
+      kind,
+      mine.length,
+      Math.max(...mine.map((x) => x.serviceMs)),
+      Math.max(...mine.map((x) => x.turnMs)),
+      ALPHA,
     ]);
   }
 }

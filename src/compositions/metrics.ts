@@ -39,7 +39,13 @@ export class CompositionMetrics {
         )
         .then((r) => {
           const x = r.rows[0];
-          return { PENDING: Number(x.pending), DONE: Number(x.done), FAILED: Number(x.failed), before: Number(x.before), after: Number(x.after) };
+          return {
+            PENDING: Number(x.pending),
+            DONE: Number(x.done),
+            FAILED: Number(x.failed),
+            before: Number(x.before),
+            after: Number(x.after),
+          };
         })
         .catch(() => ({ PENDING: 0, DONE: 0, FAILED: 0, before: 0, after: 0 }));
       snapshot = { at: Date.now(), value };

@@ -15,13 +15,29 @@ export const RESOURCES_SYSTEM = 'eHealth/resources';
 export const FALLBACK_DICTIONARIES: Record<string, string[]> = {
   COMPOSITION_TYPES: ['TEMP_DISABILITY', 'NEWBORN', 'DRIVERS'],
   COMPOSITION_CATEGORIES: [
-    'SICKNESS', 'CHILD_CARE', 'FAMILY_CARE', 'PARENTAL_CARE', 'PREGNANCY', 'QUARANTINE', 'COVID19', 'TEMP_TRANSFER',
-    'PROSTHETIC', 'RESTORATION', 'LIVE_BIRTH', 'DRIVERS_GROUP1', 'DRIVERS_GROUP2',
+    'SICKNESS',
+    'CHILD_CARE',
+    'FAMILY_CARE',
+    'PARENTAL_CARE',
+    'PREGNANCY',
+    'QUARANTINE',
+    'COVID19',
+    'TEMP_TRANSFER',
+    'PROSTHETIC',
+    'RESTORATION',
+    'LIVE_BIRTH',
+    'DRIVERS_GROUP1',
+    'DRIVERS_GROUP2',
   ],
   COMPOSITION_EVENTS: ['COMPOSITION_VALIDITY_PERIOD'],
   'eHealth/resources': ['person', 'preperson', 'encounter', 'employee', 'legal_entity', 'composition', 'episode_of_care'],
   'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY': [
-    'INCORRECT_CATEGORY', 'INCORRECT_DISABILITY_PERIOD', 'INCORRECT_INOXICATION', 'INCORRECT_PATIENT', 'INCORRECT_TRITMENT_VIOLATION', 'OTHER',
+    'INCORRECT_CATEGORY',
+    'INCORRECT_DISABILITY_PERIOD',
+    'INCORRECT_INOXICATION',
+    'INCORRECT_PATIENT',
+    'INCORRECT_TRITMENT_VIOLATION',
+    'OTHER',
   ],
   'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN': ['INCORRECT_PATIENT', 'INCORRECT_DATA', 'OTHER'],
 };
@@ -36,8 +52,16 @@ export const CANCEL_TIMEOUT_DAYS: Record<string, number> = { TEMP_DISABILITY: 7,
 
 /** EMAL_VALIDATION_CATEGORY_DISABILITY_CODES (МВТН categories). */
 export const DISABILITY_CATEGORIES = [
-  'SICKNESS', 'CHILD_CARE', 'FAMILY_CARE', 'PARENTAL_CARE', 'PREGNANCY', 'QUARANTINE', 'COVID19', 'TEMP_TRANSFER',
-  'PROSTHETIC', 'RESTORATION',
+  'SICKNESS',
+  'CHILD_CARE',
+  'FAMILY_CARE',
+  'PARENTAL_CARE',
+  'PREGNANCY',
+  'QUARANTINE',
+  'COVID19',
+  'TEMP_TRANSFER',
+  'PROSTHETIC',
+  'RESTORATION',
 ];
 /** EMAL_VALIDATION_CATEGORY_NEWBORN_CODES (МВН categories). */
 export const NEWBORN_CATEGORIES = ['LIVE_BIRTH'];
@@ -48,7 +72,15 @@ export const PREPERSON_CATEGORIES = ['SICKNESS', 'CHILD_CARE'];
  * person on leave (subject == focus). Care categories (a carer on leave for a sick person) and the
  * newborn (focus = mother) are excluded.
  */
-export const SUBJECT_FOCUS_EQUAL_CATEGORIES = ['SICKNESS', 'PREGNANCY', 'QUARANTINE', 'COVID19', 'TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'];
+export const SUBJECT_FOCUS_EQUAL_CATEGORIES = [
+  'SICKNESS',
+  'PREGNANCY',
+  'QUARANTINE',
+  'COVID19',
+  'TEMP_TRANSFER',
+  'PROSTHETIC',
+  'RESTORATION',
+];
 
 /** Extensions: valueCode → the value property it carries. */
 export const EXTENSIONS: Record<string, 'valueUuid' | 'valueBoolean' | 'valueString' | 'valueDate' | 'valueCode'> = {
@@ -96,7 +128,10 @@ export interface JobError {
 
 /** A business outcome that fails the job (never retried). */
 export class TaskFailure extends Error {
-  constructor(readonly type: TaskErrorType, message: string) {
+  constructor(
+    readonly type: TaskErrorType,
+    message: string,
+  ) {
     super(message);
     this.name = 'TaskFailure';
   }

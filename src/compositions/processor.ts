@@ -100,13 +100,15 @@ export class Processor {
         creates.push({ job, row, k });
         return;
       }
-      others.push((async () => {
-        const since = performance.now();
-        results[k] = await this.settle({ job, row, k }, since, finished, async () => {
-          const r = row.kind === 'SIGN' ? await this.sign(row) : await this.cancel(row);
-          return r && { status: 'DONE', onTime: r.on_time };
-        }).catch((err) => err as Error);
-      })());
+      others.push(
+        (async () => {
+          const since = performance.now();
+          results[k] = await this.settle({ job, row, k }, since, finished, async () => {
+            const r = row.kind === 'SIGN' ? await this.sign(row) : await this.cancel(row);
+            return r && { status: 'DONE', onTime: r.on_time };
+          }).catch((err) => err as Error);
+        })(),
+      );
     });
     await Promise.all([this.createBatch(creates, results, started, finished), ...others]);
     await foldServiceTimes(this.deps.platform.db, samples).catch((err) => this.deps.platform.log.warn({ err }, 'job stats not recorded'));
@@ -115,7 +117,10 @@ export class Processor {
 
   /** Claim the PENDING ones of `ids` (started_at, one more attempt); the others are finished or gone. */
   private async claim(ids: string[]): Promise<ClaimedJob[]> {
-    const { rows } = await this.deps.platform.db.query<{ r: ClaimedJob[] | string }>('SELECT esoz_composition_jobs_claim($1::uuid[]) AS r', [ids]);
+    const { rows } = await this.deps.platform.db.query<{ r: ClaimedJob[] | string }>(
+      'SELECT esoz_composition_jobs_claim($1::uuid[]) AS r',
+      [ids],
+    );
     const raw = rows[0].r;
     const claimed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ClaimedJob[];
     for (const row of claimed) if (typeof row.request === 'string') row.request = JSON.parse(row.request);
@@ -158,11 +163,19 @@ export class Processor {
   private asFailure(err: unknown): TaskFailure | null {
     if (err instanceof TaskFailure) return err;
     if (err instanceof SignatureError) {
-      const type = err.reason === 'signature' ? 'INVALID_SIGNATURE' : err.reason === 'certificate' ? 'UNTRUSTED_SIGNER_CERTIFICATE' : 'INVALID_SIGNED_DATA';
+      const type =
+        err.reason === 'signature'
+          ? 'INVALID_SIGNATURE'
+          : err.reason === 'certificate'
+            ? 'UNTRUSTED_SIGNER_CERTIFICATE'
+            : 'INVALID_SIGNED_DATA';
       return new TaskFailure(type, err.message);
     }
     if (isUniqueViolation(err, 'compositions_final_per_encounter_idx')) {
-      return new TaskFailure('FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS', 'A FINAL composition of this type and category already exists for the encounter');
+      return new TaskFailure(
+        'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS',
+        'A FINAL composition of this type and category already exists for the encounter',
+      );
     }
     return null;
   }
@@ -188,13 +201,18 @@ export class Processor {
     let facts: CreateFacts[];
     try {
       const { rows } = await db.query<{ r: CreateFacts[] | string }>('SELECT esoz_composition_create_facts_many($1::json) AS r', [
-        JSON.stringify(creates.map(({ row }) => {
-          const body = row.request as CreateCompositionBody;
-          return {
-            encounter_id: body.encounter.value, type: body.type.coding[0].code, category: body.category.coding[0].code,
-            subject_id: body.subject.value, relates_to_id: body.relatesTo?.targetIdentifier.value ?? null,
-          };
-        })),
+        JSON.stringify(
+          creates.map(({ row }) => {
+            const body = row.request as CreateCompositionBody;
+            return {
+              encounter_id: body.encounter.value,
+              type: body.type.coding[0].code,
+              category: body.category.coding[0].code,
+              subject_id: body.subject.value,
+              relates_to_id: body.relatesTo?.targetIdentifier.value ?? null,
+            };
+          }),
+        ),
       ]);
       const raw = rows[0].r;
       facts = typeof raw === 'string' ? JSON.parse(raw) : raw;
@@ -210,7 +228,8 @@ export class Processor {
         checkCreateRules(body, facts[i]);
         todo.push({ f, episodeId: facts[i].episode_id, item: this.compositionItem(f.row, body, facts[i].episode_id) });
       } catch (err) {
-        if (err instanceof TaskFailure) todo.push({ f, episodeId: null, failure: err, item: { job_id: f.row.id, outcome: 'FAILED', error: err.toJSON() } });
+        if (err instanceof TaskFailure)
+          todo.push({ f, episodeId: null, failure: err, item: { job_id: f.row.id, outcome: 'FAILED', error: err.toJSON() } });
         else await fail(f, err);
       }
     }
@@ -220,7 +239,9 @@ export class Processor {
         if (round > 10) throw new Error('could not generate a unique composition title');
         const items = todo.map((t) => t.item);
         answers = await db.transaction(async (tx) => {
-          const { rows } = await tx.query<{ r: typeof answers | string }>('SELECT esoz_composition_jobs_finish($1::json) AS r', [JSON.stringify(items)]);
+          const { rows } = await tx.query<{ r: typeof answers | string }>('SELECT esoz_composition_jobs_finish($1::json) AS r', [
+            JSON.stringify(items),
+          ]);
           await testDelay('in-transaction');
           const raw = rows[0].r;
           return typeof raw === 'string' ? JSON.parse(raw) : raw;
@@ -253,12 +274,23 @@ export class Processor {
     const doc = buildDocument({ id, title, date: new Date().toISOString(), custodianId, episodeId, body });
     const href = compositionPath({ subjectId: body.subject.value, encounterId: body.encounter.value, id });
     return {
-      job_id: row.id, outcome: 'DONE', links: [{ entity: 'composition', href }],
-      id, type_code: body.type.coding[0].code, category_code: body.category.coding[0].code, title,
-      subject_type: body.subject.type.coding[0].code, subject_id: body.subject.value,
-      focus_type: body.section.focus.type.coding[0].code, focus_id: body.section.focus.value,
-      encounter_id: body.encounter.value, episode_id: episodeId, author_id: body.author.value,
-      custodian_id: custodianId, client_id: row.client_id, document: JSON.stringify(doc),
+      job_id: row.id,
+      outcome: 'DONE',
+      links: [{ entity: 'composition', href }],
+      id,
+      type_code: body.type.coding[0].code,
+      category_code: body.category.coding[0].code,
+      title,
+      subject_type: body.subject.type.coding[0].code,
+      subject_id: body.subject.value,
+      focus_type: body.section.focus.type.coding[0].code,
+      focus_id: body.section.focus.value,
+      encounter_id: body.encounter.value,
+      episode_id: episodeId,
+      author_id: body.author.value,
+      custodian_id: custodianId,
+      client_id: row.client_id,
+      document: JSON.stringify(doc),
     };
   }
 
@@ -278,32 +310,48 @@ export class Processor {
     const { signed, content } = await this.verified(body.data);
     const c = content as { id?: unknown; reason?: { coding?: { system?: unknown; code?: unknown }[]; text?: unknown } };
     const coding = c?.reason?.coding?.[0];
-    const shapeOk = c && typeof c === 'object' && typeof c.id === 'string' && Array.isArray(c.reason?.coding) && c.reason!.coding!.length === 1
-      && typeof coding?.system === 'string' && typeof coding?.code === 'string'
-      && (c.reason!.text === undefined || (typeof c.reason!.text === 'string' && c.reason!.text.length <= 2000))
-      && Object.keys(c).every((k) => k === 'id' || k === 'reason');
+    const shapeOk =
+      c &&
+      typeof c === 'object' &&
+      typeof c.id === 'string' &&
+      Array.isArray(c.reason?.coding) &&
+      c.reason!.coding!.length === 1 &&
+      typeof coding?.system === 'string' &&
+      typeof coding?.code === 'string' &&
+      (c.reason!.text === undefined || (typeof c.reason!.text === 'string' && c.reason!.text.length <= 2000)) &&
+      Object.keys(c).every((k) => k === 'id' || k === 'reason');
     if (!shapeOk) {
-      throw new TaskFailure('INVALID_SIGNED_DATA', 'The signed content must be {"id": <composition id>, "reason": {"coding": [{"system", "code"}], "text": <≤ 2000 chars>}}');
+      throw new TaskFailure(
+        'INVALID_SIGNED_DATA',
+        'The signed content must be {"id": <composition id>, "reason": {"coding": [{"system", "code"}], "text": <≤ 2000 chars>}}',
+      );
     }
     if (String(c.id).toLowerCase() !== compositionId) {
       throw new TaskFailure('INVALID_SIGNED_DATA', `The signed content cancels composition ${String(c.id)}, not ${compositionId}`);
     }
     const { system, code } = coding as { system: string; code: string };
-    const reasonOk = async (type: string) => system === CANCELLATION_REASON_SYSTEMS[type] && (await isAllowedCode(this.deps.platform.db, system, code));
+    const reasonOk = async (type: string) =>
+      system === CANCELLATION_REASON_SYSTEMS[type] && (await isAllowedCode(this.deps.platform.db, system, code));
     // dictionary lookups before the transaction (they may query, and PGlite serialises transactions)
     const reasonByType: Record<string, boolean> = {};
     for (const type of Object.keys(CANCELLATION_REASON_SYSTEMS)) reasonByType[type] = await reasonOk(type);
     return this.deps.platform.db.transaction(async (tx) => {
       if (!(await this.lockPending(tx, row.id))) return undefined;
       const r = await tx.query<{
-        status: string; document: string; custodian_id: string; encounter_id: string; subject_id: string; type_code: string;
+        status: string;
+        document: string;
+        custodian_id: string;
+        encounter_id: string;
+        subject_id: string;
+        type_code: string;
         signed_at: Date | string | null;
       }>(
         'SELECT status, document, custodian_id, encounter_id, subject_id, type_code, signed_at FROM compositions WHERE id = $1 FOR UPDATE',
         [compositionId],
       );
       const comp = r.rows[0];
-      if (!comp || comp.custodian_id !== row.legal_entity_id) throw new TaskFailure('COMPOSITION_NOT_FOUND', 'The object of the Composition was not found');
+      if (!comp || comp.custodian_id !== row.legal_entity_id)
+        throw new TaskFailure('COMPOSITION_NOT_FOUND', 'The object of the Composition was not found');
       if (comp.status !== 'FINAL') {
         throw new TaskFailure('INVALID_COMPOSITION_STATUS', `Composition is ${comp.status}: only a FINAL composition can be cancelled`);
       }
@@ -313,14 +361,18 @@ export class Processor {
         throw new TaskFailure('CANCEL_PERIOD_EXPIRED', `A ${comp.type_code} composition can be cancelled within ${days} days of signing`);
       }
       if (!signed.taxId) {
-        throw new TaskFailure('SIGNER_MISMATCH', 'The signer certificate carries no tax id (subject serialNumber TINUA-… or DRFO attribute)');
+        throw new TaskFailure(
+          'SIGNER_MISMATCH',
+          'The signer certificate carries no tax id (subject serialNumber TINUA-… or DRFO attribute)',
+        );
       }
       const signer = await tx.query(
         `SELECT 1 FROM employees e JOIN parties p ON p.id = e.party_id
           WHERE e.legal_entity_id = $1 AND e.is_active AND e.status = 'APPROVED' AND upper(p.tax_id) = upper($2) LIMIT 1`,
         [comp.custodian_id, signed.taxId],
       );
-      if (!signer.rowCount) throw new TaskFailure('SIGNER_MISMATCH', 'The signer is not an employee of the legal entity that issued the composition');
+      if (!signer.rowCount)
+        throw new TaskFailure('SIGNER_MISMATCH', 'The signer is not an employee of the legal entity that issued the composition');
       const doc = { ...JSON.parse(comp.document), status: 'ENTERED_IN_ERROR' };
       await tx.query(
         `UPDATE compositions SET status = 'ENTERED_IN_ERROR', document = $2, cancel_job_id = $3, cancelled_at = now(),
@@ -340,8 +392,14 @@ export class Processor {
     return this.deps.platform.db.transaction(async (tx) => {
       if (!(await this.lockPending(tx, row.id))) return undefined;
       const c = await tx.query<{
-        status: string; document: string; author_id: string; custodian_id: string; encounter_id: string; subject_id: string;
-        type_code: string; category_code: string;
+        status: string;
+        document: string;
+        author_id: string;
+        custodian_id: string;
+        encounter_id: string;
+        subject_id: string;
+        type_code: string;
+        category_code: string;
       }>(
         `SELECT status, document, author_id, custodian_id, encounter_id, subject_id, type_code, category_code
            FROM compositions WHERE id = $1 FOR UPDATE`,
@@ -365,10 +423,16 @@ export class Processor {
       );
       const authorTaxId = author.rows[0]?.tax_id?.trim() || null;
       if (!signed.taxId) {
-        throw new TaskFailure('SIGNER_MISMATCH', 'The signer certificate carries no tax id (subject serialNumber TINUA-… or DRFO attribute)');
+        throw new TaskFailure(
+          'SIGNER_MISMATCH',
+          'The signer certificate carries no tax id (subject serialNumber TINUA-… or DRFO attribute)',
+        );
       }
       if (!authorTaxId || signed.taxId.toUpperCase() !== authorTaxId.toUpperCase()) {
-        throw new TaskFailure('SIGNER_MISMATCH', 'The signer is not the author of the composition (certificate tax id differs from the author\'s)');
+        throw new TaskFailure(
+          'SIGNER_MISMATCH',
+          "The signer is not the author of the composition (certificate tax id differs from the author's)",
+        );
       }
       await checkNoFinalForEncounter(tx, comp.encounter_id, comp.type_code, comp.category_code, compositionId);
       const finalDoc = { ...stored, status: 'FINAL' };

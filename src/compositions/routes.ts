@@ -7,7 +7,15 @@ import type { App } from '../platform/http/server.ts';
 import type { Platform } from '../platform/platform.ts';
 import { baseUrl, sendData, dataEnvelope, pageEnvelope, errorEnvelope } from '../platform/http/envelope.ts';
 import { badRequest, forbidden, notFound, validationFailed } from '../platform/errors.ts';
-import { CMS_BODY_LIMIT, CompositionDocument, CREATE_BODY_LIMIT, CreateCompositionBody, JobState, SearchQuery, SignBody } from './schemas.ts';
+import {
+  CMS_BODY_LIMIT,
+  CompositionDocument,
+  CREATE_BODY_LIMIT,
+  CreateCompositionBody,
+  JobState,
+  SearchQuery,
+  SignBody,
+} from './schemas.ts';
 import { validateCreate } from './validate.ts';
 import type { JobStore } from './jobs.ts';
 import { COMPOSITION_STATUSES } from './model.ts';
@@ -45,7 +53,9 @@ interface CompositionRow {
 const responses = {
   accepted: {
     202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)'),
-    '4xx': errorEnvelope('ESOZ error: 401 access_denied, 403 forbidden, 404 not_found, 422 validation_failed (invalid[] lists every failed rule)'),
+    '4xx': errorEnvelope(
+      'ESOZ error: 401 access_denied, 403 forbidden, 404 not_found, 422 validation_failed (invalid[] lists every failed rule)',
+    ),
   },
   job: {
     200: dataEnvelope(JobState, 'The async job (Retry-After while PENDING)'),
@@ -64,8 +74,13 @@ const responses = {
 export function registerRoutes(app: App, platform: Platform, store: JobStore) {
   const { db } = platform;
 
-  const loadForRead = async (request: FastifyRequest, id: string, match: { patientId: string; encounterId: string; episodeId?: string }) => {
-    if (![id, match.patientId, match.encounterId, match.episodeId ?? id].every((v) => UUID_RE.test(v))) throw notFound('Composition not found');
+  const loadForRead = async (
+    request: FastifyRequest,
+    id: string,
+    match: { patientId: string; encounterId: string; episodeId?: string },
+  ) => {
+    if (![id, match.patientId, match.encounterId, match.episodeId ?? id].every((v) => UUID_RE.test(v)))
+      throw notFound('Composition not found');
     const r = await db.query<CompositionRow>(
       'SELECT id, document, custodian_id, subject_id, focus_id, encounter_id, episode_id FROM compositions WHERE id = $1',
       [id],
@@ -95,12 +110,20 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
     } else {
       if (q.subject && q.focus) {
         throw validationFailed([
-          { entry: '$.subject', entry_type: 'query_parameter', rules: [{ rule: 'invalid', params: [], description: 'subject and focus are mutually exclusive' }] },
+          {
+            entry: '$.subject',
+            entry_type: 'query_parameter',
+            rules: [{ rule: 'invalid', params: [], description: 'subject and focus are mutually exclusive' }],
+          },
         ]);
       }
       if (!q.subject && !q.focus) {
         throw validationFailed([
-          { entry: '$.subject', entry_type: 'query_parameter', rules: [{ rule: 'required', params: [], description: 'subject or focus is required' }] },
+          {
+            entry: '$.subject',
+            entry_type: 'query_parameter',
+            rules: [{ rule: 'required', params: [], description: 'subject or focus is required' }],
+          },
         ]);
       }
     }
@@ -113,7 +136,11 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       const status = q.status.toUpperCase().replace(/-/g, '_');
       if (!(COMPOSITION_STATUSES as readonly string[]).includes(status)) {
         throw validationFailed([
-          { entry: '$.status', entry_type: 'query_parameter', rules: [{ rule: 'inclusion', params: [...COMPOSITION_STATUSES], description: 'value is not allowed in enum' }] },
+          {
+            entry: '$.status',
+            entry_type: 'query_parameter',
+            rules: [{ rule: 'inclusion', params: [...COMPOSITION_STATUSES], description: 'value is not allowed in enum' }],
+          },
         ]);
       }
       add('status = ?', status);
@@ -131,103 +158,183 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       const c = await db.query<{ n: number }>(`SELECT count(*) AS n FROM compositions WHERE ${sqlWhere}`, params);
       total = Number(c.rows[0]?.n ?? 0);
     }
-    return sendData(request, reply, r.rows.map((x) => JSON.parse(x.document)), {
-      paging: { page_number: Math.floor(offset / limit) + 1, page_size: limit, total_entries: total, total_pages: Math.ceil(total / limit) },
-    });
+    return sendData(
+      request,
+      reply,
+      r.rows.map((x) => JSON.parse(x.document)),
+      {
+        paging: {
+          page_number: Math.floor(offset / limit) + 1,
+          page_size: limit,
+          total_entries: total,
+          total_pages: Math.ceil(total / limit),
+        },
+      },
+    );
   };
 
   for (const p of PREFIXES) {
     const hide = p === '';
-    app.post(`${p}/patients/composition`, {
-      config: { scopes: ['composition:create'] },
-      bodyLimit: CREATE_BODY_LIMIT,
-      schema: { hide, tags: ['compositions'], summary: 'Create a composition (async job)', body: CreateCompositionBody, response: responses.accepted },
-    }, async (request, reply) => {
-      if (!request.auth.legalEntityId) throw forbidden('Access denied');
-      const body = request.body as CreateCompositionBody;
-      await validateCreate(db, request.auth, body);
-      const { state } = await store.accept({ kind: 'CREATE', auth: request.auth, body });
-      return sendJob(request, reply, state, 202);
-    });
-
-    app.patch(`${p}/patients/composition/:id/sign`, {
-      config: { scopes: ['composition:sign'] },
-      bodyLimit: CMS_BODY_LIMIT,
-      schema: { hide, tags: ['compositions'], summary: 'Sign a PRELIMINARY composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: responses.accepted },
-    }, async (request, reply) => {
-      const { id } = request.params as { id: string };
-      if (!UUID_RE.test(id)) throw notFound('Composition not found');
-      const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
-      if (!r.rows[0] || r.rows[0].custodian_id !== request.auth.legalEntityId) throw notFound('Composition not found');
-      const { state } = await store.accept({ kind: 'SIGN', auth: request.auth, compositionId: id.toLowerCase(), body: request.body });
-      return sendJob(request, reply, state, 202);
-    });
-
-    app.patch(`${p}/patients/composition/:id/cancel`, {
-      config: { scopes: ['composition:cancel'] },
-      bodyLimit: CMS_BODY_LIMIT,
-      schema: { hide, tags: ['compositions'], summary: 'Cancel a FINAL composition (async job)', params: Type.Object({ id: Type.String() }), body: SignBody, response: responses.accepted },
-    }, async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const missing = 'The object of the Composition was not found';
-      if (!UUID_RE.test(id)) throw notFound(missing);
-      const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
-      if (!r.rows[0] || r.rows[0].custodian_id !== request.auth.legalEntityId) throw notFound(missing);
-      const { state } = await store.accept({ kind: 'CANCEL', auth: request.auth, compositionId: id.toLowerCase(), body: request.body });
-      return sendJob(request, reply, state, 202);
-    });
-
-    app.get(`${p}/patients/composition/job/:asyncJobId`, {
-      config: { scopes: ['composition:read'] },
-      schema: { hide, tags: ['compositions'], summary: 'Async job status (compositionAsyncJobStateResponse)', params: Type.Object({ asyncJobId: Type.String() }), response: responses.job },
-    }, async (request, reply) => {
-      const { asyncJobId } = request.params as { asyncJobId: string };
-      if (!UUID_RE.test(asyncJobId)) throw badRequest(INVALID_REQUEST_FORMAT);
-      const state = await store.state(asyncJobId.toLowerCase(), request.auth.clientId);
-      if (!state) throw notFound(TASK_NOT_FOUND);
-      return sendJob(request, reply, state, 200);
-    });
-
-    app.get(`${p}/patients/:patientId/composition/:id/episode/:episodeId/encounter/:encounterId`, {
-      config: { scopes: ['composition:read'] },
-      schema: {
-        hide, tags: ['compositions'], summary: 'Get a composition',
-        params: Type.Object({ patientId: Type.String(), id: Type.String(), episodeId: Type.String(), encounterId: Type.String() }),
-        response: responses.composition,
+    app.post(
+      `${p}/patients/composition`,
+      {
+        config: { scopes: ['composition:create'] },
+        bodyLimit: CREATE_BODY_LIMIT,
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: 'Create a composition (async job)',
+          body: CreateCompositionBody,
+          response: responses.accepted,
+        },
       },
-    }, async (request, reply) => {
-      const q = request.params as { patientId: string; id: string; episodeId: string; encounterId: string };
-      return sendData(request, reply, await loadForRead(request, q.id, q));
-    });
-
-    app.get(`${p}/patients/:patientId/encounter/:encounterId/composition/:id`, {
-      config: { scopes: ['composition:read'] },
-      schema: {
-        hide, tags: ['compositions'], summary: 'Get a composition (path of the async-job sequence)',
-        params: Type.Object({ patientId: Type.String(), encounterId: Type.String(), id: Type.String() }),
-        response: responses.composition,
+      async (request, reply) => {
+        if (!request.auth.legalEntityId) throw forbidden('Access denied');
+        const body = request.body as CreateCompositionBody;
+        await validateCreate(db, request.auth, body);
+        const { state } = await store.accept({ kind: 'CREATE', auth: request.auth, body });
+        return sendJob(request, reply, state, 202);
       },
-    }, async (request, reply) => {
-      const q = request.params as { patientId: string; id: string; encounterId: string };
-      return sendData(request, reply, await loadForRead(request, q.id, q));
-    });
+    );
 
-    app.get(`${p}/patients/searchComposition`, {
-      config: { scopes: ['composition:search'] },
-      schema: { hide, tags: ['compositions'], summary: 'Search compositions by subject or focus', querystring: SearchQuery, response: responses.search },
-    }, async (request, reply) => search(request, reply, request.query as SearchQuery));
-
-    app.get(`${p}/patients/:patientId/composition`, {
-      config: { scopes: ['composition:search'] },
-      schema: {
-        hide, tags: ['compositions'], summary: "Search a patient's compositions",
-        params: Type.Object({ patientId: Type.String() }),
-        querystring: Type.Omit(SearchQuery, ['subject', 'focus']),
-        response: responses.search,
+    app.patch(
+      `${p}/patients/composition/:id/sign`,
+      {
+        config: { scopes: ['composition:sign'] },
+        bodyLimit: CMS_BODY_LIMIT,
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: 'Sign a PRELIMINARY composition (async job)',
+          params: Type.Object({ id: Type.String() }),
+          body: SignBody,
+          response: responses.accepted,
+        },
       },
-    }, async (request, reply) => {
-      const { patientId } = request.params as { patientId: string };
-      return search(request, reply, request.query as SearchQuery, patientId);
-    });
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        if (!UUID_RE.test(id)) throw notFound('Composition not found');
+        const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
+        if (!r.rows[0] || r.rows[0].custodian_id !== request.auth.legalEntityId) throw notFound('Composition not found');
+        const { state } = await store.accept({ kind: 'SIGN', auth: request.auth, compositionId: id.toLowerCase(), body: request.body });
+        return sendJob(request, reply, state, 202);
+      },
+    );
+
+    app.patch(
+      `${p}/patients/composition/:id/cancel`,
+      {
+        config: { scopes: ['composition:cancel'] },
+        bodyLimit: CMS_BODY_LIMIT,
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: 'Cancel a FINAL composition (async job)',
+          params: Type.Object({ id: Type.String() }),
+          body: SignBody,
+          response: responses.accepted,
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const missing = 'The object of the Composition was not found';
+        if (!UUID_RE.test(id)) throw notFound(missing);
+        const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
+        if (!r.rows[0] || r.rows[0].custodian_id !== request.auth.legalEntityId) throw notFound(missing);
+        const { state } = await store.accept({ kind: 'CANCEL', auth: request.auth, compositionId: id.toLowerCase(), body: request.body });
+        return sendJob(request, reply, state, 202);
+      },
+    );
+
+    app.get(
+      `${p}/patients/composition/job/:asyncJobId`,
+      {
+        config: { scopes: ['composition:read'] },
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: 'Async job status (compositionAsyncJobStateResponse)',
+          params: Type.Object({ asyncJobId: Type.String() }),
+          response: responses.job,
+        },
+      },
+      async (request, reply) => {
+        const { asyncJobId } = request.params as { asyncJobId: string };
+        if (!UUID_RE.test(asyncJobId)) throw badRequest(INVALID_REQUEST_FORMAT);
+        const state = await store.state(asyncJobId.toLowerCase(), request.auth.clientId);
+        if (!state) throw notFound(TASK_NOT_FOUND);
+        return sendJob(request, reply, state, 200);
+      },
+    );
+
+    app.get(
+      `${p}/patients/:patientId/composition/:id/episode/:episodeId/encounter/:encounterId`,
+      {
+        config: { scopes: ['composition:read'] },
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: 'Get a composition',
+          params: Type.Object({ patientId: Type.String(), id: Type.String(), episodeId: Type.String(), encounterId: Type.String() }),
+          response: responses.composition,
+        },
+      },
+      async (request, reply) => {
+        const q = request.params as { patientId: string; id: string; episodeId: string; encounterId: string };
+        return sendData(request, reply, await loadForRead(request, q.id, q));
+      },
+    );
+
+    app.get(
+      `${p}/patients/:patientId/encounter/:encounterId/composition/:id`,
+      {
+        config: { scopes: ['composition:read'] },
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: 'Get a composition (path of the async-job sequence)',
+          params: Type.Object({ patientId: Type.String(), encounterId: Type.String(), id: Type.String() }),
+          response: responses.composition,
+        },
+      },
+      async (request, reply) => {
+        const q = request.params as { patientId: string; id: string; encounterId: string };
+        return sendData(request, reply, await loadForRead(request, q.id, q));
+      },
+    );
+
+    app.get(
+      `${p}/patients/searchComposition`,
+      {
+        config: { scopes: ['composition:search'] },
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: 'Search compositions by subject or focus',
+          querystring: SearchQuery,
+          response: responses.search,
+        },
+      },
+      async (request, reply) => search(request, reply, request.query as SearchQuery),
+    );
+
+    app.get(
+      `${p}/patients/:patientId/composition`,
+      {
+        config: { scopes: ['composition:search'] },
+        schema: {
+          hide,
+          tags: ['compositions'],
+          summary: "Search a patient's compositions",
+          params: Type.Object({ patientId: Type.String() }),
+          querystring: Type.Omit(SearchQuery, ['subject', 'focus']),
+          response: responses.search,
+        },
+      },
+      async (request, reply) => {
+        const { patientId } = request.params as { patientId: string };
+        return search(request, reply, request.query as SearchQuery, patientId);
+      },
+    );
   }
 }

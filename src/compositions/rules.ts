@@ -5,9 +5,7 @@
  * esoz_composition_create_facts_many); the sign rule 1127 reads for itself.
  */
 import type { Db } from '../platform/db.ts';
-import {
-  DISABILITY_CATEGORIES, NEWBORN_CATEGORIES, PREPERSON_CATEGORIES, SUBJECT_FOCUS_EQUAL_CATEGORIES, TaskFailure,
-} from './model.ts';
+import { DISABILITY_CATEGORIES, NEWBORN_CATEGORIES, PREPERSON_CATEGORIES, SUBJECT_FOCUS_EQUAL_CATEGORIES, TaskFailure } from './model.ts';
 import type { CreateCompositionBody } from './schemas.ts';
 
 /** What the create rules read from the database, for one job (migration 035). */
@@ -28,7 +26,10 @@ export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts
   const subjectType = body.subject.type.coding[0].code;
 
   if (type === 'NEWBORN' && !NEWBORN_CATEGORIES.includes(category)) {
-    throw new TaskFailure('INVALID_NEWBORN_CATEGORY', `Category ${category} is not allowed for a NEWBORN composition (allowed: ${NEWBORN_CATEGORIES.join(', ')})`);
+    throw new TaskFailure(
+      'INVALID_NEWBORN_CATEGORY',
+      `Category ${category} is not allowed for a NEWBORN composition (allowed: ${NEWBORN_CATEGORIES.join(', ')})`,
+    );
   }
   if (type === 'TEMP_DISABILITY' && !DISABILITY_CATEGORIES.includes(category)) {
     throw new TaskFailure('INVALID_DISABILITY_CATEGORY', `Category ${category} is not allowed for a TEMP_DISABILITY composition`);
@@ -46,8 +47,10 @@ export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts
   if (body.relatesTo) {
     const t = facts.relates_to;
     if (!t) throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', 'The related composition does not exist');
-    if (type === 'NEWBORN') throw new TaskFailure('REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', 'Replacement of a NEWBORN composition is not enabled');
-    if (t.type_code !== type) throw new TaskFailure('CANT_REPLACE_DIFFERENT_TYPE', `The related composition is of type ${t.type_code}, not ${type}`);
+    if (type === 'NEWBORN')
+      throw new TaskFailure('REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', 'Replacement of a NEWBORN composition is not enabled');
+    if (t.type_code !== type)
+      throw new TaskFailure('CANT_REPLACE_DIFFERENT_TYPE', `The related composition is of type ${t.type_code}, not ${type}`);
     if (body.relatesTo.code === 'replaces') {
       const refinement = subjectType === 'person' && t.subject_type === 'preperson' && t.status === 'FINAL';
       if (!refinement) {
@@ -58,7 +61,10 @@ export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts
         throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', 'relatesTo "replaces" needs a FINAL composition of a preperson (refinement)');
       }
     } else if (t.status !== 'FINAL') {
-      throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', `relatesTo "appends" needs a FINAL composition, the related one is ${t.status}`);
+      throw new TaskFailure(
+        'INVALID_REPLACEMENT_ARGUMENT',
+        `relatesTo "appends" needs a FINAL composition, the related one is ${t.status}`,
+      );
     }
   }
 

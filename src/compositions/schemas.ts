@@ -11,7 +11,10 @@ export const SEARCH_MAX_LIMIT = 1000;
 /** The largest `offset` (PostgreSQL's integer): a larger one is a 422, never an out-of-range 500. */
 export const SEARCH_MAX_OFFSET = 2_147_483_647;
 
-export const Coding = Type.Object({ system: Type.String({ minLength: 1, maxLength: 255 }), code: Type.String({ minLength: 1, maxLength: 255 }) }, strict);
+export const Coding = Type.Object(
+  { system: Type.String({ minLength: 1, maxLength: 255 }), code: Type.String({ minLength: 1, maxLength: 255 }) },
+  strict,
+);
 export const CodeableConcept = Type.Object(
   { coding: Type.Array(Coding, { minItems: 1, maxItems: 1 }), text: Type.Optional(Type.String({ maxLength: 2000 })) },
   strict,
@@ -64,16 +67,21 @@ export const JobLink = Type.Object(
   { entity: Type.String({ description: '`job`, or `composition` when DONE' }), href: Type.String() },
   { additionalProperties: false },
 );
-export const JobState = Type.Object({
-  eta: Type.String({ format: 'date-time', description: 'When the job is expected to finish (PENDING) or finished' }),
-  id: Type.String({ format: 'uuid' }),
-  links: Type.Array(JobLink),
-  status: Type.Union([Type.Literal('PENDING'), Type.Literal('FAILED'), Type.Literal('DONE')]),
-  error: Type.Optional(Type.Object(
-    { code: Type.Integer(), type: Type.String(), message: Type.String() },
-    { additionalProperties: false, description: 'Why a FAILED job failed' },
-  )),
-}, { additionalProperties: false, description: 'compositionAsyncJobStateResponse' });
+export const JobState = Type.Object(
+  {
+    eta: Type.String({ format: 'date-time', description: 'When the job is expected to finish (PENDING) or finished' }),
+    id: Type.String({ format: 'uuid' }),
+    links: Type.Array(JobLink),
+    status: Type.Union([Type.Literal('PENDING'), Type.Literal('FAILED'), Type.Literal('DONE')]),
+    error: Type.Optional(
+      Type.Object(
+        { code: Type.Integer(), type: Type.String(), message: Type.String() },
+        { additionalProperties: false, description: 'Why a FAILED job failed' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'compositionAsyncJobStateResponse' },
+);
 export type JobState = Static<typeof JobState>;
 
 export const SearchQuery = Type.Object(
@@ -92,11 +100,15 @@ export const SearchQuery = Type.Object(
 export type SearchQuery = Static<typeof SearchQuery>;
 
 /** A composition as stored: the created document, with the signer's changes once signed or cancelled. */
-export const CompositionDocument = Type.Object({
-  identifier: Type.Object({ value: Type.String({ format: 'uuid' }) }, { additionalProperties: true }),
-  status: Type.String({ description: 'PRELIMINARY | FINAL | ENTERED_IN_ERROR | AMENDED' }),
-  title: Type.Optional(Type.String({ description: 'compositionTitle: the human-readable number' })),
-}, {
-  additionalProperties: true,
-  description: 'Composition: identifier, status, type, category, title, date, event, subject, encounter, episodeOfCare, author, custodian, section, extension, relatesTo, …',
-});
+export const CompositionDocument = Type.Object(
+  {
+    identifier: Type.Object({ value: Type.String({ format: 'uuid' }) }, { additionalProperties: true }),
+    status: Type.String({ description: 'PRELIMINARY | FINAL | ENTERED_IN_ERROR | AMENDED' }),
+    title: Type.Optional(Type.String({ description: 'compositionTitle: the human-readable number' })),
+  },
+  {
+    additionalProperties: true,
+    description:
+      'Composition: identifier, status, type, category, title, date, event, subject, encounter, episodeOfCare, author, custodian, section, extension, relatesTo, …',
+  },
+);

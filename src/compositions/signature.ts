@@ -20,7 +20,10 @@ import * as pkijs from 'pkijs';
 const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto });
 
 export class SignatureError extends Error {
-  constructor(readonly reason: 'encoding' | 'format' | 'detached' | 'signature' | 'certificate' | 'unsupported', message: string) {
+  constructor(
+    readonly reason: 'encoding' | 'format' | 'detached' | 'signature' | 'certificate' | 'unsupported',
+    message: string,
+  ) {
     super(message);
     this.name = 'SignatureError';
   }
@@ -60,7 +63,14 @@ export function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
 }
 
 function nameToString(name: pkijs.RelativeDistinguishedNames): string {
-  const short: Record<string, string> = { '2.5.4.3': 'CN', '2.5.4.6': 'C', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.5': 'serialNumber', '2.5.4.7': 'L' };
+  const short: Record<string, string> = {
+    '2.5.4.3': 'CN',
+    '2.5.4.6': 'C',
+    '2.5.4.10': 'O',
+    '2.5.4.11': 'OU',
+    '2.5.4.5': 'serialNumber',
+    '2.5.4.7': 'L',
+  };
   return name.typesAndValues.map((tv) => `${short[tv.type] ?? tv.type}=${String((tv.value.valueBlock as any).value ?? '')}`).join(', ');
 }
 
@@ -115,7 +125,9 @@ export function loadRoots(path: string): Uint8Array<ArrayBuffer>[] {
 export class PkijsSignatureVerifier implements SignatureVerifier {
   private readonly roots: pkijs.Certificate[];
   constructor(private readonly opts: PkijsVerifierOptions) {
-    this.roots = (opts.roots ?? []).flatMap((r) => (typeof r === 'string' ? parsePemBundle(r) : [r])).map((der) => pkijs.Certificate.fromBER(der));
+    this.roots = (opts.roots ?? [])
+      .flatMap((r) => (typeof r === 'string' ? parsePemBundle(r) : [r]))
+      .map((der) => pkijs.Certificate.fromBER(der));
   }
 
   async verify(base64: string): Promise<VerifiedSignature> {
@@ -129,15 +141,22 @@ export class PkijsSignatureVerifier implements SignatureVerifier {
       throw new SignatureError('format', 'Signed data is not a CMS (PKCS#7) SignedData structure');
     }
     const eContent = signed.encapContentInfo.eContent;
-    if (!eContent) throw new SignatureError('detached', 'Signed data has no attached content: embed the signed JSON in the CMS (attached signature)');
+    if (!eContent)
+      throw new SignatureError('detached', 'Signed data has no attached content: embed the signed JSON in the CMS (attached signature)');
     // Constructed (BER, chunked) OCTET STRINGs carry the data in their parts.
     const content = eContent.idBlock.isConstructed
-      ? new Uint8Array(Buffer.concat((eContent.valueBlock.value as asn1js.OctetString[]).map((p) => Buffer.from(p.valueBlock.valueHexView))))
+      ? new Uint8Array(
+          Buffer.concat((eContent.valueBlock.value as asn1js.OctetString[]).map((p) => Buffer.from(p.valueBlock.valueHexView))),
+        )
       : new Uint8Array(eContent.valueBlock.valueHexView);
-    if (signed.signerInfos.length !== 1) throw new SignatureError('format', `Signed data must have exactly one signer, found ${signed.signerInfos.length}`);
+    if (signed.signerInfos.length !== 1)
+      throw new SignatureError('format', `Signed data must have exactly one signer, found ${signed.signerInfos.length}`);
     const signerInfo = signed.signerInfos[0];
     if (signerInfo.signatureAlgorithm.algorithmId.startsWith(DSTU_PREFIX)) {
-      throw new SignatureError('unsupported', 'DSTU 4145 signatures are not supported by this verifier; configure a DSTU 4145 SignatureVerifier');
+      throw new SignatureError(
+        'unsupported',
+        'DSTU 4145 signatures are not supported by this verifier; configure a DSTU 4145 SignatureVerifier',
+      );
     }
     const now = this.opts.now?.() ?? new Date();
     let result: pkijs.SignedDataVerifyResult;
@@ -158,18 +177,25 @@ export class PkijsSignatureVerifier implements SignatureVerifier {
       // pkijs codes: 3 = signer certificate not found, 5 = chain validation failed, 14/15 = signature mismatch
       if (code === 3) throw new SignatureError('certificate', 'The signer certificate is not embedded in the signed data');
       if (code === 5 || /chain|trusted|issuer/i.test(msg)) {
-        throw new SignatureError('certificate', this.roots.length
-          ? 'The signer certificate is not issued by a trusted certification authority'
-          : 'The signer certificate cannot be trusted: no trusted certification authorities are configured (SIGNATURE_TRUST_ROOTS)');
+        throw new SignatureError(
+          'certificate',
+          this.roots.length
+            ? 'The signer certificate is not issued by a trusted certification authority'
+            : 'The signer certificate cannot be trusted: no trusted certification authorities are configured (SIGNATURE_TRUST_ROOTS)',
+        );
       }
-      if (/algorithm|unsupported|not supported/i.test(msg)) throw new SignatureError('unsupported', `Unsupported signature algorithm: ${msg}`);
+      if (/algorithm|unsupported|not supported/i.test(msg))
+        throw new SignatureError('unsupported', `Unsupported signature algorithm: ${msg}`);
       throw new SignatureError('signature', 'The signature is not valid');
     }
     if (!result.signatureVerified) throw new SignatureError('signature', 'The signature is not valid');
     const cert = result.signerCertificate;
     if (!cert) throw new SignatureError('certificate', 'The signer certificate is not embedded in the signed data');
     if (cert.notBefore.value > now || cert.notAfter.value < now) {
-      throw new SignatureError('certificate', `The signer certificate is not valid at ${now.toISOString()} (valid ${cert.notBefore.value.toISOString()} – ${cert.notAfter.value.toISOString()})`);
+      throw new SignatureError(
+        'certificate',
+        `The signer certificate is not valid at ${now.toISOString()} (valid ${cert.notBefore.value.toISOString()} – ${cert.notAfter.value.toISOString()})`,
+      );
     }
     return {
       content,
@@ -184,7 +210,10 @@ export class PkijsSignatureVerifier implements SignatureVerifier {
 
 /** Picks a verifier by the signer's algorithm family; DSTU 4145 slots in here. */
 export class CompositeVerifier implements SignatureVerifier {
-  constructor(private readonly generic: SignatureVerifier, private readonly dstu?: SignatureVerifier) {}
+  constructor(
+    private readonly generic: SignatureVerifier,
+    private readonly dstu?: SignatureVerifier,
+  ) {}
   async verify(base64: string): Promise<VerifiedSignature> {
     if (this.dstu) {
       try {

@@ -13,7 +13,13 @@ import type { CreateCompositionBody, ReferenceT } from './schemas.ts';
 import { jsonFunctionBatcher } from '../platform/batch.ts';
 import { UUID_RE } from '../platform/uuid.ts';
 
-async function checkCoding(db: Db, invalid: InvalidEntry[], path: string, concept: { coding: { system: string; code: string }[] }, dictionary: string) {
+async function checkCoding(
+  db: Db,
+  invalid: InvalidEntry[],
+  path: string,
+  concept: { coding: { system: string; code: string }[] },
+  dictionary: string,
+) {
   const c = concept.coding[0];
   if (c.system !== dictionary) {
     invalid.push(invalidField(`${path}.coding[0].system`, `value is not allowed in enum`, 'inclusion', [dictionary]));
@@ -102,12 +108,16 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
   const focusType = checkRefType(invalid, '$.section.focus', body.section.focus, ['person', 'preperson']);
   const encType = checkRefType(invalid, '$.encounter', body.encounter, ['encounter']);
   const authorType = checkRefType(invalid, '$.author', body.author, ['employee']);
-  const relType = body.relatesTo ? checkRefType(invalid, '$.relatesTo.targetIdentifier', body.relatesTo.targetIdentifier, ['composition']) : null;
+  const relType = body.relatesTo
+    ? checkRefType(invalid, '$.relatesTo.targetIdentifier', body.relatesTo.targetIdentifier, ['composition'])
+    : null;
 
   // every reference in one read (one statement shared with concurrent creates)
   const facts = await readRefs(db, {
-    subject_type: subjectType, subject_id: subjectType ? asUuid(body.subject.value) : null,
-    focus_type: focusType, focus_id: focusType ? asUuid(body.section.focus.value) : null,
+    subject_type: subjectType,
+    subject_id: subjectType ? asUuid(body.subject.value) : null,
+    focus_type: focusType,
+    focus_id: focusType ? asUuid(body.section.focus.value) : null,
     encounter_id: encType ? asUuid(body.encounter.value) : null,
     author_id: authorType ? asUuid(body.author.value) : null,
     relates_to_id: relType && body.relatesTo ? asUuid(body.relatesTo.targetIdentifier.value) : null,
@@ -151,7 +161,8 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
       invalid.push(invalidField(`$.extension[${i}].valueCode`, 'value is not allowed in enum', 'inclusion', Object.keys(EXTENSIONS)));
       continue;
     }
-    if (seen.has(ext.valueCode)) invalid.push(invalidField(`$.extension[${i}].valueCode`, `extension ${ext.valueCode} is given more than once`));
+    if (seen.has(ext.valueCode))
+      invalid.push(invalidField(`$.extension[${i}].valueCode`, `extension ${ext.valueCode} is given more than once`));
     seen.add(ext.valueCode);
     const present = (['valueUuid', 'valueBoolean', 'valueString', 'valueDate'] as const).filter((k) => ext[k] !== undefined);
     if (present.length !== 1 || present[0] !== kind) {

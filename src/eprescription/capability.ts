@@ -22,29 +22,43 @@ export const eprescriptionCapability: Capability = {
     registerSmsDelivery(platform);
   },
   routes(app, platform) {
-    app.get('/api/medication_requests/:id', {
-      config: { scopes: ['medication_request:details'] },
-      schema: { summary: 'Get a medication request', description: 'Get Medication request by ID (or request number).', tags: ['ePrescription'], params: Params, response: getMedicationRequestResponses },
-    }, async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const mr = await findVisibleMr(platform, request.auth, id);
-      return sendData(request, reply, renderMedicationRequest(mr));
-    });
-    app.patch('/api/medication_requests/:id/actions/resend', {
-      config: { scopes: ['medication_request:resend'] },
-      schema: {
-        summary: 'Resend a medication request (SMS)',
-        description:
-          'Resend Medication Request: SMS with the request number and verification code to the person ' +
-          '(or the third person). 429 `sms_timeout` with Retry-After when MR_MAX_ATTEMPTS_COUNT resends were made within MR_SEND_TIMEOUT.',
-        tags: ['ePrescription'],
-        params: Params,
-        response: resendMedicationRequestResponses,
+    app.get(
+      '/api/medication_requests/:id',
+      {
+        config: { scopes: ['medication_request:details'] },
+        schema: {
+          summary: 'Get a medication request',
+          description: 'Get Medication request by ID (or request number).',
+          tags: ['ePrescription'],
+          params: Params,
+          response: getMedicationRequestResponses,
+        },
       },
-    }, async (request, reply) => {
-      const { id } = request.params as { id: string };
-      return sendData(request, reply, await resendMedicationRequest(platform, request.auth, id));
-    });
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const mr = await findVisibleMr(platform, request.auth, id);
+        return sendData(request, reply, renderMedicationRequest(mr));
+      },
+    );
+    app.patch(
+      '/api/medication_requests/:id/actions/resend',
+      {
+        config: { scopes: ['medication_request:resend'] },
+        schema: {
+          summary: 'Resend a medication request (SMS)',
+          description:
+            'Resend Medication Request: SMS with the request number and verification code to the person ' +
+            '(or the third person). 429 `sms_timeout` with Retry-After when MR_MAX_ATTEMPTS_COUNT resends were made within MR_SEND_TIMEOUT.',
+          tags: ['ePrescription'],
+          params: Params,
+          response: resendMedicationRequestResponses,
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        return sendData(request, reply, await resendMedicationRequest(platform, request.auth, id));
+      },
+    );
   },
   fixtures: [medicationRequestsFixtureKind],
   demo: loadEprescriptionDemo,

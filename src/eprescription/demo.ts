@@ -37,13 +37,34 @@ export function demoMedicationRequests(): Record<string, unknown>[] {
     // 200: SMS to the confidant's OTP phone
     { ...base, id: DEMO.mrThirdPersonId, person_id: DEMO.personThirdPersonId, verification_code: '2345' },
     // 409 Person or third person has no OTP auth method
-    { ...base, id: DEMO.mrOfflineId, person_id: DEMO.personOfflineId, verification_code: '3456', context: encounterContext(DEMO.encounterOfflineId) },
+    {
+      ...base,
+      id: DEMO.mrOfflineId,
+      person_id: DEMO.personOfflineId,
+      verification_code: '3456',
+      context: encounterContext(DEMO.encounterOfflineId),
+    },
     // 409 For medication request plan information cannot be resent
-    { ...base, id: DEMO.mrPlanId, person_id: DEMO.personOtpId, intent: 'plan', dispense_valid_from: null, dispense_valid_to: null, verification_code: '4567' },
+    {
+      ...base,
+      id: DEMO.mrPlanId,
+      person_id: DEMO.personOtpId,
+      intent: 'plan',
+      dispense_valid_from: null,
+      dispense_valid_to: null,
+      verification_code: '4567',
+    },
     // 409 Invalid status Medication request for resend action!
     {
-      ...base, id: DEMO.mrRejectedId, person_id: DEMO.personOtpId, status: 'REJECTED', verification_code: '5678',
-      rejected_at: addDays(0), rejected_by: DEMO.userId, reject_reason: 'Пацієнт відмовився', reject_reason_code: 'PATIENT_REJECT',
+      ...base,
+      id: DEMO.mrRejectedId,
+      person_id: DEMO.personOtpId,
+      status: 'REJECTED',
+      verification_code: '5678',
+      rejected_at: addDays(0),
+      rejected_by: DEMO.userId,
+      reject_reason: 'Пацієнт відмовився',
+      reject_reason_code: 'PATIENT_REJECT',
     },
     // 409 Notifications are not allowed for the medical program!
     { ...base, id: DEMO.mrNoSmsProgramId, person_id: DEMO.personOtpId, medical_program_id: DEMO.programNoSmsId, verification_code: '6789' },

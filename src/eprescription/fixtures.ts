@@ -126,7 +126,11 @@ export async function upsertMedicationRequest(tx: Db, item: Json): Promise<strin
       problems.push(invalidField(`$.${field}`, `${label} not found`));
     }
     if (!existing && REQUIRED_NEW.includes(field) && (v === undefined || v === null)) {
-      problems.push({ entry: `$.${field}`, entry_type: 'json_data_property', rules: [{ rule: 'required', params: [], description: `required property ${field} was not present` }] });
+      problems.push({
+        entry: `$.${field}`,
+        entry_type: 'json_data_property',
+        rules: [{ rule: 'required', params: [], description: `required property ${field} was not present` }],
+      });
     }
   }
   if (problems.length) throw validationFailed(problems);
@@ -151,10 +155,10 @@ export async function upsertMedicationRequest(tx: Db, item: Json): Promise<strin
     return id;
   }
   const cols = ['id', ...Object.keys(values)];
-  await tx.query(
-    `INSERT INTO medication_requests (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
-    [id, ...Object.keys(values).map(encode)],
-  );
+  await tx.query(`INSERT INTO medication_requests (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, [
+    id,
+    ...Object.keys(values).map(encode),
+  ]);
   return id;
 }
 

@@ -103,7 +103,9 @@ export class MedicationRequestReader {
    * SMS timeout window (entity `window.entityName`, the MR's id) read without a lock.
    */
   async read(
-    rawId: string, callerLegalEntityId: string | null, window?: { entityName: string; sendTimeoutSeconds: number },
+    rawId: string,
+    callerLegalEntityId: string | null,
+    window?: { entityName: string; sendTimeoutSeconds: number },
   ): Promise<MedicationRequestRead | undefined> {
     if (!callerLegalEntityId) return undefined;
     const byId = UUID_RE.test(rawId);
@@ -115,9 +117,15 @@ export class MedicationRequestReader {
     const personUsable = personCopy && personCopy.validUntil > Date.now() ? personCopy : undefined;
 
     const row = await this.batch.run({
-      id: byId ? key : null, number: byId ? null : rawId, le: callerLegalEntityId, types: SEE_ALL_LE_TYPES,
-      entity_name: window?.entityName ?? null, timeout: window?.sendTimeoutSeconds ?? null,
-      mr_version: mrCopy?.version ?? null, person: personUsable ? mrCopy!.own.person_id : null, mpi_version: personUsable?.mpiVersion ?? null,
+      id: byId ? key : null,
+      number: byId ? null : rawId,
+      le: callerLegalEntityId,
+      types: SEE_ALL_LE_TYPES,
+      entity_name: window?.entityName ?? null,
+      timeout: window?.sendTimeoutSeconds ?? null,
+      mr_version: mrCopy?.version ?? null,
+      person: personUsable ? mrCopy!.own.person_id : null,
+      mpi_version: personUsable?.mpiVersion ?? null,
     });
     if (!row) return undefined;
 

@@ -12,7 +12,9 @@ const SYM = `[${REQUEST_NUMBER_ALPHABET}]`;
 export const REQUEST_NUMBER_RE = new RegExp(`^${SYM}{4}-${SYM}{4}-${SYM}{4}-${SYM}{4}$`);
 
 export function requestNumberFor(entityId: string, salt = ''): string {
-  const digest = createHash('blake2b512').update(salt + entityId).digest();
+  const digest = createHash('blake2b512')
+    .update(salt + entityId)
+    .digest();
   let n = digest.readBigUInt64BE(0);
   const base = BigInt(REQUEST_NUMBER_ALPHABET.length);
   let s = '';

@@ -96,7 +96,8 @@ export async function resendMedicationRequest(platform: Platform, auth: AuthCont
   // 5. status = ACTIVE → 409 "Invalid status Medication request for resend action!"
   if (mr.status !== 'ACTIVE') throw conflict(MESSAGES.status);
   // 6. medical program allows notifications → 409 "Notifications are not allowed for the medical program!"
-  if (mr.medical_program_id && notificationsDisabled(mr.medical_program?.medical_program_settings)) throw conflict(MESSAGES.programNotifications);
+  if (mr.medical_program_id && notificationsDisabled(mr.medical_program?.medical_program_settings))
+    throw conflict(MESSAGES.programNotifications);
   // 7. verification code present → 403 "Can't resend Medication request without verification code!"
   if (mr.verification_code === null || mr.verification_code === '') throw forbidden(MESSAGES.noVerificationCode);
   // 8. person's default auth method is OTP, or THIRD_PERSON with an OTP third person → 409 "Person or third person has no OTP auth method"

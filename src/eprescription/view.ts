@@ -72,7 +72,11 @@ export function ageAt(birth: string, at: string): number {
 }
 
 const initials = (name: string | null | undefined) =>
-  (name ?? '').split(/[\s-]+/).filter(Boolean).map((part) => `${part[0].toUpperCase()}.`).join('-');
+  (name ?? '')
+    .split(/[\s-]+/)
+    .filter(Boolean)
+    .map((part) => `${part[0].toUpperCase()}.`)
+    .join('-');
 
 /** `last_name` + initials of first and second names: `Шевченко П. М.`, `Іваненко А.-М. П.`. */
 export function shortName(p: { first_name: string; last_name: string; second_name: string | null }): string {

@@ -50,7 +50,10 @@ export class AuthService {
    */
   private readonly cache = new Map<string, { ctx: AuthContext; until: number; apiKey?: Buffer }>();
 
-  constructor(private readonly db: Db, private readonly cacheSeconds: number) {}
+  constructor(
+    private readonly db: Db,
+    private readonly cacheSeconds: number,
+  ) {}
 
   /** Steps 1–2 of every protected method: the token exists and is not expired; then the api-key matches the client. */
   async authenticate(authorization: string | undefined, apiKey: string | undefined): Promise<AuthContext> {
@@ -123,7 +126,12 @@ export class AuthService {
   }
 
   async issueToken(input: {
-    clientId: string; userId?: string | null; employeeId?: string | null; scopes: string[]; expiresIn?: number; token?: string;
+    clientId: string;
+    userId?: string | null;
+    employeeId?: string | null;
+    scopes: string[];
+    expiresIn?: number;
+    token?: string;
   }) {
     const client = await this.db.query('SELECT 1 FROM mis_clients WHERE id = $1', [input.clientId]);
     if (client.rowCount === 0) throw notFound('Client not found');

@@ -78,12 +78,15 @@ export function jsonFunctionBatcher<I, O>(db: Db, fn: string): StatementBatcher<
   let batcher = byFn.get(fn);
   if (!batcher) {
     const sql = `SELECT ${fn}($1::json) AS r`;
-    batcher = statementBatcher<unknown, unknown>(async (items) => {
-      const { rows } = await db.query<{ r: unknown[] | string }>(sql, [JSON.stringify(items)]);
-      const r = rows[0].r;
-      // PGlite and pg parse json; a driver that does not gives the text
-      return typeof r === 'string' ? JSON.parse(r) : r;
-    }, { maxInFlight: batchesInFlight(db) });
+    batcher = statementBatcher<unknown, unknown>(
+      async (items) => {
+        const { rows } = await db.query<{ r: unknown[] | string }>(sql, [JSON.stringify(items)]);
+        const r = rows[0].r;
+        // PGlite and pg parse json; a driver that does not gives the text
+        return typeof r === 'string' ? JSON.parse(r) : r;
+      },
+      { maxInFlight: batchesInFlight(db) },
+    );
     byFn.set(fn, batcher);
   }
   return batcher as StatementBatcher<I, O>;

@@ -58,7 +58,8 @@ export const ConfigSchema = Type.Object({
   JOB_LEASE_SECONDS: Int(60, 5, 3600, 'A worker holding a job longer than this loses it to another worker'),
   SIGNATURE_TRUST: Type.Union([Type.Literal('auto'), Type.Literal('any-test-ca'), Type.Literal('trusted-roots')], {
     default: 'auto',
-    description: 'Signed compositions: any-test-ca = any valid signature whose certificate carries the author tax id (sandbox); trusted-roots = chain to SIGNATURE_TRUST_ROOTS; auto = any-test-ca on the embedded database, else trusted-roots',
+    description:
+      'Signed compositions: any-test-ca = any valid signature whose certificate carries the author tax id (sandbox); trusted-roots = chain to SIGNATURE_TRUST_ROOTS; auto = any-test-ca on the embedded database, else trusted-roots',
   }),
   SIGNATURE_TRUST_ROOTS: Type.String({ default: '', description: 'PEM file of trusted CA certificates for SIGNATURE_TRUST=trusted-roots' }),
 });

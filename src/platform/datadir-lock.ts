@@ -11,8 +11,14 @@ import path from 'node:path';
 export const LOCK_FILE = 'esoz-core.lock';
 
 export class DataDirLockedError extends Error {
-  constructor(readonly dataDir: string, readonly pid: number, readonly lockPath: string) {
-    super(`DATA_DIR ${dataDir} is in use by another esoz-core process (pid ${pid}): stop that one, or start this one with another DATA_DIR (if no such process runs, delete ${lockPath})`);
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+    readonly lockPath: string,
+  ) {
+    super(
+      `DATA_DIR ${dataDir} is in use by another esoz-core process (pid ${pid}): stop that one, or start this one with another DATA_DIR (if no such process runs, delete ${lockPath})`,
+    );
   }
 }
 

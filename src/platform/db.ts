@@ -141,7 +141,11 @@ const CONNECTION_LOST_SQLSTATES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now: starting up, in recovery
   '53300', // too_many_connections
-  '08000', '08001', '08003', '08004', '08006', // connection_exception class
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006', // connection_exception class
 ]);
 const CONNECTION_LOST_ERRNOS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
 

@@ -7,10 +7,28 @@ import type { FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type LoggerOptions } from 'pino';
 
 export const REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers["api-key"]', 'req.headers["x-admin-key"]', 'req.headers["x-custom-psk"]',
-  'headers.authorization', 'headers["api-key"]',
-  '*.phone_number', '*.phone', '*.number', '*.verification_code', '*.access_token', '*.secret', '*.token', '*.text', '*.sms_body',
-  'phone_number', 'phone', 'verification_code', 'access_token', 'secret', 'token', 'sms_body',
+  'req.headers.authorization',
+  'req.headers["api-key"]',
+  'req.headers["x-admin-key"]',
+  'req.headers["x-custom-psk"]',
+  'headers.authorization',
+  'headers["api-key"]',
+  '*.phone_number',
+  '*.phone',
+  '*.number',
+  '*.verification_code',
+  '*.access_token',
+  '*.secret',
+  '*.token',
+  '*.text',
+  '*.sms_body',
+  'phone_number',
+  'phone',
+  'verification_code',
+  'access_token',
+  'secret',
+  'token',
+  'sms_body',
 ];
 
 const SENSITIVE_QUERY =

@@ -49,7 +49,9 @@ export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
 /** Migrations present on disk but not applied: used by /health/ready. */
 export async function pendingMigrations(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {
   const files = await listMigrations(dir);
-  const r = await db.query<{ version: string }>('SELECT version FROM schema_migrations').catch(() => ({ rows: [] as { version: string }[] }));
+  const r = await db
+    .query<{ version: string }>('SELECT version FROM schema_migrations')
+    .catch(() => ({ rows: [] as { version: string }[] }));
   const done = new Set(r.rows.map((x) => x.version));
   return files.filter((f) => !done.has(f));
 }

@@ -238,13 +238,17 @@ export class JobQueue {
         // Processes started with different settings (e.g. JOB_LEASE_SECONDS) are a deployment mistake.
         const changed = queueSettingChanges(existing as unknown as Record<string, unknown>, options);
         if (changed.length) {
-          this.opts.log.warn({ queue: def.name, changed }, 'queue settings in the database differ from this process; this process\'s settings now apply to every process');
+          this.opts.log.warn(
+            { queue: def.name, changed },
+            "queue settings in the database differ from this process; this process's settings now apply to every process",
+          );
         }
         await this.boss.updateQueue(def.name, options);
-      } else await this.boss.createQueue(def.name, options).catch(async (err) => {
-        // another process created it at the same moment
-        if (!(await this.boss.getQueue(def.name))) throw err;
-      });
+      } else
+        await this.boss.createQueue(def.name, options).catch(async (err) => {
+          // another process created it at the same moment
+          if (!(await this.boss.getQueue(def.name))) throw err;
+        });
     }
     for (const s of this.schedules) await this.boss.schedule(s.queue, s.cron, s.data ?? null);
     this.started = true;
@@ -274,11 +278,12 @@ export class JobQueue {
         async (jobs: Job<object>[]) => {
           const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = def.batchHandler
             ? await def.batchHandler(jobs).then(
-              (values) => values.map((v) => (v instanceof Error ? { ok: false as const, error: v } : { ok: true as const, value: v })),
-              (error) => jobs.map(() => ({ ok: false as const, error })),
-            )
+                (values) => values.map((v) => (v instanceof Error ? { ok: false as const, error: v } : { ok: true as const, value: v })),
+                (error) => jobs.map(() => ({ ok: false as const, error })),
+              )
             : (await Promise.allSettled(jobs.map((job) => def.handler(job)))).map((s) =>
-              s.status === 'fulfilled' ? { ok: true as const, value: s.value } : { ok: false as const, error: s.reason });
+                s.status === 'fulfilled' ? { ok: true as const, value: s.value } : { ok: false as const, error: s.reason },
+              );
           return outcomes.map((o, i) =>
             o.ok
               ? { id: jobs[i].id, status: 'completed' as const, output: o.value && typeof o.value === 'object' ? o.value : undefined }

@@ -65,7 +65,13 @@ export async function listDictionaries(db: Db, filter: { name?: string; is_activ
     params.push(filter.is_active);
     where.push(`d.is_active = $${params.length}`);
   }
-  const { rows } = await db.query<{ name: string; labels: string[]; is_active: boolean; codes: string[] | null; descriptions: string[] | null }>(
+  const { rows } = await db.query<{
+    name: string;
+    labels: string[];
+    is_active: boolean;
+    codes: string[] | null;
+    descriptions: string[] | null;
+  }>(
     `SELECT d.name, d.labels, d.is_active,
             array_agg(v.code ORDER BY v.code) FILTER (WHERE v.code IS NOT NULL) AS codes,
             array_agg(v.description ORDER BY v.code) FILTER (WHERE v.code IS NOT NULL) AS descriptions

@@ -28,10 +28,7 @@ const DateStr = Type.String({ format: 'date' });
 const DateTime = Type.String({ format: 'date-time' });
 const FreeObject = Type.Object({}, { additionalProperties: true });
 const FreeArray = Type.Array(Type.Unknown());
-const Phone = Type.Object(
-  { type: Type.String(), number: Type.String({ pattern: '^\\+38[0-9]{10}$' }) },
-  { additionalProperties: false },
-);
+const Phone = Type.Object({ type: Type.String(), number: Type.String({ pattern: '^\\+38[0-9]{10}$' }) }, { additionalProperties: false });
 const Phones = Type.Array(Phone);
 
 // ---------------------------------------------------------------- generated defaults
@@ -44,7 +41,8 @@ const SECOND_F = ['Петрівна', 'Іванівна', 'Миколаївна'
 const pick = <T>(xs: T[]) => xs[randomInt(xs.length)];
 const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
 const mobile = () => `+38050${digits(7)}`;
-const adultBirthDate = () => `${1950 + randomInt(50)}-${String(1 + randomInt(12)).padStart(2, '0')}-${String(1 + randomInt(28)).padStart(2, '0')}`;
+const adultBirthDate = () =>
+  `${1950 + randomInt(50)}-${String(1 + randomInt(12)).padStart(2, '0')}-${String(1 + randomInt(28)).padStart(2, '0')}`;
 
 function personName(gender: string | undefined) {
   const female = gender === 'FEMALE';
@@ -145,9 +143,7 @@ function itemSchema(spec: TableSpec): TSchema {
 
 async function upsertRow(tx: Db, spec: TableSpec, item: Json): Promise<string> {
   const id = (item.id as string | undefined) ?? randomUUID();
-  const existing = item.id
-    ? (await tx.query<Json>(`SELECT * FROM ${spec.table} WHERE id = $1`, [id])).rows[0]
-    : undefined;
+  const existing = item.id ? (await tx.query<Json>(`SELECT * FROM ${spec.table} WHERE id = $1`, [id])).rows[0] : undefined;
   const problems: InvalidEntry[] = [];
   const row: Json = {};
   for (const name of Object.keys(spec.columns)) if (item[name] !== undefined) row[name] = item[name];
@@ -232,7 +228,6 @@ const divisions: TableSpec = {
     is_active: { schema: Bool, required: true, default: () => true },
   },
 };
-
 
 const parties: TableSpec = {
   kind: 'parties',
@@ -364,12 +359,13 @@ const persons: TableSpec = {
     const given = methods.map((m) => m.id as string | undefined).filter((x): x is string => !!x);
     if (given.length) {
       const taken = await tx.query<{ id: string }>(
-        'SELECT id FROM person_authentication_methods WHERE id = ANY($1::uuid[]) AND person_id <> $2', [given, id],
+        'SELECT id FROM person_authentication_methods WHERE id = ANY($1::uuid[]) AND person_id <> $2',
+        [given, id],
       );
       const takenIds = new Set(taken.rows.map((r) => r.id.toLowerCase()));
       methods.forEach((m, i) => {
         if (m.id && takenIds.has(String(m.id).toLowerCase())) {
-          problems.push(invalidField(`$.authentication_methods[${i}].id`, "Authentication method id belongs to another person"));
+          problems.push(invalidField(`$.authentication_methods[${i}].id`, 'Authentication method id belongs to another person'));
         }
       });
       if (problems.length) return;
@@ -382,8 +378,18 @@ const persons: TableSpec = {
          VALUES (COALESCE($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
                  now() + $12 * interval '1 millisecond', now() + $12 * interval '1 millisecond')`,
         [
-          m.id ?? null, id, m.type, m.type === 'OTP' ? m.phone_number : null, m.type === 'THIRD_PERSON' ? m.value : null, m.alias ?? null,
-          m.is_active ?? true, m.ended_at ?? null, m.started_at ?? null, m.inserted_by ?? null, m.updated_by ?? null, i,
+          m.id ?? null,
+          id,
+          m.type,
+          m.type === 'OTP' ? m.phone_number : null,
+          m.type === 'THIRD_PERSON' ? m.value : null,
+          m.alias ?? null,
+          m.is_active ?? true,
+          m.ended_at ?? null,
+          m.started_at ?? null,
+          m.inserted_by ?? null,
+          m.updated_by ?? null,
+          i,
         ],
       );
     }
@@ -517,4 +523,3 @@ async function checkConfidants(tx: Db, personIds: string[]): Promise<{ personId:
   );
   return r.rows.map((x) => ({ personId: x.person_id, index: x.idx }));
 }
-

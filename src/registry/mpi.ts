@@ -41,7 +41,9 @@ export interface AuthMethodRow {
  * (SQL function `esoz_person_auth_methods`, migration 021: PL/pgSQL keeps the plan per connection).
  */
 async function activeMethods(db: Db, personId: string): Promise<AuthMethodRow[]> {
-  const { rows } = await db.query<{ methods: AuthMethodRow[] | string }>('SELECT esoz_person_auth_methods($1::uuid) AS methods', [personId]);
+  const { rows } = await db.query<{ methods: AuthMethodRow[] | string }>('SELECT esoz_person_auth_methods($1::uuid) AS methods', [
+    personId,
+  ]);
   return parseAuthMethods(rows[0]?.methods);
 }
 
@@ -63,10 +65,17 @@ export function defaultAuthMethodOf(rows: AuthMethodRow[]): DefaultAuthMethod | 
   if (offline) return { type: 'OFFLINE', method_id: offline.id };
   const thirdOtp = rows.find((r) => r.type === 'THIRD_PERSON' && r.value && r.confidant_otp_phone);
   if (thirdOtp) {
-    return { type: 'THIRD_PERSON', method_id: thirdOtp.id, confidant_person_id: thirdOtp.value!, confidant_type: 'OTP', phone_number: thirdOtp.confidant_otp_phone! };
+    return {
+      type: 'THIRD_PERSON',
+      method_id: thirdOtp.id,
+      confidant_person_id: thirdOtp.value!,
+      confidant_type: 'OTP',
+      phone_number: thirdOtp.confidant_otp_phone!,
+    };
   }
   const thirdOffline = rows.find((r) => r.type === 'THIRD_PERSON' && r.value && r.confidant_offline);
-  if (thirdOffline) return { type: 'THIRD_PERSON', method_id: thirdOffline.id, confidant_person_id: thirdOffline.value!, confidant_type: 'OFFLINE' };
+  if (thirdOffline)
+    return { type: 'THIRD_PERSON', method_id: thirdOffline.id, confidant_person_id: thirdOffline.value!, confidant_type: 'OFFLINE' };
   return null;
 }
 

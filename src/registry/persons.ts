@@ -30,7 +30,11 @@ export function maskIdentifier(value: string): string {
 }
 
 const initials = (name: string | null | undefined) =>
-  (name ?? '').split(/[\s-]+/).filter(Boolean).map((part) => `${[...part][0].toUpperCase()}.`).join('-');
+  (name ?? '')
+    .split(/[\s-]+/)
+    .filter(Boolean)
+    .map((part) => `${[...part][0].toUpperCase()}.`)
+    .join('-');
 
 /** Last name and initials as the blueprint's confidant block shows it: `Петров А.А.`, `Іваненко А.-М.П.`. */
 export function maskedName(p: { first_name: string; last_name: string; second_name: string | null }): string {
@@ -41,39 +45,55 @@ export function maskedName(p: { first_name: string; last_name: string; second_na
 const Id = Type.String({ format: 'uuid' });
 const DateTime = (description: string) => Type.String({ description: `${description}, ISO 8601 in UTC` });
 
-const ConfidantPerson = Type.Object({
-  id: Id,
-  name: Type.String({ description: 'Last name and initials', example: 'Петров А.А.' }),
-  gender: Type.Optional(Type.String({ description: 'MALE | FEMALE' })),
-  tax_id: Type.Optional(Type.String({ description: 'Masked: all but the last two characters', example: '********50' })),
-  no_tax_id: Type.Boolean(),
-  unzr: Type.Optional(Type.String({ description: 'Masked: all but the last two characters' })),
-  documents_person: Type.Array(Type.Object({
-    type: Type.String({ description: 'Dictionary DOCUMENT_TYPE' }),
-    number: Type.String({ description: 'Masked: all but the last two characters', example: '******18' }),
-  }, { additionalProperties: false })),
-  phones: Type.Array(Type.Object({
-    type: Type.String({ description: 'Dictionary PHONE_TYPE' }),
-    number: Type.String({ description: 'Masked', example: '+38093*****85' }),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false, description: 'The third person of a THIRD_PERSON method, masked' });
+const ConfidantPerson = Type.Object(
+  {
+    id: Id,
+    name: Type.String({ description: 'Last name and initials', example: 'Петров А.А.' }),
+    gender: Type.Optional(Type.String({ description: 'MALE | FEMALE' })),
+    tax_id: Type.Optional(Type.String({ description: 'Masked: all but the last two characters', example: '********50' })),
+    no_tax_id: Type.Boolean(),
+    unzr: Type.Optional(Type.String({ description: 'Masked: all but the last two characters' })),
+    documents_person: Type.Array(
+      Type.Object(
+        {
+          type: Type.String({ description: 'Dictionary DOCUMENT_TYPE' }),
+          number: Type.String({ description: 'Masked: all but the last two characters', example: '******18' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    phones: Type.Array(
+      Type.Object(
+        {
+          type: Type.String({ description: 'Dictionary PHONE_TYPE' }),
+          number: Type.String({ description: 'Masked', example: '+38093*****85' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'The third person of a THIRD_PERSON method, masked' },
+);
 
-export const PersonAuthMethod = Type.Object({
-  id: Id,
-  type: Type.String({ description: 'OTP | OFFLINE | THIRD_PERSON | NA' }),
-  phone_number: Type.Optional(Type.String({ description: 'OTP: the phone, masked', example: '+38093*****85' })),
-  value: Type.Optional(Type.String({ description: 'THIRD_PERSON: MPI id of the third person' })),
-  alias: Type.Optional(Type.String({ example: 'husband' })),
-  ended_at: Type.Optional(DateTime('When the method ends')),
-  started_at: DateTime('When the method started'),
-  is_active: Type.Boolean(),
-  person_id: Id,
-  confidant_person: Type.Optional(ConfidantPerson),
-  inserted_at: DateTime('Inserted'),
-  updated_at: DateTime('Updated'),
-  inserted_by: Type.Optional(Type.String()),
-  updated_by: Type.Optional(Type.String()),
-}, { additionalProperties: false, description: 'Person_auth_methods' });
+export const PersonAuthMethod = Type.Object(
+  {
+    id: Id,
+    type: Type.String({ description: 'OTP | OFFLINE | THIRD_PERSON | NA' }),
+    phone_number: Type.Optional(Type.String({ description: 'OTP: the phone, masked', example: '+38093*****85' })),
+    value: Type.Optional(Type.String({ description: 'THIRD_PERSON: MPI id of the third person' })),
+    alias: Type.Optional(Type.String({ example: 'husband' })),
+    ended_at: Type.Optional(DateTime('When the method ends')),
+    started_at: DateTime('When the method started'),
+    is_active: Type.Boolean(),
+    person_id: Id,
+    confidant_person: Type.Optional(ConfidantPerson),
+    inserted_at: DateTime('Inserted'),
+    updated_at: DateTime('Updated'),
+    inserted_by: Type.Optional(Type.String()),
+    updated_by: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, description: 'Person_auth_methods' },
+);
 
 export const personAuthMethodsResponses = {
   200: dataEnvelope(Type.Array(PersonAuthMethod), "The person's active authentication methods, oldest first"),
@@ -132,55 +152,64 @@ export async function personAuthMethods(db: Db, personId: string): Promise<Json[
     [personId],
   );
   if (!rows.length) return undefined;
-  return rows.filter((r) => r.id !== null).map((r) => {
-    const item: Json = {
-      id: r.id,
-      type: r.type,
-      phone_number: r.phone_number === null ? null : maskPhone(r.phone_number),
-      value: r.value,
-      alias: r.alias,
-      ended_at: iso(r.ended_at),
-      started_at: iso(r.started_at),
-      is_active: r.is_active,
-      person_id: personId.toLowerCase(),
-      confidant_person: r.c_id === null ? null : {
-        id: r.c_id,
-        name: maskedName({ first_name: r.c_first_name, last_name: r.c_last_name, second_name: r.c_second_name }),
-        gender: r.c_gender,
-        tax_id: r.c_tax_id === null ? null : maskIdentifier(r.c_tax_id),
-        no_tax_id: r.c_no_tax_id,
-        unzr: r.c_unzr === null ? null : maskIdentifier(r.c_unzr),
-        documents_person: jsonArray(r.c_documents).map((d) => ({ type: String(d.type), number: maskIdentifier(String(d.number)) })),
-        phones: jsonArray(r.c_phones).map((ph) => ({ type: String(ph.type), number: maskPhone(String(ph.number)) })),
-      },
-      inserted_at: iso(r.inserted_at),
-      updated_at: iso(r.updated_at),
-      inserted_by: r.inserted_by,
-      updated_by: r.updated_by,
-    };
-    const c = item.confidant_person as Json | null;
-    if (c) for (const k of Object.keys(c)) if (c[k] === null) delete c[k];
-    for (const k of Object.keys(item)) if (item[k] === null) delete item[k];
-    return item;
-  });
+  return rows
+    .filter((r) => r.id !== null)
+    .map((r) => {
+      const item: Json = {
+        id: r.id,
+        type: r.type,
+        phone_number: r.phone_number === null ? null : maskPhone(r.phone_number),
+        value: r.value,
+        alias: r.alias,
+        ended_at: iso(r.ended_at),
+        started_at: iso(r.started_at),
+        is_active: r.is_active,
+        person_id: personId.toLowerCase(),
+        confidant_person:
+          r.c_id === null
+            ? null
+            : {
+                id: r.c_id,
+                name: maskedName({ first_name: r.c_first_name, last_name: r.c_last_name, second_name: r.c_second_name }),
+                gender: r.c_gender,
+                tax_id: r.c_tax_id === null ? null : maskIdentifier(r.c_tax_id),
+                no_tax_id: r.c_no_tax_id,
+                unzr: r.c_unzr === null ? null : maskIdentifier(r.c_unzr),
+                documents_person: jsonArray(r.c_documents).map((d) => ({ type: String(d.type), number: maskIdentifier(String(d.number)) })),
+                phones: jsonArray(r.c_phones).map((ph) => ({ type: String(ph.type), number: maskPhone(String(ph.number)) })),
+              },
+        inserted_at: iso(r.inserted_at),
+        updated_at: iso(r.updated_at),
+        inserted_by: r.inserted_by,
+        updated_by: r.updated_by,
+      };
+      const c = item.confidant_person as Json | null;
+      if (c) for (const k of Object.keys(c)) if (c[k] === null) delete c[k];
+      for (const k of Object.keys(item)) if (item[k] === null) delete item[k];
+      return item;
+    });
 }
 
 export function personRoutes(app: App, platform: Platform) {
-  app.get('/api/persons/:id/authentication_methods', {
-    config: { scopes: ['person:read'] },
-    schema: {
-      tags: ['MPI'],
-      summary: "Get a person's authentication methods",
-      description:
-        "The person's active authentication methods with their ids (the id a composition's INFORM_WITH extension names). " +
-        'A THIRD_PERSON method shows its confidant_person masked. 404 for an unknown or inactive person.',
-      params: Type.Object({ id: Type.String({ description: 'MPI person id' }) }),
-      response: personAuthMethodsResponses,
+  app.get(
+    '/api/persons/:id/authentication_methods',
+    {
+      config: { scopes: ['person:read'] },
+      schema: {
+        tags: ['MPI'],
+        summary: "Get a person's authentication methods",
+        description:
+          "The person's active authentication methods with their ids (the id a composition's INFORM_WITH extension names). " +
+          'A THIRD_PERSON method shows its confidant_person masked. 404 for an unknown or inactive person.',
+        params: Type.Object({ id: Type.String({ description: 'MPI person id' }) }),
+        response: personAuthMethodsResponses,
+      },
     },
-  }, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    const methods = await personAuthMethods(platform.db, id);
-    if (!methods) throw notFound(PERSON_NOT_FOUND);
-    return sendData(request, reply, methods);
-  });
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const methods = await personAuthMethods(platform.db, id);
+      if (!methods) throw notFound(PERSON_NOT_FOUND);
+      return sendData(request, reply, methods);
+    },
+  );
 }

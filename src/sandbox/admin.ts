@@ -77,10 +77,20 @@ export function adminRoutes(app: App, platform: Platform) {
         if (!le.rowCount) throw validationFailed([invalidField('$.legal_entity_id', 'Legal entity not found')]);
       }
       const existed = body.id ? (await db.query('SELECT 1 FROM mis_clients WHERE id = $1', [body.id])).rowCount > 0 : false;
-      const client = await auth.createClient({ id: body.id, name: body.name, legalEntityId: body.legal_entity_id ?? null, secret: body.secret });
-      return sendData(request, reply, { id: client.id, name: body.name, legal_entity_id: body.legal_entity_id ?? null, secret: client.secret }, {
-        status: existed ? 200 : 201,
+      const client = await auth.createClient({
+        id: body.id,
+        name: body.name,
+        legalEntityId: body.legal_entity_id ?? null,
+        secret: body.secret,
       });
+      return sendData(
+        request,
+        reply,
+        { id: client.id, name: body.name, legal_entity_id: body.legal_entity_id ?? null, secret: client.secret },
+        {
+          status: existed ? 200 : 201,
+        },
+      );
     },
   );
 
@@ -88,12 +98,19 @@ export function adminRoutes(app: App, platform: Platform) {
     '/admin/tokens',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Issue an access token for a client', body: TokenBody } },
     async (request, reply) => {
-      const body = request.body as { client_id: string; user_id?: string | null; employee_id?: string | null; scopes: string[]; expires_in?: number };
+      const body = request.body as {
+        client_id: string;
+        user_id?: string | null;
+        employee_id?: string | null;
+        scopes: string[];
+        expires_in?: number;
+      };
       // a token for a scope no route checks would only ever answer 403: refuse it at issue time
       const unknown = body.scopes.flatMap((s, i) => ((ALL_SCOPES as readonly string[]).includes(s) ? [] : [i]));
       if (unknown.length) {
-        throw validationFailed(unknown.map((i) =>
-          invalidField(`$.scopes[${i}]`, `unknown scope ${body.scopes[i]}`, 'inclusion', [...ALL_SCOPES])));
+        throw validationFailed(
+          unknown.map((i) => invalidField(`$.scopes[${i}]`, `unknown scope ${body.scopes[i]}`, 'inclusion', [...ALL_SCOPES])),
+        );
       }
       if (body.employee_id) {
         const e = await db.query('SELECT 1 FROM employees WHERE id = $1', [body.employee_id]);
@@ -114,7 +131,14 @@ export function adminRoutes(app: App, platform: Platform) {
     '/admin/sms',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'SMS outbox, newest first', querystring: SmsQuery } },
     async (request, reply) => {
-      const q = request.query as { phone_number?: string; entity_id?: string; entity_name?: string; status?: string; page?: number; page_size?: number };
+      const q = request.query as {
+        phone_number?: string;
+        entity_id?: string;
+        entity_name?: string;
+        status?: string;
+        page?: number;
+        page_size?: number;
+      };
       const page = q.page ?? 1;
       const pageSize = q.page_size ?? 50;
       const where: string[] = [];

@@ -21,10 +21,10 @@ async function getState<T>(db: Db, key: string): Promise<T | undefined> {
   return r.rows[0]?.value;
 }
 async function setState(db: Db, key: string, value: unknown) {
-  await db.query(
-    'INSERT INTO sandbox_state(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
-    [key, JSON.stringify(value)],
-  );
+  await db.query('INSERT INTO sandbox_state(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [
+    key,
+    JSON.stringify(value),
+  ]);
 }
 
 export async function ensureSandbox(platform: Platform, opts: { embedded: boolean }): Promise<SandboxInfo> {

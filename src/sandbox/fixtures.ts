@@ -40,7 +40,8 @@ function dbErrorToInvalid(err: any, prefix: string): InvalidEntry | undefined {
     const field = m?.[1] ?? 'id';
     return invalidField(`${prefix}.${field}`, m ? `${m[3]} with id ${m[2]} not found` : String(err.detail ?? err.message));
   }
-  if (code === '23502') return invalidField(`${prefix}.${err.column ?? 'id'}`, `required property ${err.column ?? ''} was not present`, 'required');
+  if (code === '23502')
+    return invalidField(`${prefix}.${err.column ?? 'id'}`, `required property ${err.column ?? ''} was not present`, 'required');
   if (code.startsWith('22') || code === '23505' || code === '23514') return invalidField(prefix, String(err.message));
   return undefined;
 }

@@ -39,20 +39,31 @@ async function keysFor(alg: KeyAlg): Promise<CryptoKeyPair> {
 type NamePart = [oid: string, value: string, kind?: 'printable' | 'utf8'];
 function rdn(parts: NamePart[]): pkijs.RelativeDistinguishedNames {
   return new pkijs.RelativeDistinguishedNames({
-    typesAndValues: parts.map(([type, value, kind]) => new pkijs.AttributeTypeAndValue({
-      type,
-      value: kind === 'printable' ? new asn1js.PrintableString({ value }) : new asn1js.Utf8String({ value }),
-    })),
+    typesAndValues: parts.map(
+      ([type, value, kind]) =>
+        new pkijs.AttributeTypeAndValue({
+          type,
+          value: kind === 'printable' ? new asn1js.PrintableString({ value }) : new asn1js.Utf8String({ value }),
+        }),
+    ),
   });
 }
 
 function toPem(der: Uint8Array) {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
 async function issue(o: {
-  subject: NamePart[]; keys: CryptoKeyPair; issuer?: TestIdentity; ca: boolean; notBefore: Date; notAfter: Date; alg: KeyAlg;
+  subject: NamePart[];
+  keys: CryptoKeyPair;
+  issuer?: TestIdentity;
+  ca: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  alg: KeyAlg;
   drfo?: string;
 }): Promise<TestIdentity> {
   const cert = new pkijs.Certificate();
@@ -73,9 +84,14 @@ async function issue(o: {
   if (o.drfo) {
     // subjectDirectoryAttributes with the Ukrainian DRFO attribute, as pre-ETSI qualified certificates carry the tax id
     const sda = new asn1js.Sequence({
-      value: [new asn1js.Sequence({
-        value: [new asn1js.ObjectIdentifier({ value: '1.2.804.2.1.1.1.11.1.4.1.1' }), new asn1js.Set({ value: [new asn1js.PrintableString({ value: o.drfo })] })],
-      })],
+      value: [
+        new asn1js.Sequence({
+          value: [
+            new asn1js.ObjectIdentifier({ value: '1.2.804.2.1.1.1.11.1.4.1.1' }),
+            new asn1js.Set({ value: [new asn1js.PrintableString({ value: o.drfo })] }),
+          ],
+        }),
+      ],
     });
     cert.extensions.push(new pkijs.Extension({ extnID: '2.5.29.9', critical: false, extnValue: sda.toBER(false) }));
   }
@@ -88,9 +104,16 @@ async function issue(o: {
 /** A self-signed CA. */
 export async function makeCa(name = 'Test KEP CA', alg: KeyAlg = 'ECDSA'): Promise<TestIdentity> {
   return issue({
-    subject: [['2.5.4.6', 'UA', 'printable'], ['2.5.4.10', 'esoz-core tests'], ['2.5.4.3', name]],
-    keys: await keysFor(alg), ca: true, alg,
-    notBefore: new Date(Date.now() - 86400_000), notAfter: new Date(Date.now() + 365 * 86400_000),
+    subject: [
+      ['2.5.4.6', 'UA', 'printable'],
+      ['2.5.4.10', 'esoz-core tests'],
+      ['2.5.4.3', name],
+    ],
+    keys: await keysFor(alg),
+    ca: true,
+    alg,
+    notBefore: new Date(Date.now() - 86400_000),
+    notAfter: new Date(Date.now() + 365 * 86400_000),
   });
 }
 
@@ -109,11 +132,20 @@ export interface SignerOptions {
 
 export async function makeSigner(o: SignerOptions = {}): Promise<TestIdentity> {
   const alg = o.alg ?? 'ECDSA';
-  const subject: NamePart[] = [['2.5.4.6', 'UA', 'printable'], ['2.5.4.3', o.name ?? 'Test Doctor']];
+  const subject: NamePart[] = [
+    ['2.5.4.6', 'UA', 'printable'],
+    ['2.5.4.3', o.name ?? 'Test Doctor'],
+  ];
   if (o.taxId !== undefined) subject.push(['2.5.4.5', o.taxId, 'printable']);
   return issue({
-    subject, keys: await keysFor(alg), issuer: o.ca, ca: false, alg, drfo: o.drfo,
-    notBefore: o.notBefore ?? new Date(Date.now() - 3600_000), notAfter: o.notAfter ?? new Date(Date.now() + 30 * 86400_000),
+    subject,
+    keys: await keysFor(alg),
+    issuer: o.ca,
+    ca: false,
+    alg,
+    drfo: o.drfo,
+    notBefore: o.notBefore ?? new Date(Date.now() - 3600_000),
+    notAfter: o.notAfter ?? new Date(Date.now() + 30 * 86400_000),
   });
 }
 
@@ -132,7 +164,7 @@ export interface SignOptions {
 
 /** Attached CMS SignedData over `content`, base64 of its DER. */
 export async function signCms(signer: TestIdentity, content: string | Uint8Array, o: SignOptions = {}): Promise<string> {
-  const data: Uint8Array<ArrayBuffer> = typeof content === "string" ? new TextEncoder().encode(content) : new Uint8Array(content);
+  const data: Uint8Array<ArrayBuffer> = typeof content === 'string' ? new TextEncoder().encode(content) : new Uint8Array(content);
   const cert = signer.cert;
   const signerInfo = new pkijs.SignerInfo({
     version: 1,

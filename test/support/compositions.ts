@@ -26,19 +26,35 @@ export interface World {
 
 export async function seedWorld(server: TestServer): Promise<World> {
   const w: World = {
-    legalEntityId: randomUUID(), otherLegalEntityId: randomUUID(),
-    authorId: randomUUID(), authorTaxId: String(3_000_000_000 + Math.floor(Math.random() * 999_999_999)).slice(0, 10),
-    otherEmployeeId: randomUUID(), colleagueId: randomUUID(), colleagueTaxId: '2222222222',
-    personId: randomUUID(), motherId: randomUUID(), prepersonId: randomUUID(),
-    episodeId: randomUUID(), encounterId: randomUUID(), motherEncounterId: randomUUID(), prepersonEncounterId: randomUUID(),
+    legalEntityId: randomUUID(),
+    otherLegalEntityId: randomUUID(),
+    authorId: randomUUID(),
+    authorTaxId: String(3_000_000_000 + Math.floor(Math.random() * 999_999_999)).slice(0, 10),
+    otherEmployeeId: randomUUID(),
+    colleagueId: randomUUID(),
+    colleagueTaxId: '2222222222',
+    personId: randomUUID(),
+    motherId: randomUUID(),
+    prepersonId: randomUUID(),
+    episodeId: randomUUID(),
+    encounterId: randomUUID(),
+    motherEncounterId: randomUUID(),
+    prepersonEncounterId: randomUUID(),
     authMethodId: '',
   };
   const enc = (id: string, personId: string, episodeId: string | null) => ({
-    id, person_id: personId, episode_id: episodeId, legal_entity_id: w.legalEntityId, employee_id: w.authorId,
+    id,
+    person_id: personId,
+    episode_id: episodeId,
+    legal_entity_id: w.legalEntityId,
+    employee_id: w.authorId,
   });
   // the sandbox's POST /admin/fixtures (registry capability), snake_case rows of migration 010
   await server.fixtures({
-    legal_entities: [{ id: w.legalEntityId, name: 'Clinic', edrpou: '12345678' }, { id: w.otherLegalEntityId, name: 'Other clinic', edrpou: '87654321' }],
+    legal_entities: [
+      { id: w.legalEntityId, name: 'Clinic', edrpou: '12345678' },
+      { id: w.otherLegalEntityId, name: 'Other clinic', edrpou: '87654321' },
+    ],
     employees: [
       { id: w.authorId, legal_entity_id: w.legalEntityId, party: { first_name: 'Ivan', last_name: 'Doctor', tax_id: w.authorTaxId } },
       { id: w.otherEmployeeId, legal_entity_id: w.otherLegalEntityId, party: { tax_id: '1111111111' } },
@@ -50,9 +66,15 @@ export async function seedWorld(server: TestServer): Promise<World> {
     ],
     prepersons: [{ id: w.prepersonId }],
     episodes: [{ id: w.episodeId, person_id: w.personId, legal_entity_id: w.legalEntityId, name: 'Flu' }],
-    encounters: [enc(w.encounterId, w.personId, w.episodeId), enc(w.motherEncounterId, w.motherId, null), enc(w.prepersonEncounterId, w.prepersonId, null)],
+    encounters: [
+      enc(w.encounterId, w.personId, w.episodeId),
+      enc(w.motherEncounterId, w.motherId, null),
+      enc(w.prepersonEncounterId, w.prepersonId, null),
+    ],
   });
-  const m = await server.runtime.platform.db.query<{ id: string }>('SELECT id FROM person_authentication_methods WHERE person_id = $1', [w.personId]);
+  const m = await server.runtime.platform.db.query<{ id: string }>('SELECT id FROM person_authentication_methods WHERE person_id = $1', [
+    w.personId,
+  ]);
   w.authMethodId = m.rows[0].id;
   return w;
 }
@@ -77,10 +99,12 @@ export function createBody(w: World, o: BodyOptions = {}) {
   return {
     type: { coding: [{ system: 'COMPOSITION_TYPES', code: o.type ?? 'TEMP_DISABILITY' }] },
     category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: o.category ?? 'SICKNESS' }] },
-    event: [{
-      code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
-      period: { start: o.start ?? '2026-09-01T00:00:01Z', end: o.end === undefined ? '2026-09-05T20:59:59Z' : o.end },
-    }],
+    event: [
+      {
+        code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
+        period: { start: o.start ?? '2026-09-01T00:00:01Z', end: o.end === undefined ? '2026-09-05T20:59:59Z' : o.end },
+      },
+    ],
     subject: ref(subject.type, subject.id),
     encounter: ref('encounter', o.encounterId ?? w.encounterId),
     author: ref('employee', o.authorId ?? w.authorId),
@@ -94,7 +118,11 @@ export async function misOf(server: TestServer, w: World, legalEntityId = w.lega
 }
 
 /** Poll a job like an MIS: wait until its eta (capped), then GET, until it is not PENDING. */
-export async function pollJob(mis: Mis, jobId: string, o: { timeoutMs?: number; maxWaitMs?: number; polls?: CallResult[] } = {}): Promise<CallResult> {
+export async function pollJob(
+  mis: Mis,
+  jobId: string,
+  o: { timeoutMs?: number; maxWaitMs?: number; polls?: CallResult[] } = {},
+): Promise<CallResult> {
   const until = Date.now() + (o.timeoutMs ?? 20_000);
   let wait = 0;
   for (;;) {

@@ -102,7 +102,8 @@ export function envelopeProblem(r: RawResponse): string | undefined {
   if (!meta || typeof meta !== 'object') return 'no meta';
   const metaKeys = Object.keys(meta).sort().join(',');
   if (metaKeys !== 'code,request_id,type,url') return `meta keys are ${metaKeys}`;
-  if (typeof meta.url !== 'string' || typeof meta.request_id !== 'string' || (meta.type !== 'object' && meta.type !== 'list')) return 'meta field types';
+  if (typeof meta.url !== 'string' || typeof meta.request_id !== 'string' || (meta.type !== 'object' && meta.type !== 'list'))
+    return 'meta field types';
   if (meta.code !== r.status) return `meta.code ${meta.code} is not the HTTP status`;
   const keys = Object.keys(body).sort().join(',');
   if (r.status >= 400) {
@@ -122,8 +123,26 @@ export function envelopeProblem(r: RawResponse): string | undefined {
 
 /** Numbers in query strings that overflow bigint, are exponents, negative, not numbers at all. */
 export const BAD_NUMBERS = [
-  '9223372036854775808', '9223372036854775807', '-9223372036854775809', '99999999999999999999', '1e21', '1e3', '-1', '0', '1.5',
-  '2147483648', '-2147483649', 'NaN', 'Infinity', '-Infinity', '0x10', '%201', '', '1%00', '00000000000000000000001', '1_000',
+  '9223372036854775808',
+  '9223372036854775807',
+  '-9223372036854775809',
+  '99999999999999999999',
+  '1e21',
+  '1e3',
+  '-1',
+  '0',
+  '1.5',
+  '2147483648',
+  '-2147483649',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '0x10',
+  '%201',
+  '',
+  '1%00',
+  '00000000000000000000001',
+  '1_000',
 ];
 
 const BAD_PERCENT = ['%', '%zz', '%E0%A4%A', '%C0%AF', '%FF', '%ED%A0%80', 'a%', '%u0041', '%%', '%0', '%G1'];
@@ -174,10 +193,18 @@ interface SchemaCtx {
 function stringArb(s: Schema, ctx: SchemaCtx, key: string): fc.Arbitrary<string> {
   if (s.format === 'uuid') {
     if (key === 'id' && ctx.freshIds) return fc.uuid();
-    return fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ctx.uuids) }, { weight: 2, arbitrary: fc.uuid() }, { weight: 1, arbitrary: textArb });
+    return fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...ctx.uuids) },
+      { weight: 2, arbitrary: fc.uuid() },
+      { weight: 1, arbitrary: textArb },
+    );
   }
-  if (s.format === 'date-time') return fc.date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2100-01-01') }).map((d) => d.toISOString());
-  if (s.format === 'date') return fc.date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2100-01-01') }).map((d) => d.toISOString().slice(0, 10));
+  if (s.format === 'date-time')
+    return fc.date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2100-01-01') }).map((d) => d.toISOString());
+  if (s.format === 'date')
+    return fc
+      .date({ noInvalidDate: true, min: new Date('1900-01-01'), max: new Date('2100-01-01') })
+      .map((d) => d.toISOString().slice(0, 10));
   return fc.oneof(
     { weight: 4, arbitrary: fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 12, 12) }) },
     { weight: 1, arbitrary: textArb },
@@ -192,7 +219,9 @@ export function schemaArb(s: Schema | undefined, ctx: SchemaCtx, depth = 0, key 
   else if (s.type === 'object' || s.properties) {
     const props: Record<string, fc.Arbitrary<unknown>> = {};
     for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) props[k] = schemaArb(v, ctx, depth + 1, k);
-    base = Object.keys(props).length ? fc.record(props, { requiredKeys: (s.required ?? []).filter((k: string) => k in props) }) : fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 });
+    base = Object.keys(props).length
+      ? fc.record(props, { requiredKeys: (s.required ?? []).filter((k: string) => k in props) })
+      : fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 });
   } else if (s.type === 'array') {
     const min = s.minItems ?? 0;
     base = fc.array(schemaArb(s.items, ctx, depth + 1, key), { minLength: min, maxLength: Math.max(min, Math.min(s.maxItems ?? 3, 3)) });
@@ -214,7 +243,8 @@ const deep = (n: number, kind: 'array' | 'object') => `__DEEP_${kind}_${n}__`;
 /** JSON.stringify, with the deep-nesting placeholders expanded. */
 export function toJson(v: unknown): string {
   return (JSON.stringify(v) ?? 'null').replace(/"__DEEP_(array|object)_(\d+)__"/g, (_m, kind: string, n: string) =>
-    kind === 'array' ? `${'['.repeat(Number(n))}1${']'.repeat(Number(n))}` : `${'{"a":'.repeat(Number(n))}1${'}'.repeat(Number(n))}`);
+    kind === 'array' ? `${'['.repeat(Number(n))}1${']'.repeat(Number(n))}` : `${'{"a":'.repeat(Number(n))}1${'}'.repeat(Number(n))}`,
+  );
 }
 
 /** Values of the wrong type, size or content. */
@@ -223,7 +253,12 @@ export const wrongValueArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom('a\u0000b', '\u0000'),
   textArb,
   fc.integer({ min: 100, max: 5_000 }).chain((n) => fc.constantFrom(deep(n, 'array'), deep(n, 'object'))),
-  fc.integer({ min: 100, max: 5_000 }).chain((n) => fc.constantFrom(Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, () => ({ a: '\u0000' })))),
+  fc.integer({ min: 100, max: 5_000 }).chain((n) =>
+    fc.constantFrom(
+      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: n }, () => ({ a: '\u0000' })),
+    ),
+  ),
   fc.jsonValue({ maxDepth: 3 }),
 );
 
@@ -257,17 +292,35 @@ export function mutate(value: unknown, pick: number, op: 'replace' | 'delete' | 
 // Body bytes and content types
 
 export const CONTENT_TYPES = [
-  'application/json', 'application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json; charset=windows-1251',
-  'application/json; charset=utf-16le', 'application/json; charset=bogus', 'text/plain', 'text/plain; charset=koi8-u',
-  'application/x-www-form-urlencoded', 'multipart/form-data; boundary=xyz', 'application/xml', 'application/merge-patch+json',
-  'application/vnd.api+json', '*/*', 'a/b/c', ';;;', 'application/json; charset="utf-8"; foo=bar',
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=UTF-8',
+  'application/json; charset=windows-1251',
+  'application/json; charset=utf-16le',
+  'application/json; charset=bogus',
+  'text/plain',
+  'text/plain; charset=koi8-u',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=xyz',
+  'application/xml',
+  'application/merge-patch+json',
+  'application/vnd.api+json',
+  '*/*',
+  'a/b/c',
+  ';;;',
+  'application/json; charset="utf-8"; foo=bar',
 ];
 
 export type BodyEncoding = 'utf8' | 'latin1' | 'utf16le' | 'invalid-utf8' | 'bom';
 
 export function encodeBody(text: string, encoding: BodyEncoding): Buffer {
   if (encoding === 'latin1' || encoding === 'utf16le') return Buffer.from(text, encoding);
-  if (encoding === 'invalid-utf8') return Buffer.concat([Buffer.from(text.slice(0, text.length >> 1)), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xe2, 0x82]), Buffer.from(text.slice(text.length >> 1))]);
+  if (encoding === 'invalid-utf8')
+    return Buffer.concat([
+      Buffer.from(text.slice(0, text.length >> 1)),
+      Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xe2, 0x82]),
+      Buffer.from(text.slice(text.length >> 1)),
+    ]);
   if (encoding === 'bom') return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
   return Buffer.from(text);
 }

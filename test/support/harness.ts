@@ -44,7 +44,13 @@ export interface TestServer {
   databaseUrl: string;
   call<T = any>(method: string, path: string, opts?: CallOptions): Promise<CallResult<T>>;
   /** A MIS client of `legalEntityId` with a token carrying `scopes` (all by default). */
-  mis(opts?: { legalEntityId?: string | null; scopes?: string[]; employeeId?: string | null; userId?: string | null; expiresIn?: number }): Promise<Mis>;
+  mis(opts?: {
+    legalEntityId?: string | null;
+    scopes?: string[];
+    employeeId?: string | null;
+    userId?: string | null;
+    expiresIn?: number;
+  }): Promise<Mis>;
   fixtures(body: Record<string, unknown[]>): Promise<Record<string, string[]>>;
   close(): Promise<void>;
 }

@@ -31,27 +31,39 @@ export function testCapability(state: TestCapabilityState): Capability {
       });
     },
     routes(app) {
-      app.post('/api/test/echo', {
-        config: { scopes: ['test:echo'] },
-        schema: {
-          body: Type.Object(
-            {
-              name: Type.String({ minLength: 2 }),
-              age: Type.Integer({ minimum: 0 }),
-              person: Type.Object({ id: Type.String({ format: 'uuid' }), kind: Type.Union([Type.Literal('OTP'), Type.Literal('OFFLINE')]) }, { additionalProperties: false }),
-            },
-            { additionalProperties: false },
-          ),
+      app.post(
+        '/api/test/echo',
+        {
+          config: { scopes: ['test:echo'] },
+          schema: {
+            body: Type.Object(
+              {
+                name: Type.String({ minLength: 2 }),
+                age: Type.Integer({ minimum: 0 }),
+                person: Type.Object(
+                  { id: Type.String({ format: 'uuid' }), kind: Type.Union([Type.Literal('OTP'), Type.Literal('OFFLINE')]) },
+                  { additionalProperties: false },
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          },
         },
-      }, async (req, reply) => sendData(req, reply, { echo: req.body, client_id: req.auth.clientId }));
+        async (req, reply) => sendData(req, reply, { echo: req.body, client_id: req.auth.clientId }),
+      );
       app.patch('/api/test/action', { config: { scopes: ['test:echo'] } }, async (req, reply) => sendData(req, reply, { done: true }));
       app.get('/api/test/list', { config: { scopes: ['test:echo'] } }, async (req, reply) =>
-        sendData(req, reply, [{ n: 1 }, { n: 2 }], { paging: { page_number: 1, page_size: 50, total_entries: 2, total_pages: 1 } }));
+        sendData(req, reply, [{ n: 1 }, { n: 2 }], { paging: { page_number: 1, page_size: 50, total_entries: 2, total_pages: 1 } }),
+      );
       // declares {n: integer}; ?bad=1 answers {n: "one"}, which the response check must refuse
-      app.get('/api/test/declared', {
-        config: { scopes: ['test:echo'] },
-        schema: { response: { 200: dataEnvelope(Type.Object({ n: Type.Integer() }, { additionalProperties: false }), 'n') } },
-      }, async (req, reply) => sendData(req, reply, (req.query as { bad?: string }).bad ? { n: 'one' } : { n: 1 }));
+      app.get(
+        '/api/test/declared',
+        {
+          config: { scopes: ['test:echo'] },
+          schema: { response: { 200: dataEnvelope(Type.Object({ n: Type.Integer() }, { additionalProperties: false }), 'n') } },
+        },
+        async (req, reply) => sendData(req, reply, (req.query as { bad?: string }).bad ? { n: 'one' } : { n: 1 }),
+      );
       app.get('/api/test/boom', { config: { scopes: ['test:echo'] } }, async () => {
         throw new Error('secret internals: password=hunter2');
       });

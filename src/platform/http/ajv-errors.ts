@@ -7,11 +7,20 @@ import type { InvalidEntry } from '../errors.ts';
 import { TOO_MANY_ERRORS } from './bounds.ts';
 
 const JSON_TYPE_NAMES: Record<string, string> = {
-  object: 'Object', array: 'List', string: 'String', integer: 'Integer', number: 'Number', boolean: 'Boolean', null: 'Null',
+  object: 'Object',
+  array: 'List',
+  string: 'String',
+  integer: 'Integer',
+  number: 'Number',
+  boolean: 'Boolean',
+  null: 'Null',
 };
 
 export function jsonPath(instancePath: string, child?: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (child !== undefined) parts.push(child);
   let out = '$';
   for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : /^[A-Za-z_][\w]*$/.test(p) ? `.${p}` : `['${p}']`;
@@ -39,7 +48,9 @@ export function truncatedEntry(limit: number): InvalidEntry {
   return {
     entry: '$',
     entry_type: 'request',
-    rules: [{ rule: 'too_many_errors', params: [limit], description: `more invalid entries were found than are listed (at most ${limit})` }],
+    rules: [
+      { rule: 'too_many_errors', params: [limit], description: `more invalid entries were found than are listed (at most ${limit})` },
+    ],
   };
 }
 
@@ -47,7 +58,12 @@ export function truncatedEntry(limit: number): InvalidEntry {
  * `errors` as `invalid[]`, one entry per path with its distinct rules, at most `limit` entries (then
  * `truncatedEntry` is appended). Linear in the number of errors, so a huge 422 cannot hold the event loop.
  */
-export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: InvalidEntry['entry_type'] = 'json_data_property', limit = Infinity): InvalidEntry[] {
+export function ajvToInvalid(
+  errors: ErrorObject[],
+  root: unknown,
+  entryType: InvalidEntry['entry_type'] = 'json_data_property',
+  limit = Infinity,
+): InvalidEntry[] {
   const byEntry = new Map<string, { entry: InvalidEntry; seen: Set<string> }>();
   let truncated = false;
   const add = (entry: string, rule: string, params: unknown[], description: string) => {
@@ -90,12 +106,23 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
         add(jsonPath(err.instancePath, p.missingProperty), 'required', [], `required property ${p.missingProperty} was not present`);
         break;
       case 'additionalProperties':
-        add(jsonPath(err.instancePath, p.additionalProperty), 'schema_does_not_allow_additional_properties', [], 'schema does not allow additional properties');
+        add(
+          jsonPath(err.instancePath, p.additionalProperty),
+          'schema_does_not_allow_additional_properties',
+          [],
+          'schema does not allow additional properties',
+        );
         break;
       case 'type': {
-        const expected = String(p.type).split(',').map((t) => JSON_TYPE_NAMES[t] ?? t);
-        add(jsonPath(err.instancePath), 'cast', expected.map((t) => t.toLowerCase()),
-          `type mismatch. Expected ${expected.join(' or ')} but got ${actualType(valueAt(root, err.instancePath))}`);
+        const expected = String(p.type)
+          .split(',')
+          .map((t) => JSON_TYPE_NAMES[t] ?? t);
+        add(
+          jsonPath(err.instancePath),
+          'cast',
+          expected.map((t) => t.toLowerCase()),
+          `type mismatch. Expected ${expected.join(' or ')} but got ${actualType(valueAt(root, err.instancePath))}`,
+        );
         break;
       }
       case 'enum':
@@ -112,7 +139,12 @@ export function ajvToInvalid(errors: ErrorObject[], root: unknown, entryType: In
       case 'maxLength':
       case 'minItems':
       case 'maxItems':
-        add(jsonPath(err.instancePath), 'length', [p.limit], `expected value to have ${err.keyword.startsWith('min') ? 'a minimum' : 'a maximum'} length of ${p.limit}`);
+        add(
+          jsonPath(err.instancePath),
+          'length',
+          [p.limit],
+          `expected value to have ${err.keyword.startsWith('min') ? 'a minimum' : 'a maximum'} length of ${p.limit}`,
+        );
         break;
       case 'minimum':
       case 'maximum':

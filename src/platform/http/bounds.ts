@@ -42,7 +42,12 @@ export function boundRequestSchema<T>(schema: T): T {
       continue;
     }
     // `properties`/`patternProperties`/`$defs` are maps of schemas; everything else that is an object is a schema or a list of them
-    if (typeof key === 'string' && ['properties', 'patternProperties', '$defs', 'definitions'].includes(key) && v && typeof v === 'object') {
+    if (
+      typeof key === 'string' &&
+      ['properties', 'patternProperties', '$defs', 'definitions'].includes(key) &&
+      v &&
+      typeof v === 'object'
+    ) {
       out[key] = Object.fromEntries(Object.entries(v).map(([k, s]) => [k, boundRequestSchema(s)]));
     } else if (typeof key === 'string' && ['enum', 'const', 'default', 'examples', 'example', 'required'].includes(key)) {
       out[key] = v;
@@ -69,11 +74,12 @@ export function boundRequestSchema<T>(schema: T): T {
 export function nulEntries(value: unknown, entryType: InvalidEntry['entry_type']): InvalidEntry[] {
   const found: InvalidEntry[] = [];
   const path: string[] = [];
-  const report = (what: string) => found.push({
-    entry: jsonPath(path.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')),
-    entry_type: entryType,
-    rules: [{ rule: 'format', params: [], description: `${what} must not contain the NUL character (U+0000)` }],
-  });
+  const report = (what: string) =>
+    found.push({
+      entry: jsonPath(path.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('')),
+      entry_type: entryType,
+      rules: [{ rule: 'format', params: [], description: `${what} must not contain the NUL character (U+0000)` }],
+    });
   const walk = (v: unknown) => {
     if (typeof v === 'string') {
       if (v.includes('\u0000')) report('the value');
@@ -141,7 +147,10 @@ export function boundedValidator(first: Validate, all: Validate): Validate {
       all(data);
       validate.errors = all.errors;
     } else {
-      validate.errors = [...(first.errors ?? []), { keyword: TOO_MANY_ERRORS, instancePath: '', schemaPath: '', params: {}, message: 'more errors' }];
+      validate.errors = [
+        ...(first.errors ?? []),
+        { keyword: TOO_MANY_ERRORS, instancePath: '', schemaPath: '', params: {}, message: 'more errors' },
+      ];
     }
     return false;
   };

@@ -13,19 +13,25 @@ import { isConnectionLoss } from '../db.ts';
 // (fast-json-stringify), so a field missing here is missing on the wire, which the tests catch.
 
 /** Response__Meta of the blueprint. */
-export const MetaSchema = Type.Object({
-  code: Type.Integer({ description: 'HTTP status code' }),
-  url: Type.String({ description: 'The requested URL' }),
-  type: Type.Union([Type.Literal('object'), Type.Literal('list')], { description: '`list` when data is an array' }),
-  request_id: Type.String({ description: 'x-request-id of the request (sent or generated)' }),
-}, { additionalProperties: false });
+export const MetaSchema = Type.Object(
+  {
+    code: Type.Integer({ description: 'HTTP status code' }),
+    url: Type.String({ description: 'The requested URL' }),
+    type: Type.Union([Type.Literal('object'), Type.Literal('list')], { description: '`list` when data is an array' }),
+    request_id: Type.String({ description: 'x-request-id of the request (sent or generated)' }),
+  },
+  { additionalProperties: false },
+);
 
-const PagingSchema = Type.Object({
-  page_number: Type.Integer(),
-  page_size: Type.Integer(),
-  total_entries: Type.Integer(),
-  total_pages: Type.Integer(),
-}, { additionalProperties: false });
+const PagingSchema = Type.Object(
+  {
+    page_number: Type.Integer(),
+    page_size: Type.Integer(),
+    total_entries: Type.Integer(),
+    total_pages: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
 
 /** `{meta, data}`: the success envelope around `data`. */
 export function dataEnvelope(data: TSchema, description: string) {
@@ -37,28 +43,46 @@ export function pageEnvelope(item: TSchema, description: string) {
   return Type.Object({ meta: MetaSchema, data: Type.Array(item), paging: PagingSchema }, { additionalProperties: false, description });
 }
 
-const InvalidRuleSchema = Type.Object({
-  rule: Type.String(),
-  params: Type.Unsafe<unknown>({ description: 'array or object, by rule' }),
-  description: Type.String(),
-}, { additionalProperties: false });
+const InvalidRuleSchema = Type.Object(
+  {
+    rule: Type.String(),
+    params: Type.Unsafe<unknown>({ description: 'array or object, by rule' }),
+    description: Type.String(),
+  },
+  { additionalProperties: false },
+);
 
-const InvalidEntrySchema = Type.Object({
-  entry: Type.String({ description: 'JSON path (`$.field`) or parameter name' }),
-  entry_type: Type.String({ description: 'json_data_property | query_parameter | path_parameter | header | request' }),
-  rules: Type.Array(InvalidRuleSchema),
-}, { additionalProperties: false });
+const InvalidEntrySchema = Type.Object(
+  {
+    entry: Type.String({ description: 'JSON path (`$.field`) or parameter name' }),
+    entry_type: Type.String({ description: 'json_data_property | query_parameter | path_parameter | header | request' }),
+    rules: Type.Array(InvalidRuleSchema),
+  },
+  { additionalProperties: false },
+);
 
 /** `{meta, error}`: the error envelope; `description` says when the status is answered. */
 export function errorEnvelope(description: string) {
-  return Type.Object({
-    meta: MetaSchema,
-    error: Type.Object({
-      type: Type.String({ description: 'ESOZ error type (access_denied, forbidden, not_found, request_conflict, validation_failed, sms_timeout, …)' }),
-      message: Type.String(),
-      invalid: Type.Optional(Type.Array(InvalidEntrySchema, { description: `Every failed rule (422 validation_failed), at most ${MAX_INVALID_ENTRIES} entries; a final entry with rule \`too_many_errors\` says that more were found` })),
-    }, { additionalProperties: false }),
-  }, { additionalProperties: false, description });
+  return Type.Object(
+    {
+      meta: MetaSchema,
+      error: Type.Object(
+        {
+          type: Type.String({
+            description: 'ESOZ error type (access_denied, forbidden, not_found, request_conflict, validation_failed, sms_timeout, …)',
+          }),
+          message: Type.String(),
+          invalid: Type.Optional(
+            Type.Array(InvalidEntrySchema, {
+              description: `Every failed rule (422 validation_failed), at most ${MAX_INVALID_ENTRIES} entries; a final entry with rule \`too_many_errors\` says that more were found`,
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false, description },
+  );
 }
 
 export interface Paging {
@@ -109,21 +133,28 @@ export function sendData(request: FastifyRequest, reply: FastifyReply, data: unk
 export function errorBody(request: FastifyRequest, err: EsozError) {
   const error: { type: string; message: string; invalid?: InvalidEntry[] } = { type: err.type, message: err.message };
   if (err.invalid) {
-    error.invalid = err.invalid.length > MAX_INVALID_ENTRIES
-      ? [...err.invalid.slice(0, MAX_INVALID_ENTRIES), truncatedEntry(MAX_INVALID_ENTRIES)]
-      : err.invalid;
+    error.invalid =
+      err.invalid.length > MAX_INVALID_ENTRIES
+        ? [...err.invalid.slice(0, MAX_INVALID_ENTRIES), truncatedEntry(MAX_INVALID_ENTRIES)]
+        : err.invalid;
   }
   return { meta: meta(request, err.status, 'object'), error };
 }
 
-const PART_ENTRY_TYPE = { body: 'json_data_property', querystring: 'query_parameter', params: 'path_parameter', headers: 'header' } as const;
+const PART_ENTRY_TYPE = {
+  body: 'json_data_property',
+  querystring: 'query_parameter',
+  params: 'path_parameter',
+  headers: 'header',
+} as const;
 
 /** Turn anything thrown during a request into an EsozError (validation, body parsing, unknown faults). */
 export function toEsozError(err: any, request: FastifyRequest): EsozError {
   if (err instanceof EsozError) return err;
   if (Array.isArray(err?.validation)) {
     const part = (err.validationContext ?? 'body') as keyof typeof PART_ENTRY_TYPE;
-    const root = part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : request.headers;
+    const root =
+      part === 'body' ? request.body : part === 'querystring' ? request.query : part === 'params' ? request.params : request.headers;
     return validationFailed(ajvToInvalid(err.validation, root, PART_ENTRY_TYPE[part] ?? 'json_data_property', MAX_INVALID_ENTRIES));
   }
   const code: string = err?.code ?? '';
@@ -132,7 +163,8 @@ export function toEsozError(err: any, request: FastifyRequest): EsozError {
   }
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return errorOfStatus(413, 'Request body is too large');
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errorOfStatus(415, 'Unsupported Content-Type: send application/json');
-  if (isConnectionLoss(err)) return new EsozError(503, 'service_unavailable', 'Database is not reachable, retry the request', undefined, { 'retry-after': '1' });
+  if (isConnectionLoss(err))
+    return new EsozError(503, 'service_unavailable', 'Database is not reachable, retry the request', undefined, { 'retry-after': '1' });
   const status = Number(err?.statusCode);
   if (status >= 400 && status < 500) return errorOfStatus(status, err.message || 'Bad request');
   return errorOfStatus(500, 'Internal server error');

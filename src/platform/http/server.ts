@@ -112,7 +112,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
     frameworkErrors: (err, request, reply: FastifyReply) => {
       const esoz = toEsozError(err, request);
       request.log.info({ status: esoz.status, type: esoz.type, code: err.code }, 'request rejected');
-      reply.header('x-request-id', String(request.id)).code(esoz.status).type('application/json; charset=utf-8').send(errorBody(request, esoz));
+      reply
+        .header('x-request-id', String(request.id))
+        .code(esoz.status)
+        .type('application/json; charset=utf-8')
+        .send(errorBody(request, esoz));
     },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       // a reset connection has no one to answer; a response already under way cannot be replaced
@@ -150,7 +154,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
   const bodyFirstErrorAjv = makeAjv(false, false);
   const textAjv = makeAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? boundedValidator(bodyFirstErrorAjv.compile(schema), bodyAjv.compile(schema)) : textAjv.compile(schema));
+    httpPart === 'body' ? boundedValidator(bodyFirstErrorAjv.compile(schema), bodyAjv.compile(schema)) : textAjv.compile(schema),
+  );
 
   // One JSON parser for every content type: actions without payload accept no body, {} or [];
   // clients that forget Content-Type still get their JSON read.
@@ -208,7 +213,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       let validate = compiled.get(schema);
       if (!validate) compiled.set(schema, (validate = responseAjv.compile(schema)));
       if (!validate(payload)) {
-        throw new Error(`${request.method} ${request.url}: the ${reply.statusCode} response does not match its schema: ${responseAjv.errorsText(validate.errors)}`);
+        throw new Error(
+          `${request.method} ${request.url}: the ${reply.statusCode} response does not match its schema: ${responseAjv.errorsText(validate.errors)}`,
+        );
       }
       return payload;
     });
@@ -322,7 +329,10 @@ export function toOpenApi30(node: unknown, key = ''): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) out[k] = toOpenApi30(v, k);
-  for (const [kw, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+  for (const [kw, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
     if (typeof out[kw] !== 'number') continue;
     const limit = out[kw] as number;
     const other = out[bound];

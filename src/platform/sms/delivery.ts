@@ -183,7 +183,11 @@ export const SMS_SWEEP_QUEUE = 'sms-sweep';
  * relay (enqueued_at = NULL), which gives them a fresh job; the relay is nudged. A spare job is
  * harmless: the claim is conditional. Returns the ids handed back.
  */
-export async function sweepStuckSms(platform: Pick<Platform, 'db' | 'queue' | 'log'>, staleSeconds: number, limit = 500): Promise<string[]> {
+export async function sweepStuckSms(
+  platform: Pick<Platform, 'db' | 'queue' | 'log'>,
+  staleSeconds: number,
+  limit = 500,
+): Promise<string[]> {
   const { rows } = await platform.db.query<{ id: string }>(
     `UPDATE sms_outbox SET enqueued_at = NULL, updated_at = now()
       WHERE id IN (SELECT id FROM sms_outbox

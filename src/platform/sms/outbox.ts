@@ -60,13 +60,23 @@ const attemptBatcherOf = (db: Db) => jsonFunctionBatcher<AttemptItem, SmsAttempt
  * The outbox row's entity is the limited entity (`limit.entityName`, `limit.entityId`).
  * Returns the outbox id; throws the 429 `EsozError` when the window is full. Nudge the relay afterwards.
  */
-export async function recordAttemptAndEnqueueSms(db: Db, limit: SmsTimeoutParams, sms: Pick<OutgoingSms, 'phoneNumber' | 'body'>): Promise<string> {
+export async function recordAttemptAndEnqueueSms(
+  db: Db,
+  limit: SmsTimeoutParams,
+  sms: Pick<OutgoingSms, 'phoneNumber' | 'body'>,
+): Promise<string> {
   // inside a caller's transaction the statement must run on it; on the pool, concurrent calls share one
   // statement and one commit (esoz_sms_attempt_many)
-  const r = db.inTransaction ? await recordSmsAttempt(db, limit, sms) : await attemptBatcherOf(db).run({
-    entity_name: limit.entityName, entity_id: limit.entityId, max: limit.maxAttempts, timeout: limit.sendTimeoutSeconds,
-    phone: sms.phoneNumber, body: sms.body,
-  });
+  const r = db.inTransaction
+    ? await recordSmsAttempt(db, limit, sms)
+    : await attemptBatcherOf(db).run({
+        entity_name: limit.entityName,
+        entity_id: limit.entityId,
+        max: limit.maxAttempts,
+        timeout: limit.sendTimeoutSeconds,
+        phone: sms.phoneNumber,
+        body: sms.body,
+      });
   if (!r.admitted) throw windowFullError(toSmsWindow(r), limit.sendTimeoutSeconds);
   return r.outbox_id!;
 }

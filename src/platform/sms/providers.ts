@@ -50,7 +50,13 @@ export function httpProvider(url: string, timeoutMs: number): SmsProvider {
         res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': msg.id },
-          body: JSON.stringify({ id: msg.id, phone_number: msg.phone_number, body: msg.body, entity_name: msg.entity_name, entity_id: msg.entity_id }),
+          body: JSON.stringify({
+            id: msg.id,
+            phone_number: msg.phone_number,
+            body: msg.body,
+            entity_name: msg.entity_name,
+            entity_id: msg.entity_id,
+          }),
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (err) {

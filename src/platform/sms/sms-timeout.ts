@@ -92,10 +92,16 @@ export interface SmsAttemptResult {
  * when the window is full. Inside a transaction the lock is held until it ends; on the pool the
  * statement is its own transaction.
  */
-export async function recordSmsAttempt(db: Db, p: SmsTimeoutParams, sms?: { phoneNumber: string; body: string }): Promise<SmsAttemptResult> {
+export async function recordSmsAttempt(
+  db: Db,
+  p: SmsTimeoutParams,
+  sms?: { phoneNumber: string; body: string },
+): Promise<SmsAttemptResult> {
   const { rows } = await db.query<{ r: SmsAttemptResult | string }>(
     sms ? 'SELECT esoz_sms_attempt($1, $2, $3, $4, $5, $6) AS r' : 'SELECT esoz_sms_attempt($1, $2, $3, $4) AS r',
-    sms ? [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds, sms.phoneNumber, sms.body] : [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds],
+    sms
+      ? [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds, sms.phoneNumber, sms.body]
+      : [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds],
   );
   const r = rows[0].r;
   return typeof r === 'string' ? JSON.parse(r) : r;
