@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Platform } from '../platform/platform.ts';
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
 import type { AuthContext } from '../platform/auth.ts';
 import { QUEUE_PROCESS, TASK_ERRORS, type JobError, type JobKind, type JobStatus } from './model.ts';
 import { requestHash } from './document.ts';
@@ -132,7 +133,7 @@ async function readJobRows(
     'SELECT esoz_composition_job_states($1::uuid[], $2) AS r',
     [ids, withQueue],
   );
-  const r = typeof rows[0].r === 'string' ? JSON.parse(rows[0].r) : rows[0].r;
+  const r = jsonValue<{ jobs: (JobRow | null)[] | null; queue: number[] | null }>(rows[0].r);
   return { jobs: r.jobs ?? ids.map(() => null), queue: r.queue };
 }
 
@@ -251,8 +252,7 @@ export class JobStore {
         'SELECT esoz_composition_jobs_accept($1::json) AS r',
         [JSON.stringify(items.map((it, k) => ({ ...it, first_eta: etas[k].toISOString() })))],
       );
-      const raw = rows[0].r;
-      const results = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { id: string | null; created: boolean }[];
+      const results = jsonValue<{ id: string | null; created: boolean }[]>(rows[0].r);
       const created = results.filter((r) => r.created).map((r) => ({ id: r.id!, data: { jobId: r.id! } }));
       if (created.length) await queue.insert(QUEUE_PROCESS, created, { tx });
       return results.map((r, k) => ({ ...r, eta: etas[k].toISOString() }));

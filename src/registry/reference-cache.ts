@@ -10,6 +10,7 @@
  * under the same rule (creating them bumps the version).
  */
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
 
 type Json = Record<string, any>;
 
@@ -46,7 +47,7 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const parse = (v: Json | string | null): Json | null => (v == null ? null : typeof v === 'string' ? JSON.parse(v) : v);
+const parse = (v: Json | string | null): Json | null => jsonValue<Json | null>(v) ?? null;
 
 export class ReferenceCache {
   private version = -1;
