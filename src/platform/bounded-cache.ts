@@ -1,7 +1,8 @@
 /**
- * Per-process copies (MRs, persons, reference rows, finished jobs, verified tokens) must not grow with the data: each
- * cache holds at most `max` entries, and past that the least recently used one goes. lru-cache does
- * this in O(1) per call with its storage allocated once, so a full cache costs no more than a warm one.
+ * Per-process copies (MRs, persons, reference rows, finished jobs, verified tokens) must not grow
+ * with the data: each cache holds at most `max` entries, and past that the least recently used one
+ * goes. lru-cache does this in O(1) per call with its storage allocated once, so a full cache costs
+ * no more than a warm one.
  */
 import { LRUCache } from 'lru-cache';
 
