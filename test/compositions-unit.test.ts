@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { sameDocument, generateTitle, TITLE_RE, firstDifference, requestHash } from '../src/compositions/document.ts';
 import { estimateEta, jobsAhead } from '../src/compositions/jobs.ts';
 import { PkijsSignatureVerifier, SignatureError, taxIdOf } from '../src/compositions/signature.ts';
-import { TITLE_ALPHABET } from '../src/compositions/model.ts';
+import { ESOZ_HUMAN_NUMBER, HumanNumberFormat } from '../src/platform/human-number.ts';
 import { makeCa, makeSigner, signCms } from './support/cms.ts';
 
 describe('semantic JSON comparison', () => {
@@ -32,10 +32,21 @@ describe('title', () => {
     for (let i = 0; i < 2000; i++) {
       const t = generateTitle();
       assert.match(t, TITLE_RE);
-      for (const ch of t.replace(/-/g, '')) assert.ok(TITLE_ALPHABET.includes(ch));
+      for (const ch of t.replace(/-/g, '')) assert.ok(ESOZ_HUMAN_NUMBER.alphabet.includes(ch));
       seen.add(t);
     }
     assert.equal(seen.size, 2000);
+  });
+  test('the same format as MR request numbers; other layouts of the generator', () => {
+    assert.equal(ESOZ_HUMAN_NUMBER.alphabet, '0123456789ABCEHIKMOPTX');
+    assert.ok(TITLE_RE.test('0000-243P-1X53-EH38'));
+    assert.ok(!TITLE_RE.test('0000-243P-1X53-EH3Z'));
+    assert.ok(!TITLE_RE.test('0000243P1X53EH38'));
+    const f = new HumanNumberFormat('AB', [2, 3], '.');
+    for (let i = 0; i < 50; i++) assert.match(f.random(), /^[AB]{2}\.[AB]{3}$/);
+    assert.equal(f.fromBigInt(5n), 'AA.BAB');
+    assert.ok(f.pattern.test('AB.BBA'));
+    assert.ok(!f.pattern.test('ABxBBA'), 'the separator is literal');
   });
 });
 

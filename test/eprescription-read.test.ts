@@ -50,6 +50,16 @@ test(`a reference row changed after it was read shows in the next GET (${backend
   await sql(`UPDATE medications SET name = 'Аміодарон 200мг таблетки' WHERE id = $1`, [R.medicationId]);
 });
 
+test('a reference row known not to exist stays missing when it comes from the copy (500 both times)', async () => {
+  const mr = await addMr(writer);
+  await sql(`UPDATE medication_requests SET medication_id = $2 WHERE id = $1`, [mr.id, '11111111-0000-4000-8000-000000000001']);
+  for (let i = 0; i < 2; i++) {
+    const r = await readerMis.call('PATCH', resendPath(mr.id));
+    assert.equal(r.status, 500, r.text);
+    assert.equal(r.body.error.message, `Could not load remote reference for medication_request ${mr.id}`);
+  }
+});
+
 test('a medication request changed after it was read answers by its new state (status → 409 on resend)', async () => {
   const mr = await addMr(writer);
   assert.equal((await get(mr.id)).body.data.status, 'ACTIVE');

@@ -28,6 +28,14 @@ test('request numbers: ESOZ form, alphabet 0123456789ABCEHIKMOPTX, deterministic
   assert.ok(!REQUEST_NUMBER_RE.test('0000-243p-1X53-EH38'));
   assert.ok(!REQUEST_NUMBER_RE.test('0000-243P-1X53-EH3'));
   assert.ok(!REQUEST_NUMBER_RE.test('0000-243P-1X53-EH3Z'));
+  // the numbers and the published pattern are exactly those of the first release (demo numbers must not move)
+  assert.equal(requestNumberFor('6f1d0c2a-0000-4000-8000-000000000100'), '00K8-177K-PP4A-MP7O');
+  assert.equal(requestNumberFor('6f1d0c2a-0000-4000-8000-000000000100', 'salt1:'), '022A-M1EP-K69O-7MO0');
+  assert.equal(requestNumberFor('00000000-0000-0000-0000-000000000000'), '01O6-OMEK-10CE-B4C2');
+  assert.equal(
+    REQUEST_NUMBER_RE.source,
+    '^[0123456789ABCEHIKMOPTX]{4}-[0123456789ABCEHIKMOPTX]{4}-[0123456789ABCEHIKMOPTX]{4}-[0123456789ABCEHIKMOPTX]{4}$',
+  );
   assert.ok(UUID_RE.test('6F1D0C2A-0000-4000-8000-000000000100'));
 });
 

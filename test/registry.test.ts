@@ -6,6 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer, type Mis } from './support/harness.ts';
 import { isActiveDictionaryValue, clearDictionaryCache } from '../src/registry/dictionaries.ts';
+import { allowedCodes, isAllowedCode } from '../src/compositions/dictionaries.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 
 describe('dictionaries', () => {
@@ -151,6 +152,33 @@ describe('dictionaries', () => {
     assert.equal(await isActiveDictionaryValue(db, 'MEDICATION_REQUEST_INTENT', 'plan'), false);
     await db.query(`UPDATE dictionary_values SET is_active = true WHERE dictionary_name = 'MEDICATION_REQUEST_INTENT' AND code = 'plan'`);
     clearDictionaryCache(db);
+  });
+
+  test('compositions validate against the same cache: the registry wins, model.ts only for a dictionary it lacks', async () => {
+    const { db } = server.runtime.platform;
+    clearDictionaryCache(db);
+    assert.equal(await isAllowedCode(db, 'COMPOSITION_TYPES', 'DRIVERS'), true);
+    await db.query(`UPDATE dictionary_values SET is_active = false WHERE dictionary_name = 'COMPOSITION_TYPES' AND code = 'DRIVERS'`);
+    try {
+      assert.equal(await isAllowedCode(db, 'COMPOSITION_TYPES', 'DRIVERS'), true, 'cached, like isActiveDictionaryValue');
+      clearDictionaryCache(db);
+      assert.equal(await isAllowedCode(db, 'COMPOSITION_TYPES', 'DRIVERS'), false, 'an inactive registry value, whatever model.ts lists');
+      assert.deepEqual(await allowedCodes(db, 'COMPOSITION_TYPES'), ['NEWBORN', 'TEMP_DISABILITY']);
+    } finally {
+      await db.query(`UPDATE dictionary_values SET is_active = true WHERE dictionary_name = 'COMPOSITION_TYPES' AND code = 'DRIVERS'`);
+      clearDictionaryCache(db);
+    }
+    // a dictionary the registry has not seeded (a transaction is a handle of its own, with its own cache)
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM dictionaries WHERE name = 'COMPOSITION_TYPES'`);
+        assert.equal(await isAllowedCode(tx, 'COMPOSITION_TYPES', 'DRIVERS'), true, 'model.ts fallback');
+        assert.equal(await isAllowedCode(tx, 'COMPOSITION_TYPES', 'NO_SUCH'), false);
+        assert.equal(await isActiveDictionaryValue(tx, 'COMPOSITION_TYPES', 'DRIVERS'), false, 'the registry itself has none');
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
   });
 });
 

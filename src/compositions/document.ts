@@ -1,20 +1,13 @@
 /** The composition document: building it, its human-readable number, and semantic JSON comparison. */
-import { createHash, randomInt } from 'node:crypto';
-import { RESOURCES_SYSTEM, TITLE_ALPHABET } from './model.ts';
+import { createHash } from 'node:crypto';
+import { ESOZ_HUMAN_NUMBER } from '../platform/human-number.ts';
+import { RESOURCES_SYSTEM } from './model.ts';
 import type { CreateCompositionBody } from './schemas.ts';
 
-/** `XXXX-XXXX-XXXX-XXXX` from the ESOZ title alphabet (22^16 ≈ 3·10^21 values; uniqueness is enforced by the database). */
-export function generateTitle(): string {
-  const blocks: string[] = [];
-  for (let b = 0; b < 4; b++) {
-    let s = '';
-    for (let i = 0; i < 4; i++) s += TITLE_ALPHABET[randomInt(TITLE_ALPHABET.length)];
-    blocks.push(s);
-  }
-  return blocks.join('-');
-}
+/** A random ESOZ human-readable number (src/platform/human-number.ts); uniqueness is enforced by the database. */
+export const generateTitle = (): string => ESOZ_HUMAN_NUMBER.random();
 
-export const TITLE_RE = new RegExp(`^[${TITLE_ALPHABET}]{4}(-[${TITLE_ALPHABET}]{4}){3}$`);
+export const TITLE_RE = ESOZ_HUMAN_NUMBER.pattern;
 
 const EMPTY = '\u0000empty';
 

@@ -14,6 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Platform } from '../platform/platform.ts';
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
+import { boundedCache } from '../platform/bounded-cache.ts';
 import type { AuthContext } from '../platform/auth.ts';
 import { QUEUE_PROCESS, TASK_ERRORS, type JobError, type JobKind, type JobStatus } from './model.ts';
 import { requestHash } from './document.ts';
@@ -132,7 +134,7 @@ async function readJobRows(
     'SELECT esoz_composition_job_states($1::uuid[], $2) AS r',
     [ids, withQueue],
   );
-  const r = typeof rows[0].r === 'string' ? JSON.parse(rows[0].r) : rows[0].r;
+  const r = jsonValue<{ jobs: (JobRow | null)[] | null; queue: number[] | null }>(rows[0].r);
   return { jobs: r.jobs ?? ids.map(() => null), queue: r.queue };
 }
 
@@ -163,7 +165,7 @@ interface AcceptItem {
 
 export class JobStore {
   /** Finished jobs never change: DONE/FAILED states are served from here without a query. */
-  private readonly finished = new Map<string, { clientId: string; state: JobState; until: number }>();
+  private readonly finished = boundedCache<string, { clientId: string; state: JobState; until: number }>(CACHE_MAX);
   /** Concurrent polls of unfinished jobs share one statement (src/platform/batch.ts). */
   private readonly reads: StatementBatcher<string, JobRow | null>;
   /** Concurrent accepts share one transaction. */
@@ -251,8 +253,7 @@ export class JobStore {
         'SELECT esoz_composition_jobs_accept($1::json) AS r',
         [JSON.stringify(items.map((it, k) => ({ ...it, first_eta: etas[k].toISOString() })))],
       );
-      const raw = rows[0].r;
-      const results = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { id: string | null; created: boolean }[];
+      const results = jsonValue<{ id: string | null; created: boolean }[]>(rows[0].r);
       const created = results.filter((r) => r.created).map((r) => ({ id: r.id!, data: { jobId: r.id! } }));
       if (created.length) await queue.insert(QUEUE_PROCESS, created, { tx });
       return results.map((r, k) => ({ ...r, eta: etas[k].toISOString() }));
@@ -272,14 +273,6 @@ export class JobStore {
   }
 
   private remember(id: string, clientId: string, state: JobState, now: number) {
-    if (this.finished.size >= CACHE_MAX) {
-      // drop the oldest tenth (Map keeps insertion order)
-      let n = CACHE_MAX / 10;
-      for (const k of this.finished.keys()) {
-        this.finished.delete(k);
-        if (--n <= 0) break;
-      }
-    }
     // never past the job's retention deadline: once the sweep may have deleted it, ask the database
     const retentionEnds = Date.parse(state.eta) + this.platform.config.JOB_RETENTION_DAYS * 86_400_000;
     this.finished.set(id, { clientId, state, until: Math.min(now + CACHE_TTL_MS, retentionEnds) });

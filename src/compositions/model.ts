@@ -139,5 +139,3 @@ export class TaskFailure extends Error {
     return { code: TASK_ERRORS[this.type], type: this.type, message: this.message };
   }
 }
-
-export const TITLE_ALPHABET = '0123456789ABCEHIKMOPTX';

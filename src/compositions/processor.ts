@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'pg-boss';
 import type { Platform } from '../platform/platform.ts';
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
 import { CANCEL_TIMEOUT_DAYS, CANCELLATION_REASON_SYSTEMS, TaskFailure, TASK_ERRORS, type JobError, type JobKind } from './model.ts';
 import { isAllowedCode } from './dictionaries.ts';
 import { buildDocument, compositionPath, firstDifference, generateTitle, sameDocument } from './document.ts';
@@ -121,9 +122,8 @@ export class Processor {
       'SELECT esoz_composition_jobs_claim($1::uuid[]) AS r',
       [ids],
     );
-    const raw = rows[0].r;
-    const claimed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as ClaimedJob[];
-    for (const row of claimed) if (typeof row.request === 'string') row.request = JSON.parse(row.request);
+    const claimed = jsonValue<ClaimedJob[]>(rows[0].r);
+    for (const row of claimed) row.request = jsonValue(row.request);
     return claimed;
   }
 
@@ -214,8 +214,7 @@ export class Processor {
           }),
         ),
       ]);
-      const raw = rows[0].r;
-      facts = typeof raw === 'string' ? JSON.parse(raw) : raw;
+      facts = jsonValue(rows[0].r);
     } catch (err) {
       for (const f of creates) await fail(f, err);
       return;
@@ -243,8 +242,7 @@ export class Processor {
             JSON.stringify(items),
           ]);
           await testDelay('in-transaction');
-          const raw = rows[0].r;
-          return typeof raw === 'string' ? JSON.parse(raw) : raw;
+          return jsonValue<typeof answers>(rows[0].r);
         });
       } catch (err) {
         for (const t of todo) await fail(t.f, err);

@@ -13,6 +13,7 @@
  * a time-based cache. (docs/decisions.md (ePrescription), "Resend hot path")
  */
 import type { Db } from '../platform/db.ts';
+import { boundedCache } from '../platform/bounded-cache.ts';
 import type { AuthMethodRow } from '../registry/mpi.ts';
 import { deepFreeze, referenceCacheOf } from '../registry/reference-cache.ts';
 import { toSmsWindow, type SmsWindow } from '../platform/sms/sms-timeout.ts';
@@ -63,19 +64,8 @@ interface ReadItem {
   mpi_version: number | null;
 }
 
-/** Copies kept per kind; past this the oldest tenth is dropped. */
+/** Copies kept per kind; past this the least recently used go. */
 const MAX_COPIES = 20_000;
-
-function bounded<K, V>(map: Map<K, V>, key: K, value: V) {
-  if (map.size >= MAX_COPIES && !map.has(key)) {
-    let n = MAX_COPIES / 10;
-    for (const k of map.keys()) {
-      map.delete(k);
-      if (--n <= 0) break;
-    }
-  }
-  map.set(key, value);
-}
 
 export interface MedicationRequestRead {
   mr: LoadedMr;
@@ -86,10 +76,10 @@ export interface MedicationRequestRead {
 }
 
 export class MedicationRequestReader {
-  private readonly mrs = new Map<string, { version: number; own: MrOwn }>();
+  private readonly mrs = boundedCache<string, { version: number; own: MrOwn }>(MAX_COPIES);
   /** request_number → id, so a read by number finds the copy too */
-  private readonly ids = new Map<string, string>();
-  private readonly persons = new Map<string, PersonCopy>();
+  private readonly ids = boundedCache<string, string>(MAX_COPIES);
+  private readonly persons = boundedCache<string, PersonCopy>(MAX_COPIES);
   /** concurrent reads leave as one statement (src/platform/batch.ts) */
   private readonly batch: StatementBatcher<ReadItem, ReadResult | null>;
 
@@ -133,9 +123,8 @@ export class MedicationRequestReader {
     const freshMr = row.mr;
     if (freshMr) {
       own = deepFreeze(freshMr);
-      bounded(this.mrs, row.mr_id, { version: Number(row.mr_version), own });
+      this.mrs.set(row.mr_id, { version: Number(row.mr_version), own });
       this.ids.set(own.request_number, row.mr_id);
-      if (this.ids.size > MAX_COPIES) this.ids.clear();
     } else {
       own = mrCopy!.own;
     }
@@ -146,7 +135,7 @@ export class MedicationRequestReader {
       // the copy is good until the first method (or confidant method) ends by itself
       const until = Math.min(Infinity, ...methods.map((m) => (m.valid_until ? Date.parse(m.valid_until) : Infinity)));
       person = deepFreeze({ mpiVersion: Number(row.mpi_version), validUntil: until, person: row.person, methods });
-      bounded(this.persons, row.person_id, person);
+      this.persons.set(row.person_id, person);
     } else {
       person = personUsable!;
     }

@@ -1,28 +1,20 @@
 /**
- * ESOZ human-readable request numbers: four blocks of four symbols from `0123456789ABCEHIKMOPTX`,
- * e.g. `0027-K4E1-THE0-064A` (esoz-docs §4.3, "Human readable requisition number"): a 64-bit
- * BLAKE2b-based digest of the entity id (plus a salt on collision) re-encoded in that alphabet.
- * Deterministic for (id, salt), so demo numbers are the same on every fresh start.
+ * ESOZ human-readable request numbers (src/platform/human-number.ts), e.g. `0027-K4E1-THE0-064A`:
+ * a 64-bit BLAKE2b-based digest of the entity id (plus a salt on collision) written in the ESOZ
+ * alphabet. Deterministic for (id, salt), so demo numbers are the same on every fresh start.
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../platform/db.ts';
+import { ESOZ_HUMAN_NUMBER } from '../platform/human-number.ts';
 
-export const REQUEST_NUMBER_ALPHABET = '0123456789ABCEHIKMOPTX';
-const SYM = `[${REQUEST_NUMBER_ALPHABET}]`;
-export const REQUEST_NUMBER_RE = new RegExp(`^${SYM}{4}-${SYM}{4}-${SYM}{4}-${SYM}{4}$`);
+export const REQUEST_NUMBER_ALPHABET = ESOZ_HUMAN_NUMBER.alphabet;
+export const REQUEST_NUMBER_RE = ESOZ_HUMAN_NUMBER.pattern;
 
 export function requestNumberFor(entityId: string, salt = ''): string {
   const digest = createHash('blake2b512')
     .update(salt + entityId)
     .digest();
-  let n = digest.readBigUInt64BE(0);
-  const base = BigInt(REQUEST_NUMBER_ALPHABET.length);
-  let s = '';
-  for (let i = 0; i < 16; i++) {
-    s = REQUEST_NUMBER_ALPHABET[Number(n % base)] + s;
-    n /= base;
-  }
-  return s.match(/.{4}/g)!.join('-');
+  return ESOZ_HUMAN_NUMBER.fromBigInt(digest.readBigUInt64BE(0));
 }
 
 /** A number not used by another MR (the unique index is the final guard). */

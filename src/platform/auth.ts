@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Db } from './db.ts';
+import { boundedCache } from './bounded-cache.ts';
 import { accessDenied, forbidden, notFound } from './errors.ts';
 
 export interface AuthContext {
@@ -48,7 +49,7 @@ export class AuthService {
    * with the api-key that was last verified against the client's secret hash. Process memory only;
    * expiry is still checked on every request.
    */
-  private readonly cache = new Map<string, { ctx: AuthContext; until: number; apiKey?: Buffer }>();
+  private readonly cache = boundedCache<string, { ctx: AuthContext; until: number; apiKey?: Buffer }>(50_000);
 
   constructor(
     private readonly db: Db,
@@ -80,7 +81,6 @@ export class AuthService {
   private remember(token: string, ctx: AuthContext, now: number) {
     const entry = { ctx, until: now + this.cacheSeconds * 1000 };
     if (this.cacheSeconds > 0) {
-      if (this.cache.size > 50_000) this.cache.clear();
       this.cache.set(token, entry);
     }
     return entry;

@@ -13,6 +13,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Db } from './db.ts';
+import { jsonValue } from './json.ts';
 
 /**
  * Batches of one statement running at once: PGlite runs one statement at a time, so one batch (the
@@ -81,9 +82,7 @@ export function jsonFunctionBatcher<I, O>(db: Db, fn: string): StatementBatcher<
     batcher = statementBatcher<unknown, unknown>(
       async (items) => {
         const { rows } = await db.query<{ r: unknown[] | string }>(sql, [JSON.stringify(items)]);
-        const r = rows[0].r;
-        // PGlite and pg parse json; a driver that does not gives the text
-        return typeof r === 'string' ? JSON.parse(r) : r;
+        return jsonValue(rows[0].r);
       },
       { maxInFlight: batchesInFlight(db) },
     );

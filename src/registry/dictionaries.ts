@@ -1,7 +1,8 @@
 /**
  * Dictionaries (PRM "Dictionaries and Registers"): `GET /api/dictionaries` in the ESOZ v1 shape and
- * `isActiveDictionaryValue` for validations (only active values of active dictionaries are accepted).
- * Dictionaries rarely change, so values are cached in memory for a short while.
+ * the one cache of dictionary values every capability validates against (only active values of
+ * active dictionaries are accepted). Dictionaries rarely change, so values are cached in memory for
+ * a short while.
  */
 import { Type } from 'typebox';
 import type { Db } from '../platform/db.ts';
@@ -13,33 +14,42 @@ export const DICTIONARY_CACHE_MS = 60_000;
 
 interface CacheEntry {
   until: number;
-  /** active codes of the dictionary when it is active; empty set when inactive or unknown */
-  codes: Promise<Set<string>>;
+  codes: Promise<ReadonlySet<string> | undefined>;
 }
 const cache = new WeakMap<Db, Map<string, CacheEntry>>();
+const NONE: ReadonlySet<string> = new Set();
 
-function activeCodes(db: Db, name: string): Promise<Set<string>> {
+/**
+ * The active codes of dictionary `name`: empty when the dictionary is inactive, undefined when the
+ * registry has no dictionary of that name (a capability may fall back to values of its own).
+ * Concurrent callers share one query; a failed query is not cached.
+ */
+export function dictionaryCodes(db: Db, name: string): Promise<ReadonlySet<string> | undefined> {
   let byName = cache.get(db);
   if (!byName) cache.set(db, (byName = new Map()));
   const now = Date.now();
   const hit = byName.get(name);
   if (hit && hit.until > now) return hit.codes;
   const codes = db
-    .query<{ code: string }>(
-      `SELECT v.code FROM dictionary_values v JOIN dictionaries d ON d.name = v.dictionary_name
-        WHERE d.name = $1 AND d.is_active AND v.is_active`,
+    .query<{ is_active: boolean; code: string | null }>(
+      `SELECT d.is_active, v.code FROM dictionaries d
+         LEFT JOIN dictionary_values v ON v.dictionary_name = d.name AND v.is_active
+        WHERE d.name = $1`,
       [name],
     )
-    .then((r) => new Set(r.rows.map((x) => x.code)));
-  const entry = { until: now + DICTIONARY_CACHE_MS, codes };
-  byName.set(name, entry);
+    .then((r) => {
+      if (r.rows.length === 0) return undefined;
+      if (!r.rows[0].is_active) return NONE;
+      return new Set(r.rows.map((x) => x.code).filter((c): c is string => c !== null));
+    });
+  byName.set(name, { until: now + DICTIONARY_CACHE_MS, codes });
   codes.catch(() => byName.delete(name));
   return codes;
 }
 
 /** True when `code` is an active value of the active dictionary `name`. */
 export async function isActiveDictionaryValue(db: Db, name: string, code: string): Promise<boolean> {
-  return (await activeCodes(db, name)).has(code);
+  return (await dictionaryCodes(db, name))?.has(code) ?? false;
 }
 
 /** Forget the cached values of `db` (after its dictionaries were changed). */

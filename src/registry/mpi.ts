@@ -11,6 +11,7 @@
  * person counts only while active in MPI; their own method is read with the same rule (OTP first).
  */
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
 
 export type DefaultAuthMethod =
   | { type: 'OTP'; phone_number: string; method_id: string }
@@ -50,7 +51,7 @@ async function activeMethods(db: Db, personId: string): Promise<AuthMethodRow[]>
 /** The function's json as rows (the drivers parse json; a string is parsed here). */
 export function parseAuthMethods(m: AuthMethodRow[] | string | null | undefined): AuthMethodRow[] {
   if (!m) return [];
-  return typeof m === 'string' ? JSON.parse(m) : m;
+  return jsonValue(m);
 }
 
 export async function defaultAuthMethod(db: Db, personId: string): Promise<DefaultAuthMethod | null> {

@@ -10,6 +10,7 @@ import { Type } from 'typebox';
 import type { App } from '../platform/http/server.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
 import { dataEnvelope, errorEnvelope, sendData } from '../platform/http/envelope.ts';
 import { notFound } from '../platform/errors.ts';
 import { UUID_RE } from '../platform/uuid.ts';
@@ -130,7 +131,7 @@ interface MethodRow {
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 const jsonArray = (v: Json[] | string | null): Json[] => {
-  const a = typeof v === 'string' ? JSON.parse(v) : v;
+  const a = jsonValue(v);
   return Array.isArray(a) ? a : [];
 };
 

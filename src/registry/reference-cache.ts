@@ -10,6 +10,8 @@
  * under the same rule (creating them bumps the version).
  */
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
+import { boundedCache } from '../platform/bounded-cache.ts';
 
 type Json = Record<string, any>;
 
@@ -34,8 +36,11 @@ interface ReferencesRow extends References {
   version: number | string;
 }
 
-/** Entries kept per process; past this the oldest are dropped (the registry of a region fits many times over). */
+/** Entries kept per process; past this the least recently used go (the registry of a region fits many times over). */
 const MAX_ENTRIES = 20_000;
+
+/** Stands for a row known not to exist: the cache keeps no null values. */
+const MISSING: Json = Object.freeze({});
 
 /** Cached rows are shared by every request that renders them: frozen, so nothing changes one by accident. */
 export function deepFreeze<T>(value: T): T {
@@ -46,11 +51,11 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const parse = (v: Json | string | null): Json | null => (v == null ? null : typeof v === 'string' ? JSON.parse(v) : v);
+const parse = (v: Json | string | null): Json | null => jsonValue<Json | null>(v) ?? null;
 
 export class ReferenceCache {
   private version = -1;
-  private readonly rows = new Map<string, Json | null>();
+  private readonly rows = boundedCache<string, Json>(MAX_ENTRIES);
 
   constructor(private readonly db: Db) {}
 
@@ -97,7 +102,11 @@ export class ReferenceCache {
   }
 
   private lookup(ids: ReferenceIds): References | undefined {
-    const get = (kind: string, id: string | null) => (id === null ? null : this.rows.get(`${kind}:${id}`));
+    const get = (kind: string, id: string | null) => {
+      if (id === null) return null;
+      const row = this.rows.get(`${kind}:${id}`);
+      return row === MISSING ? null : row;
+    };
     const legal_entity = get('le', ids.legalEntityId);
     const division = get('div', ids.divisionId);
     const employee = get('emp', ids.employeeId);
@@ -109,15 +118,8 @@ export class ReferenceCache {
   }
 
   private store(ids: ReferenceIds, refs: References) {
-    if (this.rows.size > MAX_ENTRIES) {
-      let n = MAX_ENTRIES / 10;
-      for (const k of this.rows.keys()) {
-        this.rows.delete(k);
-        if (--n <= 0) break;
-      }
-    }
     const put = (kind: string, id: string | null, row: Json | null) => {
-      if (id !== null) this.rows.set(`${kind}:${id}`, row);
+      if (id !== null) this.rows.set(`${kind}:${id}`, row ?? MISSING);
     };
     put('le', ids.legalEntityId, refs.legal_entity);
     put('div', ids.divisionId, refs.division);

@@ -16,6 +16,7 @@
  * writes the outbox row when given a phone.
  */
 import type { Db } from '../db.ts';
+import { jsonValue } from '../json.ts';
 import { EsozError } from '../errors.ts';
 
 export interface SmsTimeoutParams {
@@ -103,8 +104,7 @@ export async function recordSmsAttempt(
       ? [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds, sms.phoneNumber, sms.body]
       : [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds],
   );
-  const r = rows[0].r;
-  return typeof r === 'string' ? JSON.parse(r) : r;
+  return jsonValue(rows[0].r);
 }
 
 /**
