@@ -108,19 +108,6 @@ export async function recordSmsAttempt(
 }
 
 /**
- * The entity's live window read WITHOUT the lock (one statement, records nothing). A full window read
- * this way is a correct 429; a window with room proves nothing (see resend.ts step 9) and must be
- * followed by the locked check.
- */
-export async function peekSmsWindow(db: Db, p: Omit<SmsTimeoutParams, 'maxAttempts'>): Promise<SmsWindow> {
-  const { rows } = await db.query<{ live: number; oldest: Date | null; at: Date }>(
-    'SELECT live, oldest, at FROM esoz_sms_window_peek($1, $2, $3)',
-    [p.entityName, p.entityId, p.sendTimeoutSeconds],
-  );
-  return toSmsWindow(rows[0]);
-}
-
-/**
  * Delete attempts older than `horizonSeconds` for every entity (the per-entity check prunes only the
  * entity it looks at). The horizon must be at least the longest SEND_TIMEOUT of any caller.
  */
