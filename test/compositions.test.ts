@@ -639,9 +639,13 @@ describe('retries', () => {
     const original = db.transaction;
     db.transaction = () => Promise.reject(new Error('database unavailable (simulated)'));
     try {
-      await assert.rejects(processor.handle({ id: jobId, name: 'x', data: { jobId }, retryCount: retryLimit - 1 } as any), /simulated/);
-      const r = await processor.handle({ id: jobId, name: 'x', data: { jobId }, retryCount: retryLimit } as any);
-      assert.deepEqual(r, { status: 'FAILED', error: 'INTERNAL_ERROR' });
+      // as the queue runs it: a fetch goes to handleBatch, and an Error result is a job pg-boss retries
+      const fetched = (retryCount: number) => [{ id: jobId, name: 'x', data: { jobId }, retryCount } as any];
+      const [retried] = await processor.handleBatch(fetched(retryLimit - 1));
+      assert.ok(retried instanceof Error, `an Error to retry, got ${JSON.stringify(retried)}`);
+      assert.match(retried.message, /simulated/);
+      const [last] = await processor.handleBatch(fetched(retryLimit));
+      assert.deepEqual(last, { status: 'FAILED', error: 'INTERNAL_ERROR' });
     } finally {
       db.transaction = original;
     }

@@ -1,5 +1,5 @@
 /**
- * The sandbox demo MRs (docs/eprescription-readme-snippet.md): each demo id gives the documented
+ * The sandbox demo MRs (README.md, "Walk-through with the demo data"): each demo id gives the documented
  * resend result with the demo token and api-key.
  */
 import { test, before, after } from 'node:test';

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { startTestServer, waitFor, type TestServer, type Mis } from './support/harness.ts';
 import { seedRegistry, addMr, R, PHONES, PROGRAM_TEMPLATE, resendPath } from './eprescription-helpers.ts';
 import { REQUEST_NUMBER_RE } from '../src/eprescription/request-number.ts';
-import { checkSmsTimeout, peekSmsWindow, windowFullError } from '../src/platform/sms/sms-timeout.ts';
+import { checkSmsTimeout, windowFullError } from '../src/platform/sms/sms-timeout.ts';
+import { medicationRequestReaderOf } from '../src/eprescription/read.ts';
 import { recordAttemptAndEnqueueSms } from '../src/platform/sms/outbox.ts';
 import type { EsozError } from '../src/platform/errors.ts';
 
@@ -40,6 +41,12 @@ async function attempts(entityId: string) {
       [entityId],
     )
   ).rows[0].n;
+}
+/** The MR's SMS timeout window as the resend reads it in check 3: without the lock (src/eprescription/read.ts). */
+async function lockFreeWindow(mrId: string, limit: { entityName: string; sendTimeoutSeconds: number }) {
+  const read = await medicationRequestReaderOf(server.runtime.platform.db).read(mrId, R.legalEntityId, limit);
+  assert.ok(read, 'the MR is visible to its legal entity');
+  return read.window;
 }
 
 before(async () => {
@@ -334,7 +341,7 @@ describe('check 9: SMS timeout procedure', () => {
         (e: EsozError) => e,
       );
     // and the lock-free read itself
-    const peeked = windowFullError(await peekSmsWindow(db, limit), 300);
+    const peeked = windowFullError(await lockFreeWindow(mr.id, limit), 300);
     for (const e of [locked, inTx, peeked]) {
       assert.equal(e.status, 429);
       assert.equal(e.type, viaRoute.body.error.type);
@@ -352,7 +359,7 @@ describe('check 9: SMS timeout procedure', () => {
     const mr = await addMr(server);
     const { db } = server.runtime.platform;
     const limit = { entityName: 'medication_request', entityId: mr.id, maxAttempts: 1, sendTimeoutSeconds: 300 };
-    const before = await peekSmsWindow(db, limit);
+    const before = await lockFreeWindow(mr.id, limit);
     assert.equal(before.live, 0);
     // another caller's attempt commits between the lock-free read and the locked statement
     await recordAttemptAndEnqueueSms(db, limit, { phoneNumber: PHONES.personOtp, body: 'first' });

@@ -65,7 +65,6 @@ export const compositionsCapability: Capability = {
       // a fetch of up to 25 jobs is processed together (create jobs share their statements, processor.ts)
       concurrency: 2,
       batchSize: 25,
-      handler: (job) => s.processor.handle(job),
       batchHandler: (jobs) => s.processor.handleBatch(jobs),
     });
     platform.queue.defineQueue({

@@ -122,7 +122,8 @@ export function jobsAhead(queue: readonly number[], seq: number): number {
 }
 
 /**
- * The job rows of `ids` in their order (null: no such job), from ONE statement (migration 034);
+ * The job rows of `ids` in their order (null: no such job), from ONE statement
+ * (esoz_composition_job_states, migrations/034_composition_job_states.sql);
  * with `withQueue`, also the positions of the first PENDING jobs.
  */
 async function readJobRows(
@@ -149,7 +150,7 @@ export interface AcceptInput {
   body: unknown;
 }
 
-/** One item of esoz_composition_jobs_accept (migration 035). */
+/** One item of esoz_composition_jobs_accept (migrations/035_composition_batches.sql). */
 interface AcceptItem {
   id: string;
   kind: JobKind;
@@ -308,9 +309,9 @@ export async function markFailed(db: Db, jobId: string, error: JobError) {
 
 /**
  * Fold the jobs of one finished batch into the shared moving averages, one observation per kind
- * (esoz_composition_job_stats_fold, migration 035): the batch's service time (claim → commit) and its
- * slowest turnaround (accept → commit), and the drain interval. Outside the job transaction (the
- * stats row is hot).
+ * (esoz_composition_job_stats_fold, migrations/035_composition_batches.sql): the batch's service
+ * time (claim → commit) and its slowest turnaround (accept → commit), and the drain interval.
+ * Outside the job transaction (the stats row is hot).
  */
 export async function foldServiceTimes(db: Db, samples: readonly { kind: JobKind; serviceMs: number; turnMs: number }[]) {
   for (const kind of new Set(samples.map((x) => x.kind))) {

@@ -67,13 +67,6 @@ type Fetched = { job: Job<{ jobId: string }>; row: ClaimedJob; k: number };
 export class Processor {
   constructor(private readonly deps: ProcessorDeps) {}
 
-  /** One job (tests; the queue hands whole fetches to `handleBatch`). */
-  async handle(job: Job<{ jobId: string }>): Promise<unknown> {
-    const [r] = await this.handleBatch([job]);
-    if (r instanceof Error) throw r;
-    return r;
-  }
-
   /** The jobs of one fetch: each gets its own result, or an Error (pg-boss retries that job). */
   async handleBatch(jobs: Job<{ jobId: string }>[]): Promise<(unknown | Error)[]> {
     const results: (unknown | Error)[] = jobs.map(() => ({ skipped: true }));

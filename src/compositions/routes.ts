@@ -190,7 +190,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
       },
       async (request, reply) => {
         if (!request.auth.legalEntityId) throw forbidden('Access denied');
-        const body = request.body as CreateCompositionBody;
+        const body = request.body;
         await validateCreate(db, request.auth, body);
         const { state } = await store.accept({ kind: 'CREATE', auth: request.auth, body });
         return sendJob(request, reply, state, 202);
@@ -212,7 +212,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
         },
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         if (!UUID_RE.test(id)) throw notFound('Composition not found');
         const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
         if (!r.rows[0] || r.rows[0].custodian_id !== request.auth.legalEntityId) throw notFound('Composition not found');
@@ -236,7 +236,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
         },
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         const missing = 'The object of the Composition was not found';
         if (!UUID_RE.test(id)) throw notFound(missing);
         const r = await db.query<{ custodian_id: string }>('SELECT custodian_id FROM compositions WHERE id = $1', [id]);
@@ -259,7 +259,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
         },
       },
       async (request, reply) => {
-        const { asyncJobId } = request.params as { asyncJobId: string };
+        const { asyncJobId } = request.params;
         if (!UUID_RE.test(asyncJobId)) throw badRequest(INVALID_REQUEST_FORMAT);
         const state = await store.state(asyncJobId.toLowerCase(), request.auth.clientId);
         if (!state) throw notFound(TASK_NOT_FOUND);
@@ -280,7 +280,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
         },
       },
       async (request, reply) => {
-        const q = request.params as { patientId: string; id: string; episodeId: string; encounterId: string };
+        const q = request.params;
         return sendData(request, reply, await loadForRead(request, q.id, q));
       },
     );
@@ -298,7 +298,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
         },
       },
       async (request, reply) => {
-        const q = request.params as { patientId: string; id: string; encounterId: string };
+        const q = request.params;
         return sendData(request, reply, await loadForRead(request, q.id, q));
       },
     );
@@ -315,7 +315,7 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
           response: responses.search,
         },
       },
-      async (request, reply) => search(request, reply, request.query as SearchQuery),
+      async (request, reply) => search(request, reply, request.query),
     );
 
     app.get(
@@ -332,8 +332,8 @@ export function registerRoutes(app: App, platform: Platform, store: JobStore) {
         },
       },
       async (request, reply) => {
-        const { patientId } = request.params as { patientId: string };
-        return search(request, reply, request.query as SearchQuery, patientId);
+        const { patientId } = request.params;
+        return search(request, reply, request.query, patientId);
       },
     );
   }

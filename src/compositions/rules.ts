@@ -8,7 +8,10 @@ import type { Db } from '../platform/db.ts';
 import { DISABILITY_CATEGORIES, NEWBORN_CATEGORIES, PREPERSON_CATEGORIES, SUBJECT_FOCUS_EQUAL_CATEGORIES, TaskFailure } from './model.ts';
 import type { CreateCompositionBody } from './schemas.ts';
 
-/** What the create rules read from the database, for one job (migration 035). */
+/**
+ * What the create rules read from the database, for one job (esoz_composition_create_facts_many,
+ * migrations/035_composition_batches.sql).
+ */
 export interface CreateFacts {
   /** the encounter's episode (for the document's episodeOfCare) */
   episode_id: string | null;

@@ -35,7 +35,7 @@ export const eprescriptionCapability: Capability = {
         },
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         const mr = await findVisibleMr(platform, request.auth, id);
         return sendData(request, reply, renderMedicationRequest(mr));
       },
@@ -55,7 +55,7 @@ export const eprescriptionCapability: Capability = {
         },
       },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         return sendData(request, reply, await resendMedicationRequest(platform, request.auth, id));
       },
     );

@@ -1,7 +1,7 @@
 /**
  * Demo medication requests of the sandbox: one per branch of the resend checks, on the fixed DEMO
  * ids (registry rows come from the registry demo data, loaded before this). The table is in
- * docs/eprescription-readme-snippet.md.
+ * README.md, "Walk-through with the demo data".
  */
 import type { Platform } from '../platform/platform.ts';
 import { DEMO } from '../sandbox/demo-data.ts';

@@ -1,8 +1,8 @@
 /**
  * The hot read of GET /api/medication_requests/{id} and of the resend: ONE statement
- * (esoz_medication_request_read_many, migration 036: one set-based query over the batch's items) that
- * checks visibility, reads the SMS timeout window and returns only what this process does not already
- * hold. Concurrent reads are coalesced into that one statement (src/platform/batch.ts).
+ * (esoz_medication_request_read_many, migrations/036_medication_request_read_set_based.sql: one
+ * set-based query over the batch's items) that checks visibility, reads the SMS timeout window and
+ * returns only what this process does not already hold. Concurrent reads are coalesced into that one statement (src/platform/batch.ts).
  *
  * Each process keeps copies of what every request would otherwise rebuild and transfer: the MR's own
  * fields (keyed by id, versioned by the row version), the person with their active authentication
@@ -51,7 +51,7 @@ interface ReadResult {
   at: string | null;
 }
 
-/** One item of esoz_medication_request_read_many (migration 027): the single read's arguments. */
+/** One item of esoz_medication_request_read_many (migrations/036_medication_request_read_set_based.sql): the single read's arguments. */
 interface ReadItem {
   id: string | null;
   number: string | null;

@@ -16,7 +16,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { Db } from './db.ts';
 import type { Logger } from './logging.ts';
 
-export interface QueueDefinition<T extends object = any> {
+interface QueueSettings {
   name: string;
   /** Retries after the first try. */
   retryLimit?: number;
@@ -36,13 +36,21 @@ export interface QueueDefinition<T extends object = any> {
   concurrency?: number;
   /** Jobs one fetch takes (default 4). */
   batchSize?: number;
-  handler: (job: Job<T>) => Promise<unknown>;
-  /**
-   * The jobs of one fetch at once (instead of `handler` per job): one result per job, in order; an
-   * Error fails (and retries) that job alone.
-   */
-  batchHandler?: (jobs: Job<T>[]) => Promise<(unknown | Error)[]>;
 }
+
+/** How a queue's jobs run: one by one (`handler`), or each fetch at once (`batchHandler`); never both. */
+type QueueHandler<T extends object> =
+  | { handler: (job: Job<T>) => Promise<unknown>; batchHandler?: never }
+  | {
+      /**
+       * The jobs of one fetch at once: one result per job, in order; an Error fails (and retries)
+       * that job alone.
+       */
+      batchHandler: (jobs: Job<T>[]) => Promise<(unknown | Error)[]>;
+      handler?: never;
+    };
+
+export type QueueDefinition<T extends object = any> = QueueSettings & QueueHandler<T>;
 
 export interface ScheduleDefinition {
   queue: string;

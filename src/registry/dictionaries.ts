@@ -112,7 +112,7 @@ export function dictionaryRoutes(app: App, platform: Platform) {
       schema: { tags: ['dictionaries'], summary: 'Get dictionaries (v1: values as {code: description})', querystring: DictionaryQuery },
     },
     async (request, reply) => {
-      const q = request.query as { name?: string; is_active?: boolean };
+      const q = request.query;
       return sendData(request, reply, await listDictionaries(platform.db, q));
     },
   );

@@ -33,13 +33,17 @@ export interface AuthMethodRow {
   value: string | null;
   confidant_otp_phone: string | null;
   confidant_offline: boolean | null;
-  /** the MR read only (esoz_medication_request_read_many, migration 036): when this entry changes by itself (an end date), ISO time; null for never */
+  /**
+   * the MR read only (esoz_medication_request_read_many, migrations/036_medication_request_read_set_based.sql):
+   * when this entry changes by itself (an end date), ISO time; null for never
+   */
   valid_until?: string | null;
 }
 
 /**
  * One call: the person's active methods, oldest first, each THIRD_PERSON with its confidant's methods
- * (SQL function `esoz_person_auth_methods`, migration 021: PL/pgSQL keeps the plan per connection).
+ * (SQL function `esoz_person_auth_methods`, migrations/021_eprescription_functions.sql: PL/pgSQL
+ * keeps the plan per connection).
  */
 async function activeMethods(db: Db, personId: string): Promise<AuthMethodRow[]> {
   const { rows } = await db.query<{ methods: AuthMethodRow[] | string }>('SELECT esoz_person_auth_methods($1::uuid) AS methods', [

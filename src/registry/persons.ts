@@ -207,7 +207,7 @@ export function personRoutes(app: App, platform: Platform) {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       const methods = await personAuthMethods(platform.db, id);
       if (!methods) throw notFound(PERSON_NOT_FOUND);
       return sendData(request, reply, methods);

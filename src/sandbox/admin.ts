@@ -8,7 +8,7 @@ import type { Platform } from '../platform/platform.ts';
 import { sendData } from '../platform/http/envelope.ts';
 import { invalidField, validationFailed } from '../platform/errors.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
-import { applyFixtures, fixtureKinds, fixturesBodySchema, type FixturesBody } from './fixtures.ts';
+import { applyFixtures, fixtureKinds, fixturesBodySchema } from './fixtures.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 
@@ -64,14 +64,14 @@ export function adminRoutes(app: App, platform: Platform) {
         if (request.body === undefined || request.body === null) request.body = {};
       },
     },
-    async (request, reply) => sendData(request, reply, await applyFixtures(platform, (request.body ?? {}) as FixturesBody)),
+    async (request, reply) => sendData(request, reply, await applyFixtures(platform, request.body)),
   );
 
   app.post(
     '/admin/clients',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Create (or replace) an MIS client', body: ClientBody } },
     async (request, reply) => {
-      const body = request.body as { id?: string; name: string; legal_entity_id?: string | null; secret?: string };
+      const { body } = request;
       if (body.legal_entity_id) {
         const le = await db.query('SELECT 1 FROM legal_entities WHERE id = $1', [body.legal_entity_id]);
         if (!le.rowCount) throw validationFailed([invalidField('$.legal_entity_id', 'Legal entity not found')]);
@@ -98,13 +98,7 @@ export function adminRoutes(app: App, platform: Platform) {
     '/admin/tokens',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Issue an access token for a client', body: TokenBody } },
     async (request, reply) => {
-      const body = request.body as {
-        client_id: string;
-        user_id?: string | null;
-        employee_id?: string | null;
-        scopes: string[];
-        expires_in?: number;
-      };
+      const { body } = request;
       // a token for a scope no route checks would only ever answer 403: refuse it at issue time
       const unknown = body.scopes.flatMap((s, i) => ((ALL_SCOPES as readonly string[]).includes(s) ? [] : [i]));
       if (unknown.length) {
@@ -131,14 +125,7 @@ export function adminRoutes(app: App, platform: Platform) {
     '/admin/sms',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'SMS outbox, newest first', querystring: SmsQuery } },
     async (request, reply) => {
-      const q = request.query as {
-        phone_number?: string;
-        entity_id?: string;
-        entity_name?: string;
-        status?: string;
-        page?: number;
-        page_size?: number;
-      };
+      const q = request.query;
       const page = q.page ?? 1;
       const pageSize = q.page_size ?? 50;
       const where: string[] = [];

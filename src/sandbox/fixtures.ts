@@ -3,7 +3,7 @@
  * The body schema is built from every capability's `fixtures` kinds, so unknown keys and fields are
  * rejected by the HTTP layer's strict validation. The sandbox demo data goes through `applyFixtures` too.
  */
-import { Type, type TSchema } from 'typebox';
+import { Type, type TSchema, type TUnsafe } from 'typebox';
 import type { Db } from '../platform/db.ts';
 import type { FixtureKind, Platform } from '../platform/platform.ts';
 import { EsozError, invalidField, validationFailed, type InvalidEntry } from '../platform/errors.ts';
@@ -24,10 +24,11 @@ export function fixtureKinds(platform: Platform): FixtureKind[] {
   return out;
 }
 
-export function fixturesBodySchema(kinds: FixtureKind[]): TSchema {
+export function fixturesBodySchema(kinds: FixtureKind[]): TUnsafe<FixturesBody> {
   const props: Record<string, TSchema> = {};
   for (const k of kinds) props[k.name] = Type.Optional(Type.Array(k.schema));
-  return Type.Object(props, { additionalProperties: false });
+  // the kinds are known only at run time, so the body's static type is the one every kind shares
+  return Type.Unsafe<FixturesBody>(Type.Object(props, { additionalProperties: false }));
 }
 
 const FK_DETAIL = /Key \(([^)]+)\)=\(([^)]*)\) is not present in table "([^"]+)"/;

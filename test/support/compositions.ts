@@ -49,7 +49,7 @@ export async function seedWorld(server: TestServer): Promise<World> {
     legal_entity_id: w.legalEntityId,
     employee_id: w.authorId,
   });
-  // the sandbox's POST /admin/fixtures (registry capability), snake_case rows of migration 010
+  // the sandbox's POST /admin/fixtures (registry capability), snake_case rows of migrations/010_registry.sql
   await server.fixtures({
     legal_entities: [
       { id: w.legalEntityId, name: 'Clinic', edrpou: '12345678' },

@@ -9,8 +9,9 @@ import { ajvToInvalid, truncatedEntry } from './ajv-errors.ts';
 import { MAX_INVALID_ENTRIES } from './bounds.ts';
 import { isConnectionLoss } from '../db.ts';
 
-// Response schemas: the OpenAPI document shows them, and Fastify serialises responses through them
-// (fast-json-stringify), so a field missing here is missing on the wire, which the tests catch.
+// Response schemas document the API (OpenAPI) and do not shape the wire: bodies are written by
+// JSON.stringify in the order they are built (server.ts). With checkResponses (the tests) every
+// response is validated against its route's schema, so a schema that drifts from the wire fails a test.
 
 /** Response__Meta of the blueprint. */
 export const MetaSchema = Type.Object(

@@ -74,6 +74,11 @@ export interface HttpDeps {
   logStream?: import('pino').DestinationStream;
 }
 
+/** A route's `schema.response` (Fastify types it `unknown`): the schemas by status code or `4xx`-style range. */
+function isSchemaMap(v: unknown): v is Record<string, object | undefined> {
+  return typeof v === 'object' && v !== null;
+}
+
 export async function createHttpApp(deps: HttpDeps): Promise<App> {
   const { config, auth } = deps;
   setPublicUrl(config.PUBLIC_URL);
@@ -207,8 +212,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
     (addFormats as unknown as (a: Ajv) => void)(responseAjv);
     const compiled = new WeakMap<object, ReturnType<Ajv['compile']>>();
     app.addHook('preSerialization', async (request, reply, payload) => {
-      const responses = request.routeOptions.schema?.response as Record<string, object> | undefined;
-      const schema = responses?.[String(reply.statusCode)] ?? responses?.[`${String(reply.statusCode)[0]}xx`];
+      const responses = request.routeOptions.schema?.response;
+      if (!isSchemaMap(responses)) return payload;
+      const schema = responses[String(reply.statusCode)] ?? responses[`${String(reply.statusCode)[0]}xx`];
       if (!schema) return payload;
       let validate = compiled.get(schema);
       if (!validate) compiled.set(schema, (validate = responseAjv.compile(schema)));

@@ -48,12 +48,15 @@ interface AttemptItem {
   body: string;
 }
 
-/** Concurrent attempts on the pool leave as ONE statement and ONE commit (migration 027). */
+/**
+ * Concurrent attempts on the pool leave as ONE statement and ONE commit (esoz_sms_attempt_many,
+ * migrations/027_batched_hot_statements.sql).
+ */
 const attemptBatcherOf = (db: Db) => jsonFunctionBatcher<AttemptItem, SmsAttemptResult>(db, 'esoz_sms_attempt_many');
 
 /**
  * The SMS timeout procedure and the outbox row in ONE statement (esoz_sms_attempt with a phone,
- * migration 026): the per-entity advisory lock, the re-count, and either the 429 (nothing recorded)
+ * migrations/026_sms_attempt_json.sql): the per-entity advisory lock, the re-count, and either the 429 (nothing recorded)
  * or the attempt and the outbox row. Pass the pool (`platform.db`), not a transaction: the statement's
  * own implicit transaction holds the lock until it commits, so it is atomic on its own and the lock is
  * held for one statement only. (Inside a caller's transaction it works too, holding the lock longer.)

@@ -12,8 +12,8 @@
  * number of API processes; READ COMMITTED, so the count after the lock sees the previous holder's
  * committed attempt). On PGlite transactions are serialised by the engine anyway. Attempts are rows
  * in `sms_attempts`, so they survive restarts, and a rolled-back caller gives its attempt back.
- * The rule itself lives in one place, the SQL function esoz_sms_attempt (migration 026), which also
- * writes the outbox row when given a phone.
+ * The rule itself lives in one place, the SQL function esoz_sms_attempt (migrations/026_sms_attempt_json.sql),
+ * which also writes the outbox row when given a phone.
  */
 import type { Db } from '../db.ts';
 import { jsonValue } from '../json.ts';
@@ -70,7 +70,7 @@ export function windowFullError(w: SmsWindow, sendTimeoutSeconds: number): EsozE
  */
 export async function checkSmsTimeout(tx: Db, p: SmsTimeoutParams): Promise<number> {
   if (!tx.inTransaction) throw new Error('checkSmsTimeout must run inside a transaction');
-  // esoz_sms_attempt (migration 026) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
+  // esoz_sms_attempt (migrations/026_sms_attempt_json.sql) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
   // then reads clock_timestamp() (not now(): the transaction may have waited for the lock), prunes the
   // entity's expired attempts and counts the live ones; with room it records this attempt. The lock is held until our transaction
   // ends, i.e. until the attempt and the caller's outbox row are committed together.
@@ -105,19 +105,6 @@ export async function recordSmsAttempt(
       : [p.entityName, p.entityId, p.maxAttempts, p.sendTimeoutSeconds],
   );
   return jsonValue(rows[0].r);
-}
-
-/**
- * The entity's live window read WITHOUT the lock (one statement, records nothing). A full window read
- * this way is a correct 429; a window with room proves nothing (see resend.ts step 9) and must be
- * followed by the locked check.
- */
-export async function peekSmsWindow(db: Db, p: Omit<SmsTimeoutParams, 'maxAttempts'>): Promise<SmsWindow> {
-  const { rows } = await db.query<{ live: number; oldest: Date | null; at: Date }>(
-    'SELECT live, oldest, at FROM esoz_sms_window_peek($1, $2, $3)',
-    [p.entityName, p.entityId, p.sendTimeoutSeconds],
-  );
-  return toSmsWindow(rows[0]);
 }
 
 /**
