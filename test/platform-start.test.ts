@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir, networkInterfaces } from 'node:os';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { initPgliteDataDir, templateDirFor } from '../src/platform/pglite-init.ts';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -103,6 +105,9 @@ test(
         assert.match(banner.slice(0, banner.indexOf('is listening on')), phase);
       }
 
+      // the data directory was copied from the template cluster, which stays for the next fresh start
+      assert.ok(existsSync(path.join(templateDirFor([...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB']), 'PG_VERSION')));
+
       const mr = await fetch(`http://127.0.0.1:${port}/api/medication_requests/6f1d0c2a-0000-4000-8000-000000000100`, {
         headers: { authorization: `Bearer ${token}`, 'api-key': apiKey! },
       });
@@ -128,6 +133,71 @@ test(
     }
   },
 );
+
+/** Writes a row into a new table of the cluster in `dataDir`, closes it, opens it again and reads the row back. */
+async function writeAndReadBack(dataDir: string, startParams: string[]) {
+  const first = await PGlite.create({ dataDir, startParams });
+  await first.exec(`CREATE TABLE kept (v text); INSERT INTO kept VALUES ('survives')`);
+  await first.close();
+  const again = await PGlite.create({ dataDir, startParams });
+  try {
+    assert.deepEqual((await again.query('SELECT v FROM kept')).rows, [{ v: 'survives' }]);
+  } finally {
+    await again.close();
+  }
+}
+
+test('a new PGlite data directory is a copy of the template cluster, which is made once and remade when broken', embeddedOnly, async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'esoz-template-'));
+  const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+  const template = path.join(root, 'template');
+  try {
+    const a = path.join(root, 'a');
+    mkdirSync(a);
+    writeFileSync(path.join(a, 'esoz-core.lock'), '1');
+    await initPgliteDataDir(a, startParams, template);
+    assert.ok(existsSync(path.join(template, 'PG_VERSION')));
+    assert.deepEqual(readdirSync(root).sort(), ['a', 'template'], 'no private initdb directory is left behind');
+    assert.equal(readFileSync(path.join(a, 'esoz-core.lock'), 'utf8'), '1', 'the files already in DATA_DIR stay');
+    await writeAndReadBack(a, startParams);
+    // the template holds none of the data written into a copy
+    const b = path.join(root, 'b');
+    await initPgliteDataDir(b, startParams, template);
+    const fresh = await PGlite.create({ dataDir: b, startParams });
+    try {
+      assert.equal((await fresh.query(`SELECT to_regclass('kept') AS t`)).rows[0]?.['t' as never], null);
+    } finally {
+      await fresh.close();
+    }
+
+    // a template directory without a cluster in it is remade
+    rmSync(template, { recursive: true });
+    mkdirSync(template);
+    writeFileSync(path.join(template, 'garbage'), 'x');
+    const c = path.join(root, 'c');
+    await initPgliteDataDir(c, startParams, template);
+    assert.ok(existsSync(path.join(template, 'PG_VERSION')));
+    assert.ok(!existsSync(path.join(c, 'garbage')));
+    await writeAndReadBack(c, startParams);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('without a usable template cache the data directory gets its own initdb', embeddedOnly, async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'esoz-template-'));
+  const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+  try {
+    // the cache directory cannot be made: a file stands where it would be
+    writeFileSync(path.join(root, 'not-a-directory'), '');
+    const dataDir = path.join(root, 'data');
+    mkdirSync(dataDir);
+    await initPgliteDataDir(dataDir, startParams, path.join(root, 'not-a-directory', 'template'));
+    await writeAndReadBack(dataDir, startParams);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
 
 test(
   'two npm start on one DATA_DIR: the second is refused with one line and exit 75; a lock left by a killed process is taken over',
