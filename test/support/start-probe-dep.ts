@@ -1,0 +1,1 @@
+export const PROBE_WORD = 'probe-ran';
