@@ -11,24 +11,25 @@ export const COMPOSITION_STATUSES = ['PRELIMINARY', 'FINAL', 'AMENDED', 'ENTERED
 
 export const RESOURCES_SYSTEM = 'eHealth/resources';
 
+/** EMAL_VALIDATION_CATEGORY_DISABILITY_CODES (МВТН categories). */
+export const DISABILITY_CATEGORIES = [
+  'SICKNESS',
+  'CHILD_CARE',
+  'FAMILY_CARE',
+  'PARENTAL_CARE',
+  'PREGNANCY',
+  'QUARANTINE',
+  'COVID19',
+  'TEMP_TRANSFER',
+  'PROSTHETIC',
+  'RESTORATION',
+];
+/** EMAL_VALIDATION_CATEGORY_NEWBORN_CODES (МВН categories). */
+export const NEWBORN_CATEGORIES = ['LIVE_BIRTH'];
 /** Fallback dictionary values, used only while the registry has not seeded the dictionary. */
 export const FALLBACK_DICTIONARIES: Record<string, string[]> = {
   COMPOSITION_TYPES: ['TEMP_DISABILITY', 'NEWBORN', 'DRIVERS'],
-  COMPOSITION_CATEGORIES: [
-    'SICKNESS',
-    'CHILD_CARE',
-    'FAMILY_CARE',
-    'PARENTAL_CARE',
-    'PREGNANCY',
-    'QUARANTINE',
-    'COVID19',
-    'TEMP_TRANSFER',
-    'PROSTHETIC',
-    'RESTORATION',
-    'LIVE_BIRTH',
-    'DRIVERS_GROUP1',
-    'DRIVERS_GROUP2',
-  ],
+  COMPOSITION_CATEGORIES: [...DISABILITY_CATEGORIES, ...NEWBORN_CATEGORIES, 'DRIVERS_GROUP1', 'DRIVERS_GROUP2'],
   COMPOSITION_EVENTS: ['COMPOSITION_VALIDITY_PERIOD'],
   'eHealth/resources': ['person', 'preperson', 'encounter', 'employee', 'legal_entity', 'composition', 'episode_of_care'],
   'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY': [
@@ -50,21 +51,6 @@ export const CANCELLATION_REASON_SYSTEMS: Record<string, string> = {
 /** EMAL_FILTER_CANCEL_TIMEOUT_*: days after signing within which a composition can be cancelled. */
 export const CANCEL_TIMEOUT_DAYS: Record<string, number> = { TEMP_DISABILITY: 7, NEWBORN: 180 };
 
-/** EMAL_VALIDATION_CATEGORY_DISABILITY_CODES (МВТН categories). */
-export const DISABILITY_CATEGORIES = [
-  'SICKNESS',
-  'CHILD_CARE',
-  'FAMILY_CARE',
-  'PARENTAL_CARE',
-  'PREGNANCY',
-  'QUARANTINE',
-  'COVID19',
-  'TEMP_TRANSFER',
-  'PROSTHETIC',
-  'RESTORATION',
-];
-/** EMAL_VALIDATION_CATEGORY_NEWBORN_CODES (МВН categories). */
-export const NEWBORN_CATEGORIES = ['LIVE_BIRTH'];
 /** Categories allowed for a preperson subject of an МВТН. */
 export const PREPERSON_CATEGORIES = ['SICKNESS', 'CHILD_CARE'];
 /**
