@@ -14,6 +14,7 @@ import { createHttpApp, type App } from './platform/http/server.ts';
 import { sendData } from './platform/http/envelope.ts';
 import { errorOfStatus } from './platform/errors.ts';
 import type { Capability, Platform } from './platform/platform.ts';
+import { Services } from './platform/services.ts';
 import { capabilities as defaultCapabilities } from './capabilities.ts';
 import { ensureSandbox, type SandboxInfo } from './sandbox/demo.ts';
 
@@ -88,7 +89,10 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
     const metrics = new Metrics(queue);
     const auth = new AuthService(db, config.TOKEN_CACHE_SECONDS);
-    const platform: Platform = { config, db, queue, auth, metrics, log, capabilities: caps };
+    const services = new Services();
+    const platform: Platform = { config, db, queue, auth, metrics, log, capabilities: caps, services };
+    services.bind(platform);
+    closers.push(() => services.close());
 
     for (const cap of caps) cap.jobs?.(platform);
     await queue.start();

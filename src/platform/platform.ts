@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.ts';
 import type { Logger } from './logging.ts';
 import type { App } from './http/server.ts';
 import type { TSchema } from 'typebox';
+import type { Services } from './services.ts';
 
 export interface Platform {
   config: Config;
@@ -20,6 +21,8 @@ export interface Platform {
   log: Logger;
   /** Every capability of this runtime (the sandbox gathers their fixture kinds and demo data). */
   capabilities: Capability[];
+  /** Per-runtime state (services.ts): caches, readers, processors — never module-level maps. */
+  services: Services;
 }
 
 export interface Capability {
