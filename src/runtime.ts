@@ -129,6 +129,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       });
       for (const cap of caps) await cap.routes?.(app, platform);
       await app.ready();
+      app.warmValidators().catch((err: unknown) => log.error({ err }, 'a request schema does not compile'));
       phase('HTTP routes ready');
     }
 

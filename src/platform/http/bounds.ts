@@ -127,9 +127,56 @@ export function hasMoreValuesThan(value: unknown, limit: number): boolean {
 /** The keyword of the error that marks a list of errors as incomplete (see ajv-errors.ts). */
 export const TOO_MANY_ERRORS = 'too_many_errors';
 
-interface Validate {
+export interface Validate {
   (data: unknown): boolean;
   errors?: ErrorObject[] | null;
+}
+
+/**
+ * A validator compiled on its first call. Compiling every route's schemas up front was the largest
+ * part of a restart (docs/benchmarks.md, start-up); `warm` compiles the ones still pending after the
+ * server is ready, one per turn of the event loop, so a route's first request rarely pays for it.
+ */
+export class LazyValidators {
+  private readonly pending = new Set<() => unknown>();
+
+  /** `warm: false`: compiled on first use only (a validator that serves rare requests). */
+  wrap(compile: () => Validate, opts: { warm?: boolean } = {}): Validate {
+    let compiled: Validate | undefined;
+    const get = () => {
+      if (!compiled) {
+        compiled = compile();
+        this.pending.delete(get);
+      }
+      return compiled;
+    };
+    if (opts.warm !== false) this.pending.add(get);
+    const validate: Validate = (data) => {
+      const v = get();
+      const ok = v(data);
+      validate.errors = v.errors;
+      return ok;
+    };
+    return validate;
+  }
+
+  /** Compiles what is still pending in the background; resolves when done (tests await it). */
+  warm(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const step = () => {
+        const next = this.pending.values().next();
+        if (next.done) return resolve();
+        try {
+          next.value();
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
+        setImmediate(step);
+      };
+      setImmediate(step);
+    });
+  }
 }
 
 /**

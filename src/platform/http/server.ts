@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { toEsozError, errorBody, setPublicUrl, publicUrlOrEmpty } from './envelope.ts';
 import { EsozError, accessDenied, notFound, malformed, errorOfStatus, validationFailed } from '../errors.ts';
-import { boundRequestSchema, boundedValidator, nulEntries } from './bounds.ts';
+import { boundRequestSchema, boundedValidator, LazyValidators, nulEntries } from './bounds.ts';
 import type { AuthContext, AuthService } from '../auth.ts';
 import { loggerOptions } from '../logging.ts';
 import type { Config } from '../config.ts';
@@ -24,6 +24,10 @@ declare module 'fastify' {
     scopes?: string[];
     /** Sandbox admin route: requires `x-admin-key`. */
     admin?: boolean;
+  }
+  interface FastifyInstance {
+    /** Compiles the request validators no request has needed yet, in the background (bounds.ts LazyValidators). */
+    warmValidators(): Promise<void>;
   }
   interface FastifyRequest {
     auth: AuthContext;
@@ -158,9 +162,17 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
   const bodyAjv = makeAjv(false);
   const bodyFirstErrorAjv = makeAjv(false, false);
   const textAjv = makeAjv(true);
+  // The every-error validator of a body is compiled only when a body fails: most routes never need it.
+  const lazy = new LazyValidators();
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? boundedValidator(bodyFirstErrorAjv.compile(schema), bodyAjv.compile(schema)) : textAjv.compile(schema),
+    httpPart === 'body'
+      ? boundedValidator(
+          lazy.wrap(() => bodyFirstErrorAjv.compile(schema)),
+          lazy.wrap(() => bodyAjv.compile(schema), { warm: false }),
+        )
+      : lazy.wrap(() => textAjv.compile(schema)),
   );
+  app.decorate('warmValidators', () => lazy.warm());
 
   // One JSON parser for every content type: actions without payload accept no body, {} or [];
   // clients that forget Content-Type still get their JSON read.
