@@ -62,6 +62,15 @@ export const ConfigSchema = Type.Object({
       'Signed compositions: any-test-ca = any valid signature whose certificate carries the author tax id (sandbox); trusted-roots = chain to SIGNATURE_TRUST_ROOTS; auto = any-test-ca on the embedded database, else trusted-roots',
   }),
   SIGNATURE_TRUST_ROOTS: Type.String({ default: '', description: 'PEM file of trusted CA certificates for SIGNATURE_TRUST=trusted-roots' }),
+  // ERLN (the register of sick-leave certificates): src/erln, docs/erln.md
+  ERLN_ADAPTER: Type.Union([Type.Literal('simulator'), Type.Literal('http')], {
+    default: 'simulator',
+    description: 'simulator = the in-process ERLN simulator (state in the database, faults through /admin/erln); http = ERLN_URL',
+  }),
+  ERLN_URL: Type.String({ default: '', description: 'Base URL of ERLN (or of `npm run erln-sim`) for ERLN_ADAPTER=http' }),
+  ERLN_TIMEOUT_MS: Int(10000, 100, 300000, 'An ERLN call without an answer within this is retried'),
+  ERLN_MAX_TRIES: Int(8, 1, 100, 'Calls to ERLN per integration task before it ends FAILED / ERROR (unreachable)'),
+  ERLN_RETRY_DELAY_SECONDS: Int(2, 1, 3600, 'First retry delay of an ERLN call (exponential backoff, at most 5 minutes)'),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -92,6 +101,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = { ...(input as Config), ...overrides };
   if (problems.length === 0 && config.SMS_PROVIDER === 'http' && !/^https?:\/\//.test(config.SMS_GATEWAY_URL)) {
     problems.push(`SMS_GATEWAY_URL=${JSON.stringify(config.SMS_GATEWAY_URL)}: must be an http(s) URL when SMS_PROVIDER=http`);
+  }
+  if (problems.length === 0 && config.ERLN_ADAPTER === 'http' && !/^https?:\/\//.test(config.ERLN_URL)) {
+    problems.push(`ERLN_URL=${JSON.stringify(config.ERLN_URL)}: must be an http(s) URL when ERLN_ADAPTER=http`);
   }
   if (problems.length === 0 && config.DATABASE_URL && !/^(postgres(ql)?:\/\/|memory:\/\/)/.test(config.DATABASE_URL)) {
     problems.push(`DATABASE_URL: must start with postgres://, postgresql:// or memory://`);
