@@ -443,3 +443,16 @@ export async function ensureJobKinds(db: Db, kinds: readonly string[] = JOB_KIND
     [kinds],
   );
 }
+
+/** Jobs in the table by status, and the finished ones by whether they met the eta of their 202 (metrics.ts). */
+export async function jobCounts(db: Db): Promise<{ pending: number; done: number; failed: number; before: number; after: number }> {
+  const r = await db.query<{ pending: number; done: number; failed: number; before: number; after: number }>(
+    `SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
+            count(*) FILTER (WHERE status = 'DONE') AS done,
+            count(*) FILTER (WHERE status = 'FAILED') AS failed,
+            count(*) FILTER (WHERE status <> 'PENDING' AND finished_at <= first_eta) AS before,
+            count(*) FILTER (WHERE status <> 'PENDING' AND finished_at > first_eta) AS after
+       FROM composition_jobs`,
+  );
+  return r.rows[0];
+}
