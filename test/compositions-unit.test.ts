@@ -2,8 +2,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { sameDocument, generateTitle, TITLE_RE, firstDifference, requestHash } from '../src/compositions/document.ts';
-import { estimateEta, jobsAhead } from '../src/compositions/jobs.ts';
-import { PkijsSignatureVerifier, SignatureError, taxIdOf } from '../src/compositions/signature.ts';
+import { estimateEta, jobsAhead } from '../src/compositions/job-store.ts';
+import { PkijsSignatureVerifier, SignatureError, taxIdOf } from '../src/platform/signature.ts';
 import { ESOZ_HUMAN_NUMBER, HumanNumberFormat } from '../src/platform/human-number.ts';
 import { makeCa, makeSigner, signCms } from './support/cms.ts';
 

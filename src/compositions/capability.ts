@@ -1,60 +1,61 @@
 /**
- * Compositions (medical conclusions): create and sign as async jobs, the job status endpoint of
- * seed 000, get and search. See docs/decisions.md (Compositions).
+ * Compositions (medical conclusions): create, sign and cancel as async jobs, the job status endpoint
+ * of seed 000, get and search, the `compositions` fixture kind and demo compositions. See
+ * docs/decisions.md (Compositions).
  */
 import type { Capability, Platform } from '../platform/platform.ts';
-import { isEmbedded } from '../platform/config.ts';
+import { serviceKey } from '../platform/services.ts';
+import { SIGNATURE_VERIFIER } from '../platform/signature.ts';
 import { QUEUE_MAINTENANCE, QUEUE_PROCESS } from './model.ts';
-import { JobStore, sweep } from './jobs.ts';
-import { Processor } from './processor.ts';
+import { ensureJobKinds, JobStore, sweep } from './job-store.ts';
+import { Worker } from './worker.ts';
 import { CompositionMetrics } from './metrics.ts';
-import { registerRoutes } from './routes.ts';
-import { loadRoots, PkijsSignatureVerifier, CompositeVerifier, type SignatureVerifier, type TrustMode } from './signature.ts';
+import { compositionRoutes } from './routes.ts';
+import { compositionsFixtureKind } from './fixtures.ts';
+import { loadCompositionsDemo } from './demo.ts';
 
 const RETRY_LIMIT = 5;
 
-interface State {
-  store: JobStore;
-  processor: Processor;
-  metrics: CompositionMetrics;
-  verifier: SignatureVerifier;
-}
-const states = new WeakMap<Platform, State>();
+const JOB_STORE = serviceKey('compositions.jobs', (platform) => new JobStore(platform));
+const METRICS = serviceKey('compositions.metrics', (platform) => new CompositionMetrics(platform.metrics.registry, platform.db));
+const WORKER = serviceKey(
+  'compositions.worker',
+  (platform) =>
+    new Worker({
+      platform,
+      verifier: platform.services.get(SIGNATURE_VERIFIER),
+      metrics: platform.services.get(METRICS),
+      retryLimit: RETRY_LIMIT,
+    }),
+);
+/**
+ * The start-up check of the job kinds (job-store.ts, ensureJobKinds), run once per runtime. The API
+ * process awaits it before its routes exist (a mismatch stops the start); a worker process's jobs
+ * wait for it, and fail loudly with it.
+ */
+const JOB_KINDS_CHECKED = serviceKey('compositions.jobKindsChecked', (platform) => {
+  const checked = ensureJobKinds(platform.db);
+  checked.catch((err) => platform.log.fatal({ err }, 'composition job kinds do not match the database'));
+  return checked;
+});
 
-export function trustModeOf(platform: Platform): TrustMode {
-  const t = platform.config.SIGNATURE_TRUST;
-  if (t === 'auto') return isEmbedded(platform.config) ? 'any-test-ca' : 'trusted-roots';
-  return t;
-}
-
-function stateOf(platform: Platform): State {
-  let s = states.get(platform);
-  if (!s) {
-    const verifier = new CompositeVerifier(
-      new PkijsSignatureVerifier({ trust: trustModeOf(platform), roots: loadRoots(platform.config.SIGNATURE_TRUST_ROOTS) }),
-    );
-    const metrics = new CompositionMetrics(platform.metrics.registry, platform.db);
-    s = {
-      store: new JobStore(platform),
-      metrics,
-      verifier,
-      processor: new Processor({ platform, verifier, metrics, retryLimit: RETRY_LIMIT }),
-    };
-    states.set(platform, s);
-  }
-  return s;
-}
-
-/** For tests and the sandbox: the job store and the maintenance sweep of a runtime. */
+/** For tests and the sandbox: the job store, the maintenance sweep and the worker of a runtime. */
 export function compositionsOf(platform: Platform) {
-  const s = stateOf(platform);
-  return { store: s.store, sweep: () => sweep(platform), verifier: s.verifier, processor: s.processor, retryLimit: RETRY_LIMIT };
+  const { services } = platform;
+  return {
+    store: services.get(JOB_STORE),
+    sweep: () => sweep(platform),
+    verifier: services.get(SIGNATURE_VERIFIER),
+    worker: services.get(WORKER),
+    retryLimit: RETRY_LIMIT,
+  };
 }
 
 export const compositionsCapability: Capability = {
   name: 'compositions',
   jobs(platform) {
-    const s = stateOf(platform);
+    const checked = platform.services.get(JOB_KINDS_CHECKED);
+    const worker = platform.services.get(WORKER);
     platform.queue.defineQueue<{ jobId: string }>({
       name: QUEUE_PROCESS,
       retryLimit: RETRY_LIMIT,
@@ -62,10 +63,13 @@ export const compositionsCapability: Capability = {
       retryBackoff: true,
       retryDelayMax: 60,
       expireInSeconds: platform.config.JOB_LEASE_SECONDS,
-      // a fetch of up to 25 jobs is processed together (create jobs share their statements, processor.ts)
+      // a fetch of up to 25 jobs is processed together (create jobs share their statements, create.ts)
       concurrency: 2,
       batchSize: 25,
-      batchHandler: (jobs) => s.processor.handleBatch(jobs),
+      batchHandler: async (jobs) => {
+        await checked;
+        return worker.handleBatch(jobs);
+      },
     });
     platform.queue.defineQueue({
       name: QUEUE_MAINTENANCE,
@@ -80,7 +84,13 @@ export const compositionsCapability: Capability = {
     });
     platform.queue.defineSchedule({ queue: QUEUE_MAINTENANCE, cron: '* * * * *' });
   },
-  routes(app, platform) {
-    registerRoutes(app, platform, stateOf(platform).store);
+  async routes(app, platform) {
+    await platform.services.get(JOB_KINDS_CHECKED);
+    const jobs = platform.services.get(JOB_STORE);
+    await app.register(compositionRoutes, { prefix: '/api', platform, jobs });
+    // the seed's paths, without the prefix (hidden from the OpenAPI document)
+    await app.register(compositionRoutes, { prefix: '', platform, jobs });
   },
+  fixtures: [compositionsFixtureKind],
+  demo: loadCompositionsDemo,
 };

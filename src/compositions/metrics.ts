@@ -10,6 +10,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Db } from '../platform/db.ts';
 import type { JobKind } from './model.ts';
+import { jobCounts } from './job-store.ts';
 
 interface Snapshot {
   PENDING: number;
@@ -28,25 +29,14 @@ export class CompositionMetrics {
     let snapshot: { at: number; value: Promise<Snapshot> } | undefined;
     const read = (): Promise<Snapshot> => {
       if (snapshot && Date.now() - snapshot.at < 10_000) return snapshot.value;
-      const value = db
-        .query<{ pending: number; done: number; failed: number; before: number; after: number }>(
-          `SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
-                  count(*) FILTER (WHERE status = 'DONE') AS done,
-                  count(*) FILTER (WHERE status = 'FAILED') AS failed,
-                  count(*) FILTER (WHERE status <> 'PENDING' AND finished_at <= first_eta) AS before,
-                  count(*) FILTER (WHERE status <> 'PENDING' AND finished_at > first_eta) AS after
-             FROM composition_jobs`,
-        )
-        .then((r) => {
-          const x = r.rows[0];
-          return {
-            PENDING: Number(x.pending),
-            DONE: Number(x.done),
-            FAILED: Number(x.failed),
-            before: Number(x.before),
-            after: Number(x.after),
-          };
-        })
+      const value = jobCounts(db)
+        .then((x) => ({
+          PENDING: Number(x.pending),
+          DONE: Number(x.done),
+          FAILED: Number(x.failed),
+          before: Number(x.before),
+          after: Number(x.after),
+        }))
         .catch(() => ({ PENDING: 0, DONE: 0, FAILED: 0, before: 0, after: 0 }));
       snapshot = { at: Date.now(), value };
       return value;

@@ -5,7 +5,13 @@ export const QUEUE_MAINTENANCE = 'compositions-maintenance';
 
 export const JOB_STATUS = ['PENDING', 'DONE', 'FAILED'] as const;
 export type JobStatus = (typeof JOB_STATUS)[number];
-export type JobKind = 'CREATE' | 'SIGN' | 'CANCEL';
+/**
+ * Every kind of composition job. A new kind is one entry here: the worker's switch does not compile
+ * until it handles it, and the start-up check (job-store.ts, ensureJobKinds) adds its ETA statistics
+ * row and refuses to start while the composition_jobs.kind CHECK constraint does not allow exactly these.
+ */
+export const JOB_KINDS = ['CREATE', 'SIGN', 'CANCEL'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
 
 export const COMPOSITION_STATUSES = ['PRELIMINARY', 'FINAL', 'AMENDED', 'ENTERED_IN_ERROR'] as const;
 

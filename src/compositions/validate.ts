@@ -2,7 +2,7 @@
  * Synchronous checks of createComposition, run before a job is accepted: dictionaries, reference
  * types and the existence of what the references point to. Every problem is collected, so the
  * 422 lists all of them at once. Business rules that ESOZ reports as numbered task errors
- * (1081, 1085, 1127, 1182, …) run in the worker (rules.ts).
+ * (1081, 1085, 1127, 1182, …) run in the worker (create.ts, checkCreateRules).
  */
 import type { Db } from '../platform/db.ts';
 import type { AuthContext } from '../platform/auth.ts';
@@ -10,7 +10,8 @@ import { invalidField, validationFailed, type InvalidEntry } from '../platform/e
 import { allowedCodes, isAllowedCode } from './dictionaries.ts';
 import { EXTENSIONS, RESOURCES_SYSTEM } from './model.ts';
 import type { CreateCompositionBody, ReferenceT } from './schemas.ts';
-import { jsonFunctionBatcher } from '../platform/batch.ts';
+import { authMethodOfPeople, readRefs, type RefFacts } from './composition-store.ts';
+import { MESSAGES } from './messages.ts';
 import { UUID_RE } from '../platform/uuid.ts';
 
 async function checkCoding(
@@ -22,62 +23,38 @@ async function checkCoding(
 ) {
   const c = concept.coding[0];
   if (c.system !== dictionary) {
-    invalid.push(invalidField(`${path}.coding[0].system`, `value is not allowed in enum`, 'inclusion', [dictionary]));
+    invalid.push(invalidField(`${path}.coding[0].system`, MESSAGES.notInEnum, 'inclusion', [dictionary]));
     return;
   }
   if (!(await isAllowedCode(db, dictionary, c.code))) {
-    invalid.push(invalidField(`${path}.coding[0].code`, `value is not allowed in enum`, 'inclusion', await allowedCodes(db, dictionary)));
+    invalid.push(invalidField(`${path}.coding[0].code`, MESSAGES.notInEnum, 'inclusion', await allowedCodes(db, dictionary)));
   }
 }
 
 function checkRefType(invalid: InvalidEntry[], path: string, ref: ReferenceT, allowed: string[]): string | null {
   const c = ref.type.coding[0];
   if (c.system !== RESOURCES_SYSTEM) {
-    invalid.push(invalidField(`${path}.type.coding[0].system`, 'value is not allowed in enum', 'inclusion', [RESOURCES_SYSTEM]));
+    invalid.push(invalidField(`${path}.type.coding[0].system`, MESSAGES.notInEnum, 'inclusion', [RESOURCES_SYSTEM]));
     return null;
   }
   if (!allowed.includes(c.code)) {
-    invalid.push(invalidField(`${path}.type.coding[0].code`, 'value is not allowed in enum', 'inclusion', allowed));
+    invalid.push(invalidField(`${path}.type.coding[0].code`, MESSAGES.notInEnum, 'inclusion', allowed));
     return null;
   }
   return c.code;
 }
 
-/** What a reference points to (esoz_composition_refs_many, migrations/035_composition_batches.sql). */
-interface RefFacts {
-  subject: { is_active: boolean; status: string } | null;
-  focus: { is_active: boolean; status: string } | null;
-  encounter: { person_id: string; episode_id: string | null } | null;
-  author: { legal_entity_id: string; is_active: boolean; status: string } | null;
-  relates_to_exists: boolean;
-}
-
-interface RefItem {
-  subject_type: string | null;
-  subject_id: string | null;
-  focus_type: string | null;
-  focus_id: string | null;
-  encounter_id: string | null;
-  author_id: string | null;
-  relates_to_id: string | null;
-}
-
 /** The schema's uuid format also admits `urn:uuid:…`, which PostgreSQL does not parse: such an id matches nothing. */
 const asUuid = (v: string | undefined) => (v && UUID_RE.test(v) ? v.toLowerCase() : null);
 
-/** The references of concurrent creates are read by one statement (src/platform/batch.ts). */
-function readRefs(db: Db, item: RefItem): Promise<RefFacts> {
-  return jsonFunctionBatcher<RefItem, RefFacts>(db, 'esoz_composition_refs_many').run(item);
-}
-
 function subjectProblem(kind: string, row: RefFacts['subject']): string | null {
   if (kind === 'person') {
-    if (!row) return 'Person not found';
-    if (!row.is_active || row.status.toLowerCase() !== 'active') return 'Person is not active';
+    if (!row) return MESSAGES.personNotFound;
+    if (!row.is_active || row.status.toLowerCase() !== 'active') return MESSAGES.personInactive;
     return null;
   }
-  if (!row) return 'Preperson not found';
-  if (!row.is_active || row.status.toUpperCase() !== 'ACTIVE') return 'Preperson is not active';
+  if (!row) return MESSAGES.prepersonNotFound;
+  if (!row.is_active || row.status.toUpperCase() !== 'ACTIVE') return MESSAGES.prepersonInactive;
   return null;
 }
 
@@ -94,14 +71,14 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
   for (const [i, ev] of body.event.entries()) {
     await checkCoding(db, invalid, `$.event[${i}].code`, ev.code, 'COMPOSITION_EVENTS');
     if (ev.period.end && Date.parse(ev.period.end) < Date.parse(ev.period.start)) {
-      invalid.push(invalidField(`$.event[${i}].period.end`, 'must be greater than or equal to period.start'));
+      invalid.push(invalidField(`$.event[${i}].period.end`, MESSAGES.periodEndBeforeStart));
     }
     if (body.type.coding[0].code === 'TEMP_DISABILITY' && ev.code.coding[0].code === 'COMPOSITION_VALIDITY_PERIOD' && !ev.period.end) {
-      invalid.push(invalidField(`$.event[${i}].period.end`, 'required property end was not present', 'required'));
+      invalid.push(invalidField(`$.event[${i}].period.end`, MESSAGES.periodEndRequired, 'required'));
     }
   }
   if (body.type.coding[0].code === 'TEMP_DISABILITY' && !body.event.some((e) => e.code.coding[0].code === 'COMPOSITION_VALIDITY_PERIOD')) {
-    invalid.push(invalidField('$.event', 'a COMPOSITION_VALIDITY_PERIOD event is required for TEMP_DISABILITY'));
+    invalid.push(invalidField('$.event', MESSAGES.validityPeriodRequired));
   }
 
   const subjectType = checkRefType(invalid, '$.subject', body.subject, ['person', 'preperson']);
@@ -133,50 +110,45 @@ export async function validateCreate(db: Db, auth: AuthContext, body: CreateComp
   let episodeId: string | null = null;
   if (encType) {
     const enc = facts.encounter;
-    if (!enc) invalid.push(invalidField('$.encounter.value', 'Encounter not found'));
+    if (!enc) invalid.push(invalidField('$.encounter.value', MESSAGES.encounterNotFound));
     else {
       episodeId = enc.episode_id;
       if (subjectType === 'person' && enc.person_id !== body.subject.value.toLowerCase()) {
-        invalid.push(invalidField('$.encounter.value', "Encounter doesn't belong to the subject"));
+        invalid.push(invalidField('$.encounter.value', MESSAGES.encounterOfAnotherSubject));
       }
     }
   }
   if (authorType) {
     const emp = facts.author;
-    if (!emp) invalid.push(invalidField('$.author.value', 'Employee not found'));
+    if (!emp) invalid.push(invalidField('$.author.value', MESSAGES.employeeNotFound));
     else if (!auth.legalEntityId || emp.legal_entity_id !== auth.legalEntityId) {
-      invalid.push(invalidField('$.author.value', `Employee ${body.author.value} doesn't belong to your legal entity`));
+      invalid.push(invalidField('$.author.value', MESSAGES.employeeOfAnotherLegalEntity(body.author.value)));
     } else if (!emp.is_active || emp.status !== 'APPROVED') {
-      invalid.push(invalidField('$.author.value', 'Employee is not active'));
+      invalid.push(invalidField('$.author.value', MESSAGES.employeeInactive));
     }
   }
   if (relType && body.relatesTo && !facts.relates_to_exists) {
-    invalid.push(invalidField('$.relatesTo.targetIdentifier.value', 'Composition not found'));
+    invalid.push(invalidField('$.relatesTo.targetIdentifier.value', MESSAGES.relatedNotFound));
   }
 
   const seen = new Set<string>();
   for (const [i, ext] of (body.extension ?? []).entries()) {
     const kind = EXTENSIONS[ext.valueCode];
     if (!kind) {
-      invalid.push(invalidField(`$.extension[${i}].valueCode`, 'value is not allowed in enum', 'inclusion', Object.keys(EXTENSIONS)));
+      invalid.push(invalidField(`$.extension[${i}].valueCode`, MESSAGES.notInEnum, 'inclusion', Object.keys(EXTENSIONS)));
       continue;
     }
-    if (seen.has(ext.valueCode))
-      invalid.push(invalidField(`$.extension[${i}].valueCode`, `extension ${ext.valueCode} is given more than once`));
+    if (seen.has(ext.valueCode)) invalid.push(invalidField(`$.extension[${i}].valueCode`, MESSAGES.extensionRepeated(ext.valueCode)));
     seen.add(ext.valueCode);
     const present = (['valueUuid', 'valueBoolean', 'valueString', 'valueDate'] as const).filter((k) => ext[k] !== undefined);
     if (present.length !== 1 || present[0] !== kind) {
-      invalid.push(invalidField(`$.extension[${i}]`, `extension ${ext.valueCode} must carry exactly ${kind}`, 'required', [kind]));
+      invalid.push(invalidField(`$.extension[${i}]`, MESSAGES.extensionValue(ext.valueCode, kind), 'required', [kind]));
       continue;
     }
     if (ext.valueCode === 'INFORM_WITH') {
       const people = [body.subject.value, body.section.focus.value];
-      const r = await db.query(
-        `SELECT 1 FROM person_authentication_methods
-          WHERE id = $1 AND person_id = ANY($2::uuid[]) AND is_active AND (ended_at IS NULL OR ended_at > now())`,
-        [asUuid(ext.valueUuid), people.map(asUuid)],
-      );
-      if (r.rowCount === 0) invalid.push(invalidField(`$.extension[${i}].valueUuid`, 'Authentication method not found for the patient'));
+      if (!(await authMethodOfPeople(db, asUuid(ext.valueUuid), people.map(asUuid))))
+        invalid.push(invalidField(`$.extension[${i}].valueUuid`, MESSAGES.authMethodNotFound));
     }
   }
 

@@ -151,3 +151,14 @@ export async function createDone(mis: Mis, body: unknown) {
   if (got.status !== 200) throw new Error(`get ${href}: ${got.status} ${got.text}`);
   return { href, document: got.body.data as Record<string, any>, id: got.body.data.identifier.value as string };
 }
+
+const ENV_DELAY = 'ESOZ_TEST_COMPOSITION_JOB_DELAY_MS';
+/** Run `fn` with every composition job held `ms` after its claim (create.ts, testDelay). */
+export async function withSlowJobs<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  process.env[ENV_DELAY] = String(ms);
+  try {
+    return await fn();
+  } finally {
+    delete process.env[ENV_DELAY];
+  }
+}

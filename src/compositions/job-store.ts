@@ -1,7 +1,9 @@
 /**
- * The public async job of Compositions: accept (dedupe + enqueue in the caller's transaction),
- * render (`compositionAsyncJobStateData` with an honest eta), finish (compare-and-set), and the
- * maintenance sweep (retention, stuck jobs).
+ * The public async job of Compositions (composition_jobs and composition_job_stats, every statement
+ * on them): accept (dedupe + enqueue in the caller's transaction), render
+ * (`compositionAsyncJobStateData` with an honest eta), claim and finish (compare-and-set), the
+ * maintenance sweep (retention, stuck jobs), and the start-up check that the job kinds of the code
+ * and of the database agree (ensureJobKinds).
  *
  * ETA model (docs/decisions.md (Compositions)): eta = now + service + ahead × drain, where `service`
  * is the moving average time a worker needs for one job, `drain` the moving average interval
@@ -17,7 +19,8 @@ import type { Db } from '../platform/db.ts';
 import { jsonValue } from '../platform/json.ts';
 import { boundedCache } from '../platform/bounded-cache.ts';
 import type { AuthContext } from '../platform/auth.ts';
-import { QUEUE_PROCESS, TASK_ERRORS, type JobError, type JobKind, type JobStatus } from './model.ts';
+import { JOB_KINDS, QUEUE_PROCESS, TASK_ERRORS, type JobError, type JobKind, type JobStatus } from './model.ts';
+import { MESSAGES } from './messages.ts';
 import { requestHash } from './document.ts';
 import type { JobState } from './schemas.ts';
 import { batchesInFlight, statementBatcher, type StatementBatcher } from '../platform/batch.ts';
@@ -123,7 +126,7 @@ export function jobsAhead(queue: readonly number[], seq: number): number {
 
 /**
  * The job rows of `ids` in their order (null: no such job), from ONE statement
- * (esoz_composition_job_states, migrations/034_composition_job_states.sql);
+ * (esoz_composition_job_states);
  * with `withQueue`, also the positions of the first PENDING jobs.
  */
 async function readJobRows(
@@ -150,7 +153,7 @@ export interface AcceptInput {
   body: unknown;
 }
 
-/** One item of esoz_composition_jobs_accept (migrations/035_composition_batches.sql). */
+/** One item of esoz_composition_jobs_accept. */
 interface AcceptItem {
   id: string;
   kind: JobKind;
@@ -288,6 +291,52 @@ export class JobStore {
   }
 }
 
+/** A job as the worker claimed it. */
+export interface ClaimedJob {
+  id: string;
+  kind: JobKind;
+  request: unknown;
+  client_id: string;
+  legal_entity_id: string | null;
+  composition_id: string | null;
+  attempts: number;
+  first_eta: Date | string;
+  /** accept → claim, measured by the database clock */
+  waited_ms: number;
+}
+
+/** Claim the PENDING ones of `ids` (started_at, one more attempt); the others are finished or gone. */
+export async function claimJobs(db: Db, ids: string[]): Promise<ClaimedJob[]> {
+  const { rows } = await db.query<{ r: ClaimedJob[] | string }>('SELECT esoz_composition_jobs_claim($1::uuid[]) AS r', [ids]);
+  const claimed = jsonValue<ClaimedJob[]>(rows[0].r);
+  for (const row of claimed) row.request = jsonValue(row.request);
+  return claimed;
+}
+
+/** Lock the public job; false when another attempt finished it meanwhile. */
+export async function lockPending(tx: Db, jobId: string): Promise<boolean> {
+  const r = await tx.query<{ status: string }>('SELECT status FROM composition_jobs WHERE id = $1 FOR UPDATE', [jobId]);
+  return r.rows[0]?.status === 'PENDING';
+}
+
+/** One item of esoz_composition_jobs_finish: a create job's composition (outcome DONE) or its failure. */
+export type FinishItem =
+  | { job_id: string; outcome: 'FAILED'; error: JobError }
+  | ({ job_id: string; outcome: 'DONE'; links: { entity: string; href: string }[] } & Record<string, unknown>);
+
+export type FinishAnswer = { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'TITLE_TAKEN'; on_time?: boolean };
+
+/**
+ * Finish a batch of create jobs in the caller's transaction (esoz_composition_jobs_finish: per job,
+ * under its row lock and only while PENDING, the composition and DONE, or FAILED).
+ */
+export async function finishCreates(tx: Db, items: FinishItem[]): Promise<FinishAnswer[]> {
+  const { rows } = await tx.query<{ r: FinishAnswer[] | string }>('SELECT esoz_composition_jobs_finish($1::json) AS r', [
+    JSON.stringify(items),
+  ]);
+  return jsonValue<FinishAnswer[]>(rows[0].r);
+}
+
 /** DONE in the caller's transaction (after the domain writes). False when the job was no longer PENDING. */
 export async function markDone(tx: Db, jobId: string, compositionId: string, links: { entity: string; href: string }[]) {
   const r = await tx.query<{ on_time: boolean }>(
@@ -309,7 +358,7 @@ export async function markFailed(db: Db, jobId: string, error: JobError) {
 
 /**
  * Fold the jobs of one finished batch into the shared moving averages, one observation per kind
- * (esoz_composition_job_stats_fold, migrations/035_composition_batches.sql): the batch's service
+ * (esoz_composition_job_stats_fold): the batch's service
  * time (claim → commit) and its slowest turnaround (accept → commit), and the drain interval.
  * Outside the job transaction (the stats row is hot).
  */
@@ -350,7 +399,7 @@ export async function sweep(platform: Platform): Promise<SweepResult> {
   const error: JobError = {
     code: TASK_ERRORS.JOB_TIMEOUT,
     type: 'JOB_TIMEOUT',
-    message: `The job was not processed within ${config.JOB_MAX_PENDING_SECONDS} seconds; it was cancelled. Send the request again.`,
+    message: MESSAGES.jobTimeout(config.JOB_MAX_PENDING_SECONDS),
   };
   const exp = await db.query<{ id: string }>(
     `UPDATE composition_jobs SET status = 'FAILED', error = $2, finished_at = clock_timestamp()
@@ -358,4 +407,52 @@ export async function sweep(platform: Platform): Promise<SweepResult> {
     [config.JOB_MAX_PENDING_SECONDS, JSON.stringify(error)],
   );
   return { deleted, expired: exp.rows.map((r) => r.id) };
+}
+
+/**
+ * Start-up check that a job kind is one entry in JOB_KINDS: the composition_jobs.kind CHECK
+ * constraint must allow exactly `kinds` (a mismatch throws, naming both sides, so a process never
+ * runs against a schema that would refuse or silently drop a kind), and every kind gets its
+ * composition_job_stats row (the ETA of a kind without one would never learn).
+ */
+export async function ensureJobKinds(db: Db, kinds: readonly string[] = JOB_KINDS): Promise<void> {
+  const r = await db.query<{ def: string }>(
+    `SELECT pg_get_constraintdef(c.oid) AS def
+       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+      WHERE c.conrelid = 'composition_jobs'::regclass AND c.contype = 'c' AND a.attname = 'kind'`,
+  );
+  if (r.rows.length !== 1) {
+    throw new Error(`composition_jobs.kind must have exactly one CHECK constraint listing the job kinds; found ${r.rows.length}`);
+  }
+  const allowed = [...r.rows[0].def.matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1].replace(/''/g, "'"));
+  const missing = kinds.filter((k) => !allowed.includes(k));
+  const extra = allowed.filter((k) => !kinds.includes(k));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `composition job kinds differ between the code and the database: JOB_KINDS (src/compositions/model.ts) is ${kinds.join(', ')}; ` +
+        `the composition_jobs.kind CHECK constraint allows ${allowed.join(', ')}` +
+        (missing.length ? `; not allowed by the constraint: ${missing.join(', ')}` : '') +
+        (extra.length ? `; allowed by the constraint but not in JOB_KINDS: ${extra.join(', ')}` : '') +
+        '. Change the constraint in a migration together with JOB_KINDS.',
+    );
+  }
+  // the prior every kind starts from (500 ms), as the rows the migrations inserted
+  await db.query(
+    `INSERT INTO composition_job_stats (kind, service_ms, drain_ms) SELECT k, 500, 500 FROM unnest($1::text[]) AS k
+     ON CONFLICT (kind) DO NOTHING`,
+    [kinds],
+  );
+}
+
+/** Jobs in the table by status, and the finished ones by whether they met the eta of their 202 (metrics.ts). */
+export async function jobCounts(db: Db): Promise<{ pending: number; done: number; failed: number; before: number; after: number }> {
+  const r = await db.query<{ pending: number; done: number; failed: number; before: number; after: number }>(
+    `SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
+            count(*) FILTER (WHERE status = 'DONE') AS done,
+            count(*) FILTER (WHERE status = 'FAILED') AS failed,
+            count(*) FILTER (WHERE status <> 'PENDING' AND finished_at <= first_eta) AS before,
+            count(*) FILTER (WHERE status <> 'PENDING' AND finished_at > first_eta) AS after
+       FROM composition_jobs`,
+  );
+  return r.rows[0];
 }

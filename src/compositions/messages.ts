@@ -1,0 +1,80 @@
+/**
+ * Every text Compositions answers with: the synchronous errors of the routes, the 422 entries of the
+ * create validation, and the messages of the job errors (TaskFailure). One place, so a text the seed
+ * or an MIS depends on is changed knowingly; the tests assert them byte for byte.
+ */
+export const MESSAGES = {
+  // synchronous answers of the routes
+  /** GET of a composition, sign of an unknown (or another custodian's) composition, the sign job's COMPOSITION_NOT_FOUND */
+  compositionNotFound: 'Composition not found',
+  /** cancel of an unknown (or another custodian's) composition, and the cancel job's COMPOSITION_NOT_FOUND */
+  cancelTargetNotFound: 'The object of the Composition was not found',
+  /** the patient path of search with a patient id that is not a UUID */
+  notFound: 'Not found',
+  /** create by a client without a legal entity */
+  accessDenied: 'Access denied',
+  /** job status of an unknown job or another client's job */
+  taskNotFound: 'Task not found',
+  /** job status with an id that is not a UUID */
+  invalidRequestFormat: 'Invalid request format',
+
+  // 422 entries (create validation, search query)
+  notInEnum: 'value is not allowed in enum',
+  subjectAndFocus: 'subject and focus are mutually exclusive',
+  subjectOrFocus: 'subject or focus is required',
+  personNotFound: 'Person not found',
+  personInactive: 'Person is not active',
+  prepersonNotFound: 'Preperson not found',
+  prepersonInactive: 'Preperson is not active',
+  encounterNotFound: 'Encounter not found',
+  encounterOfAnotherSubject: "Encounter doesn't belong to the subject",
+  employeeNotFound: 'Employee not found',
+  employeeOfAnotherLegalEntity: (employeeId: string) => `Employee ${employeeId} doesn't belong to your legal entity`,
+  employeeInactive: 'Employee is not active',
+  relatedNotFound: 'Composition not found',
+  periodEndBeforeStart: 'must be greater than or equal to period.start',
+  periodEndRequired: 'required property end was not present',
+  validityPeriodRequired: 'a COMPOSITION_VALIDITY_PERIOD event is required for TEMP_DISABILITY',
+  extensionRepeated: (code: string) => `extension ${code} is given more than once`,
+  extensionValue: (code: string, kind: string) => `extension ${code} must carry exactly ${kind}`,
+  authMethodNotFound: 'Authentication method not found for the patient',
+
+  // job errors of create (numbered ESOZ rules)
+  newbornCategory: (category: string, allowed: readonly string[]) =>
+    `Category ${category} is not allowed for a NEWBORN composition (allowed: ${allowed.join(', ')})`,
+  disabilityCategory: (category: string) => `Category ${category} is not allowed for a TEMP_DISABILITY composition`,
+  prepersonCategory: (category: string, allowed: readonly string[]) =>
+    `Category ${category} is not allowed for a preperson subject (allowed: ${allowed.join(', ')})`,
+  subjectFocusEquality: (category: string) => `Category ${category} requires section.focus to be the subject`,
+  relatedMissing: 'The related composition does not exist',
+  newbornReplacement: 'Replacement of a NEWBORN composition is not enabled',
+  differentType: (relatedType: string, type: string) => `The related composition is of type ${relatedType}, not ${type}`,
+  cancelledReplacement: 'Replacement of a cancelled composition is not enabled',
+  replacesNeedsRefinement: 'relatesTo "replaces" needs a FINAL composition of a preperson (refinement)',
+  appendsNeedsFinal: (status: string) => `relatesTo "appends" needs a FINAL composition, the related one is ${status}`,
+  newbornExists: 'A NEWBORN composition already exists for this subject',
+  finalExists: (encounterId: string, type: string, category: string) =>
+    `A FINAL ${type}/${category} composition already exists for encounter ${encounterId}`,
+  /** 1127 caught by the unique index (a concurrent sign won the race) */
+  finalExistsRace: 'A FINAL composition of this type and category already exists for the encounter',
+
+  // job errors of sign and cancel
+  signedContentNotJson: 'The signed content is not valid UTF-8 JSON',
+  notPreliminary: (status: string) => `Composition is ${status}: only a PRELIMINARY composition can be signed`,
+  contentMismatch: (path: string | null) =>
+    `The signed content does not match the composition (first difference at ${path}); sign the document exactly as getComposition returns it`,
+  signerWithoutTaxId: 'The signer certificate carries no tax id (subject serialNumber TINUA-… or DRFO attribute)',
+  signerNotAuthor: "The signer is not the author of the composition (certificate tax id differs from the author's)",
+  cancelContentShape:
+    'The signed content must be {"id": <composition id>, "reason": {"coding": [{"system", "code"}], "text": <≤ 2000 chars>}}',
+  cancelOtherComposition: (signedId: string, compositionId: string) =>
+    `The signed content cancels composition ${signedId}, not ${compositionId}`,
+  notFinal: (status: string) => `Composition is ${status}: only a FINAL composition can be cancelled`,
+  invalidCancellationCoding: 'Invalid cancellation coding',
+  cancelPeriodExpired: (type: string, days: number) => `A ${type} composition can be cancelled within ${days} days of signing`,
+  signerNotEmployee: 'The signer is not an employee of the legal entity that issued the composition',
+
+  // job errors of the job machinery
+  internalError: (attempts: number) => `The job failed after ${attempts} attempts; send the request again`,
+  jobTimeout: (seconds: number) => `The job was not processed within ${seconds} seconds; it was cancelled. Send the request again.`,
+} as const;
