@@ -11,6 +11,9 @@ import { UUID_RE } from '../platform/uuid.ts';
 /** The columns a GET checks the path against, and the document it answers with. */
 export interface CompositionForRead {
   id: string;
+  status: string;
+  type_code: string;
+  focus_type: string | null;
   document: string;
   custodian_id: string;
   subject_id: string;
@@ -23,7 +26,7 @@ export interface CompositionForRead {
 export async function findForRead(db: Db, id: string): Promise<CompositionForRead | undefined> {
   if (!UUID_RE.test(id)) return undefined;
   const r = await db.query<CompositionForRead>(
-    'SELECT id, document, custodian_id, subject_id, focus_id, encounter_id, episode_id FROM compositions WHERE id = $1',
+    'SELECT id, status, type_code, focus_type, document, custodian_id, subject_id, focus_id, encounter_id, episode_id FROM compositions WHERE id = $1',
     [id],
   );
   return r.rows[0];
@@ -163,11 +166,12 @@ export interface CompositionToSign {
   subject_id: string;
   type_code: string;
   category_code: string;
+  focus_type: string | null;
 }
 
 export async function lockForSign(tx: Db, id: string): Promise<CompositionToSign | undefined> {
   const c = await tx.query<CompositionToSign>(
-    `SELECT status, document, author_id, custodian_id, encounter_id, subject_id, type_code, category_code
+    `SELECT status, document, author_id, custodian_id, encounter_id, subject_id, type_code, category_code, focus_type
        FROM compositions WHERE id = $1 FOR UPDATE`,
     [id],
   );

@@ -7,7 +7,7 @@ import { notFound, validationFailed } from '../platform/errors.ts';
 import { UUID_RE } from '../platform/uuid.ts';
 import { COMPOSITION_STATUSES } from './model.ts';
 import { MESSAGES } from './messages.ts';
-import { findForRead, searchDocuments } from './composition-store.ts';
+import { findForRead, searchDocuments, type CompositionForRead } from './composition-store.ts';
 import type { SearchQuery } from './schemas.ts';
 
 /** The composition document at a path (the async-job href, or the documented long path with the episode). */
@@ -16,6 +16,15 @@ export async function getComposition(
   id: string,
   match: { patientId: string; encounterId: string; episodeId?: string },
 ): Promise<unknown> {
+  return JSON.parse((await compositionAt(ctx, id, match)).document);
+}
+
+/** The composition a read path names, after the checks every read of one composition makes. */
+export async function compositionAt(
+  ctx: RequestContext,
+  id: string,
+  match: { patientId: string; encounterId: string; episodeId?: string },
+): Promise<CompositionForRead> {
   // 1. token, scope composition:read → 401 / 403                            (platform onRequest hook)
   // 2. every id of the path is a UUID → 404 "Composition not found"
   if (![id, match.patientId, match.encounterId, match.episodeId ?? id].every((v) => UUID_RE.test(v)))
@@ -30,7 +39,7 @@ export async function getComposition(
   // 5. it is the caller's: another custodian's composition is 404 like an unknown id (as sign, cancel,
   //    job and MR answer), since a 403 would tell a stranger which ids exist
   if (c.custodian_id !== ctx.auth.legalEntityId) throw notFound(MESSAGES.compositionNotFound);
-  return JSON.parse(c.document);
+  return c;
 }
 
 export interface SearchPage {

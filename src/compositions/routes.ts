@@ -14,6 +14,7 @@ import { UUID_RE } from '../platform/uuid.ts';
 import {
   CMS_BODY_LIMIT,
   CompositionDocument,
+  IntegrationItem,
   CREATE_BODY_LIMIT,
   CreateCompositionBody,
   JobState,
@@ -26,6 +27,7 @@ import { acceptCreate } from './create.ts';
 import { acceptSign } from './sign.ts';
 import { acceptCancel } from './cancel.ts';
 import { getComposition, searchCompositions, type SearchPage } from './read.ts';
+import { getIntegrationData } from './integration-data.ts';
 
 function sendJob(request: FastifyRequest, reply: FastifyReply, state: JobState, status: number) {
   const url = `${baseUrl(request)}/api/patients/composition/job/${state.id}`;
@@ -55,6 +57,10 @@ const responses = {
   composition: {
     200: dataEnvelope(CompositionDocument, 'The composition'),
     '4xx': errorEnvelope("404 Composition not found (also for another custodian's composition), 401, 403 (scope)"),
+  },
+  integrationData: {
+    200: dataEnvelope(Type.Array(IntegrationItem), 'Composition found: its processing tasks in other registers (ERLN), oldest first'),
+    '4xx': errorEnvelope("404 Composition not found (unknown, another custodian's, or PRELIMINARY), 401, 403 (scope)"),
   },
   search: {
     200: pageEnvelope(CompositionDocument, 'A page of compositions, newest first'),
@@ -161,6 +167,22 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
     },
     async (request, reply) =>
       sendData(request, reply, await getComposition(requestContext(platform, request), request.params.id, request.params)),
+  );
+
+  app.get(
+    '/patients/:patientId/composition/:id/episode/:episodeId/encounter/:encounterId/integrationData',
+    {
+      config: { scopes: ['composition:read'] },
+      schema: {
+        hide,
+        tags: ['compositions'],
+        summary: 'Integration data: the ERLN tasks of a composition (getIntegrationData)',
+        params: Type.Object({ patientId: Type.String(), id: Type.String(), episodeId: Type.String(), encounterId: Type.String() }),
+        response: responses.integrationData,
+      },
+    },
+    async (request, reply) =>
+      sendData(request, reply, await getIntegrationData(requestContext(platform, request), request.params.id, request.params)),
   );
 
   app.get(

@@ -112,3 +112,20 @@ export const CompositionDocument = Type.Object(
       'Composition: identifier, status, type, category, title, date, event, subject, encounter, episodeOfCare, author, custodian, section, extension, relatesTo, …',
   },
 );
+
+/** One processing task of a composition in another register (getIntegrationData): ERLN for an МВТН. */
+export const IntegrationItem = Type.Object(
+  {
+    component: Type.String({ description: 'COMPOSITION_PROCESSING_SYSTEMS: ERLN' }),
+    type: Type.String({ description: 'COMPOSITION_PROCESSING_TASKS: CREATE_ERLN_RECORD | CANCEL_ERLN_RECORD' }),
+    integrationStatus: Type.Union([Type.Literal('SUCCESS'), Type.Literal('ERROR'), Type.Null()], {
+      description: 'COMPOSITION_PROCESSING_STATUS: SUCCESS or ERROR once the task ended; null while PENDING',
+    }),
+    taskStatus: Type.Union([Type.Literal('PENDING'), Type.Literal('DONE'), Type.Literal('FAILED')]),
+    statusCode: Type.Union([Type.Integer(), Type.Null()], { description: "ERLN's RESULT code (ERLN_RESULT_CODES)" }),
+    statusMessage: Type.Union([Type.String(), Type.Null()]),
+    details: Type.Object({ SL_NUM: Type.Optional(Type.String({ description: 'The sick-leave certificate number ERLN gave' })) }, strict),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  strict,
+);

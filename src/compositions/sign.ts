@@ -14,6 +14,7 @@ import { verifiedJson } from './signature.ts';
 import { finalExists } from './create.ts';
 import type { JobState, SignBody } from './schemas.ts';
 import type { JobContext, Outcome } from './worker.ts';
+import { enqueueErlnTask } from '../erln/task-store.ts';
 
 /** Producer side: the checks a request passes before its job is accepted. */
 export async function acceptSign(ctx: RequestContext, jobs: JobStore, id: string, body: SignBody): Promise<JobState> {
@@ -70,6 +71,11 @@ export async function runSign(ctx: JobContext, row: ClaimedJob): Promise<Outcome
       jobId: row.id,
       signerTaxId: signed.taxId,
     });
+    // 10. an МВТН whose person on leave (section.focus) is an identified person goes to ERLN: the
+    //     integration task is written in this transaction (a preperson's waits for the refinement)
+    if (comp.type_code === 'TEMP_DISABILITY' && comp.focus_type === 'person') {
+      await enqueueErlnTask(tx, ctx.platform.queue, compositionId, 'CREATE_ERLN_RECORD');
+    }
     const href = compositionPath({ subjectId: comp.subject_id, encounterId: comp.encounter_id, id: compositionId });
     const r = await markDone(tx, row.id, compositionId, [{ entity: 'composition', href }]);
     return r && { status: 'DONE', onTime: r.on_time };
