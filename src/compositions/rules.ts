@@ -10,7 +10,7 @@ import type { CreateCompositionBody } from './schemas.ts';
 
 /**
  * What the create rules read from the database, for one job (esoz_composition_create_facts_many,
- * migrations/035_composition_batches.sql).
+ * src/compositions/sql/esoz_composition_create_facts_many.sql).
  */
 export interface CreateFacts {
   /** the encounter's episode (for the document's episodeOfCare) */

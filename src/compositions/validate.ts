@@ -43,7 +43,7 @@ function checkRefType(invalid: InvalidEntry[], path: string, ref: ReferenceT, al
   return c.code;
 }
 
-/** What a reference points to (esoz_composition_refs_many, migrations/035_composition_batches.sql). */
+/** What a reference points to (esoz_composition_refs_many, src/compositions/sql/esoz_composition_refs_many.sql). */
 interface RefFacts {
   subject: { is_active: boolean; status: string } | null;
   focus: { is_active: boolean; status: string } | null;
