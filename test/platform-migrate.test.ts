@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDb, type Db } from '../src/platform/db.ts';
 import { listFunctionFiles, listMigrations, migrate, pendingMigrations, SCHEMA, type SchemaSource } from '../src/platform/migrate.ts';
-import { backend, freshDatabaseUrl } from './support/harness.ts';
+import { backend, freshDatabaseUrl, startTestServer } from './support/harness.ts';
 
 const opened: { db: Db; drop(): Promise<void> }[] = [];
 let scratch: string;
@@ -197,4 +197,21 @@ test(`a function file that fails names itself, and nothing of the run is kept ($
     (await migrate(fresh, source)).length,
     (await listMigrations(source.migrationsDir)).length + (await listFunctionFiles(source.root)).length,
   );
+});
+
+test(`/health/ready: 503 naming a function file whose content is not the one applied, 200 once it is (${backend})`, async () => {
+  const server = await startTestServer();
+  try {
+    const { db } = server.runtime.platform;
+    assert.equal((await server.call('GET', '/health/ready')).status, 200);
+    const name = 'src/platform/sql/esoz_sms_attempt.sql';
+    await db.query(`UPDATE schema_functions SET checksum = 'an older text' WHERE name = $1`, [name]);
+    const ready = await server.call('GET', '/health/ready');
+    assert.equal(ready.status, 503);
+    assert.match(ready.text, /Migrations not applied: src\/platform\/sql\/esoz_sms_attempt\.sql/);
+    assert.deepEqual(await migrate(db), [name]);
+    assert.equal((await server.call('GET', '/health/ready')).status, 200);
+  } finally {
+    await server.close();
+  }
 });
