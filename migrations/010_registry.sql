@@ -1,6 +1,7 @@
 -- Registry data the seeds need: PRM (legal entities, divisions, parties, employees), MPI (persons,
 -- authentication methods, prepersons), medical programs, medications, episodes/encounters, dictionaries.
--- Field names follow the ESOZ responses (snake_case).
+-- Field names follow the ESOZ responses (snake_case). Functions and the registry_version triggers live
+-- next to the code that calls them (src/registry/sql/).
 
 CREATE TABLE legal_entities (
   id           uuid PRIMARY KEY,
@@ -82,7 +83,10 @@ CREATE TABLE persons (
   status       text NOT NULL DEFAULT 'active',
   is_active    boolean NOT NULL DEFAULT true,
   inserted_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now()
+  updated_at   timestamptz NOT NULL DEFAULT now(),
+  -- identifiers a confidant block shows masked (GET /api/persons/{id}/authentication_methods)
+  unzr         text,
+  documents    jsonb NOT NULL DEFAULT '[]'
 );
 
 -- MPI person_authentication_methods: OTP (phone_number), OFFLINE, THIRD_PERSON (value = confidant person id), NA.
@@ -96,7 +100,10 @@ CREATE TABLE person_authentication_methods (
   is_active    boolean NOT NULL DEFAULT true,
   ended_at     timestamptz,
   inserted_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now()
+  updated_at   timestamptz NOT NULL DEFAULT now(),
+  started_at   timestamptz,
+  inserted_by  uuid,
+  updated_by   uuid
 );
 CREATE INDEX person_auth_methods_person_idx ON person_authentication_methods (person_id, inserted_at);
 
@@ -110,7 +117,9 @@ CREATE TABLE prepersons (
   status       text NOT NULL DEFAULT 'ACTIVE',
   is_active    boolean NOT NULL DEFAULT true,
   inserted_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now()
+  updated_at   timestamptz NOT NULL DEFAULT now(),
+  -- the MIS's own id of the preperson (MPI prepersons)
+  external_id  text
 );
 
 CREATE TABLE medical_programs (
@@ -128,7 +137,9 @@ CREATE TABLE medical_programs (
   inserted_at                      timestamptz NOT NULL DEFAULT now(),
   inserted_by                      uuid,
   updated_at                       timestamptz NOT NULL DEFAULT now(),
-  updated_by                       uuid
+  updated_by                       uuid,
+  -- dictionary MR_BLANK_TYPES, required in every medical program response of the blueprint
+  mr_blank_type                    text NOT NULL DEFAULT 'F-1'
 );
 
 -- Medications (brand or INNM dosage) with dosage and ingredients as ESOZ shows them in medication_info.
@@ -189,3 +200,11 @@ CREATE TABLE sandbox_state (
   key   text PRIMARY KEY,
   value jsonb NOT NULL
 );
+
+-- Versions of the registry rows the hot reads keep copies of (src/registry/sql/esoz_bump_registry_version.sql:
+-- every statement that writes a registry table bumps its scope's version in the same transaction).
+CREATE TABLE registry_version (
+  scope   text PRIMARY KEY CHECK (scope IN ('prm', 'mpi')),
+  version bigint NOT NULL
+);
+INSERT INTO registry_version(scope, version) VALUES ('prm', 1), ('mpi', 1);

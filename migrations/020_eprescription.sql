@@ -1,4 +1,5 @@
--- ePrescription (OPS DB): medication requests, and the SMS timeout procedure's attempts.
+-- ePrescription (OPS DB): medication requests. Functions live next to the code that calls them
+-- (src/eprescription/sql/).
 -- References to registry rows (legal entity, division, employee, person, medication, program) are
 -- plain ids, as in ESOZ where OPS, PRM and MPI are separate databases: no foreign keys.
 
@@ -34,7 +35,6 @@ CREATE TABLE medication_requests (
   block_reason_code   text,
   prior_prescription  jsonb,
   container_dosage    jsonb,
-  is_active           boolean NOT NULL DEFAULT true,
   inserted_at         timestamptz NOT NULL DEFAULT now(),
   updated_at          timestamptz NOT NULL DEFAULT now()
 );
@@ -43,16 +43,3 @@ CREATE INDEX medication_requests_legal_entity_idx ON medication_requests (legal_
 CREATE INDEX medication_requests_person_idx ON medication_requests (person_id);
 CREATE INDEX medication_requests_employee_idx ON medication_requests (employee_id);
 
--- SMS timeout procedure (src/platform/sms/sms-timeout.ts): one row per counted attempt; rows older
--- than the caller's SEND_TIMEOUT no longer count and are pruned on the next check of the entity.
-CREATE TABLE sms_attempts (
-  id           bigserial PRIMARY KEY,
-  entity_name  text NOT NULL,
-  entity_id    text NOT NULL,
-  attempted_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-CREATE INDEX sms_attempts_entity_idx ON sms_attempts (entity_name, entity_id, attempted_at);
-
--- SMS delivery lease: a worker holds an outbox row while it talks to the provider, so two workers
--- (a job re-claimed after its lease expired) never send the same message at once.
-ALTER TABLE sms_outbox ADD COLUMN locked_until timestamptz;

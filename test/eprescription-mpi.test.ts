@@ -1,12 +1,14 @@
 /**
  * src/registry/mpi.ts over real rows: the default-method precedence of esoz-docs §4.4 and where an
- * OTP SMS goes (findOtpRecipient).
+ * OTP SMS goes, over the methods production reads: the MR read (esoz_medication_request_read_many,
+ * src/eprescription/sql/) of a medication request of the person.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from './support/harness.ts';
-import { defaultAuthMethod, findOtpRecipient } from '../src/registry/mpi.ts';
+import { defaultAuthMethodOf, otpRecipientOf, type AuthMethodRow } from '../src/registry/mpi.ts';
+import { jsonValue } from '../src/platform/json.ts';
 import type { Db } from '../src/platform/db.ts';
 
 let server: TestServer;
@@ -44,6 +46,25 @@ async function person(methods: M[], opts: { active?: boolean } = {}): Promise<st
   }
   return id;
 }
+
+/** The person's active methods as the resend and GET read them: the MR read of a new MR of the person. */
+async function methodsOf(personId: string): Promise<AuthMethodRow[]> {
+  const mr = randomUUID();
+  const le = randomUUID();
+  await db.query(
+    `INSERT INTO medication_requests(id, request_number, created_at, started_at, ended_at, legal_entity_id, division_id, employee_id,
+                                     person_id, medication_id, medication_qty)
+     VALUES ($1, $2, current_date, current_date, current_date, $3, $3, $3, $4, $3, 1)`,
+    [mr, `MPI-${mr}`, le, personId],
+  );
+  const { rows } = await db.query<{ r: unknown }>('SELECT esoz_medication_request_read_many($1::json) AS r', [
+    JSON.stringify([{ id: mr, le, types: [] }]),
+  ]);
+  const [read] = jsonValue<{ methods: AuthMethodRow[] }[]>(rows[0]!.r);
+  return read!.methods;
+}
+const defaultAuthMethod = async (_: Db, personId: string) => defaultAuthMethodOf(await methodsOf(personId));
+const findOtpRecipient = async (_: Db, personId: string) => otpRecipientOf(await methodsOf(personId));
 
 test('1. active OTP wins over OFFLINE and THIRD_PERSON, whatever the order they were added in', async () => {
   const confidant = await person([{ type: 'OTP', phone: '+380500000001' }]);

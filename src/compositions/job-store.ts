@@ -126,7 +126,7 @@ export function jobsAhead(queue: readonly number[], seq: number): number {
 
 /**
  * The job rows of `ids` in their order (null: no such job), from ONE statement
- * (esoz_composition_job_states);
+ * (esoz_composition_job_states, src/compositions/sql/esoz_composition_job_states.sql);
  * with `withQueue`, also the positions of the first PENDING jobs.
  */
 async function readJobRows(
@@ -153,7 +153,7 @@ export interface AcceptInput {
   body: unknown;
 }
 
-/** One item of esoz_composition_jobs_accept. */
+/** One item of esoz_composition_jobs_accept (src/compositions/sql/esoz_composition_jobs_accept.sql). */
 interface AcceptItem {
   id: string;
   kind: JobKind;
@@ -358,7 +358,7 @@ export async function markFailed(db: Db, jobId: string, error: JobError) {
 
 /**
  * Fold the jobs of one finished batch into the shared moving averages, one observation per kind
- * (esoz_composition_job_stats_fold): the batch's service
+ * (esoz_composition_job_stats_fold, src/compositions/sql/esoz_composition_job_stats_fold.sql): the batch's service
  * time (claim → commit) and its slowest turnaround (accept → commit), and the drain interval.
  * Outside the job transaction (the stats row is hot).
  */

@@ -1,6 +1,6 @@
 /**
  * The hot read of GET /api/medication_requests/{id} and of the resend: ONE statement
- * (esoz_medication_request_read_many, migrations/036_medication_request_read_set_based.sql: one
+ * (src/eprescription/sql/esoz_medication_request_read_many.sql: one
  * set-based query over the batch's items) that checks visibility, reads the SMS timeout window and
  * returns only what this process does not already hold. Concurrent reads are coalesced into that one statement (src/platform/batch.ts).
  *
@@ -51,7 +51,7 @@ interface ReadResult {
   at: string | null;
 }
 
-/** One item of esoz_medication_request_read_many (migrations/036_medication_request_read_set_based.sql): the single read's arguments. */
+/** One item of esoz_medication_request_read_many (src/eprescription/sql/esoz_medication_request_read_many.sql): the single read's arguments. */
 interface ReadItem {
   id: string | null;
   number: string | null;

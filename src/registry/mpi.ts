@@ -10,9 +10,6 @@
  * A method is active when `is_active` and not ended (`ended_at` null or in the future). A third
  * person counts only while active in MPI; their own method is read with the same rule (OTP first).
  */
-import type { Db } from '../platform/db.ts';
-import { jsonValue } from '../platform/json.ts';
-
 export type DefaultAuthMethod =
   | { type: 'OTP'; phone_number: string; method_id: string }
   | { type: 'OFFLINE'; method_id: string }
@@ -25,7 +22,7 @@ export interface OtpRecipient {
   confidant_person_id?: string;
 }
 
-/** One active method of the person, as esoz_person_auth_methods returns it (oldest first). */
+/** One active method of the person, as the MR read returns them (oldest first; src/eprescription/sql/esoz_medication_request_read_many.sql). */
 export interface AuthMethodRow {
   id: string;
   type: string;
@@ -33,33 +30,8 @@ export interface AuthMethodRow {
   value: string | null;
   confidant_otp_phone: string | null;
   confidant_offline: boolean | null;
-  /**
-   * the MR read only (esoz_medication_request_read_many, migrations/036_medication_request_read_set_based.sql):
-   * when this entry changes by itself (an end date), ISO time; null for never
-   */
+  /** when this entry changes by itself (an end date), ISO time; null for never */
   valid_until?: string | null;
-}
-
-/**
- * One call: the person's active methods, oldest first, each THIRD_PERSON with its confidant's methods
- * (SQL function `esoz_person_auth_methods`, migrations/021_eprescription_functions.sql: PL/pgSQL
- * keeps the plan per connection).
- */
-async function activeMethods(db: Db, personId: string): Promise<AuthMethodRow[]> {
-  const { rows } = await db.query<{ methods: AuthMethodRow[] | string }>('SELECT esoz_person_auth_methods($1::uuid) AS methods', [
-    personId,
-  ]);
-  return parseAuthMethods(rows[0]?.methods);
-}
-
-/** The function's json as rows (the drivers parse json; a string is parsed here). */
-export function parseAuthMethods(m: AuthMethodRow[] | string | null | undefined): AuthMethodRow[] {
-  if (!m) return [];
-  return jsonValue(m);
-}
-
-export async function defaultAuthMethod(db: Db, personId: string): Promise<DefaultAuthMethod | null> {
-  return defaultAuthMethodOf(await activeMethods(db, personId));
 }
 
 /** The §4.4 precedence over the person's active methods (oldest first): a pure function. */
@@ -87,13 +59,8 @@ export function defaultAuthMethodOf(rows: AuthMethodRow[]): DefaultAuthMethod | 
 /**
  * Where an OTP SMS for the person goes: the person's own OTP phone, or the confidant's OTP phone when
  * the default method is THIRD_PERSON with an OTP third person; null otherwise (OFFLINE, THIRD_PERSON
- * with an OFFLINE third person, NA, nothing).
+ * with an OFFLINE third person, NA, nothing). A pure function over the methods the MR read returned.
  */
-export async function findOtpRecipient(db: Db, personId: string): Promise<OtpRecipient | null> {
-  return otpRecipientOf(await activeMethods(db, personId));
-}
-
-/** `findOtpRecipient` over methods already read (e.g. by the resend's one-call loader): a pure function. */
 export function otpRecipientOf(rows: AuthMethodRow[]): OtpRecipient | null {
   const m = defaultAuthMethodOf(rows);
   if (!m) return null;

@@ -3,7 +3,7 @@
  * parties, medications, medical programs) cached per process, as the shapes the views render.
  *
  * Exact, not time-based: every statement that writes one of these tables bumps `registry_version`
- * in its transaction (the triggers of migrations/025_registry_version.sql), and a hot read returns the version it saw. A cached row is
+ * in its transaction (the triggers of src/registry/sql/esoz_bump_registry_version.sql), and a hot read returns the version it saw. A cached row is
  * served only to a request whose own read saw the version the row was cached at; a newer version
  * empties the cache. So a change is visible to the very next request of every process, and a
  * request never mixes rows older than its own read. Rows that do not exist are cached as missing

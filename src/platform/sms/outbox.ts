@@ -50,13 +50,13 @@ interface AttemptItem {
 
 /**
  * Concurrent attempts on the pool leave as ONE statement and ONE commit (esoz_sms_attempt_many,
- * migrations/027_batched_hot_statements.sql).
+ * src/platform/sql/esoz_sms_attempt_many.sql).
  */
 const attemptBatcherOf = (db: Db) => jsonFunctionBatcher<AttemptItem, SmsAttemptResult>(db, 'esoz_sms_attempt_many');
 
 /**
  * The SMS timeout procedure and the outbox row in ONE statement (esoz_sms_attempt with a phone,
- * migrations/026_sms_attempt_json.sql): the per-entity advisory lock, the re-count, and either the 429 (nothing recorded)
+ * src/platform/sql/esoz_sms_attempt.sql): the per-entity advisory lock, the re-count, and either the 429 (nothing recorded)
  * or the attempt and the outbox row. Pass the pool (`platform.db`), not a transaction: the statement's
  * own implicit transaction holds the lock until it commits, so it is atomic on its own and the lock is
  * held for one statement only. (Inside a caller's transaction it works too, holding the lock longer.)

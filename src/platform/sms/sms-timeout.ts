@@ -12,7 +12,7 @@
  * number of API processes; READ COMMITTED, so the count after the lock sees the previous holder's
  * committed attempt). On PGlite transactions are serialised by the engine anyway. Attempts are rows
  * in `sms_attempts`, so they survive restarts, and a rolled-back caller gives its attempt back.
- * The rule itself lives in one place, the SQL function esoz_sms_attempt (migrations/026_sms_attempt_json.sql),
+ * The rule itself lives in one place, the SQL function esoz_sms_attempt (src/platform/sql/esoz_sms_attempt.sql),
  * which also writes the outbox row when given a phone.
  */
 import type { Db } from '../db.ts';
@@ -70,7 +70,7 @@ export function windowFullError(w: SmsWindow, sendTimeoutSeconds: number): EsozE
  */
 export async function checkSmsTimeout(tx: Db, p: SmsTimeoutParams): Promise<number> {
   if (!tx.inTransaction) throw new Error('checkSmsTimeout must run inside a transaction');
-  // esoz_sms_attempt (migrations/026_sms_attempt_json.sql) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
+  // esoz_sms_attempt (src/platform/sql/esoz_sms_attempt.sql) takes pg_advisory_xact_lock(hashtext(entity_name || ':' || entity_id)),
   // then reads clock_timestamp() (not now(): the transaction may have waited for the lock), prunes the
   // entity's expired attempts and counts the live ones; with room it records this attempt. The lock is held until our transaction
   // ends, i.e. until the attempt and the caller's outbox row are committed together.

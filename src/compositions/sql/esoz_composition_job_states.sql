@@ -4,7 +4,7 @@
 -- jobs (`queue`), from which the caller counts the jobs ahead of each PENDING one. A process asks for
 -- the queue at most every 100 ms, so the jobs ahead are never counted per poll (a count per poll would
 -- cost as much as the queue is long, on every poll).
-CREATE FUNCTION esoz_composition_job_states(p_ids uuid[], p_queue boolean)
+CREATE OR REPLACE FUNCTION esoz_composition_job_states(p_ids uuid[], p_queue boolean)
 RETURNS json LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
   jobs json;

@@ -1,19 +1,20 @@
--- The batched hot read of GET and resend (src/eprescription/read.ts) as ONE set-based query over the
--- items instead of one call of esoz_medication_request_read (025) per item (027): the per-item
--- function calls (each with its own executor start for the read and again for the person's methods)
--- cost more than the work itself — on PostgreSQL about 87 µs per item in batches of 4, now about
--- 56 µs (docs/benchmarks.md). Each item's result is exactly what esoz_medication_request_read
--- answered for it (test/eprescription-read.test.ts): NULL when the caller may not see the MR, else
+-- The hot read of GET /api/medication_requests/{id} and of the resend (src/eprescription/read.ts), for
+-- a batch of items (src/platform/batch.ts coalesces concurrent reads) as ONE set-based query: one
+-- snapshot, and one json value (a single column is what PGlite converts fastest). A function call per
+-- item (each with its own executor start for the read and again for the person's methods) cost more
+-- than the work itself — on PostgreSQL about 87 µs per item in batches of 4, set-based about 56 µs
+-- (docs/benchmarks.md). Each item's result (test/eprescription-read.test.ts): NULL when the caller may
+-- not see the MR, else
 --   mr          the MR's own fields, NULL when the caller's copy (p mr_version) has the row's version;
 --   person, methods  the person and their active authentication methods with valid_until (when the
 --               entry stops being what this returns without any write: the method's own future
 --               ended_at, or for a THIRD_PERSON the earliest future ended_at among the confidant's
 --               active methods), NULL when the caller's copy is of this MR's person at the current
---               'mpi' version;
+--               'mpi' version; the methods feed the default-method precedence (src/registry/mpi.ts);
 --   ref_version the 'prm' version that validates the cached reference rows;
---   live/oldest/at  with entity_name: the MR's SMS timeout window read without a lock.
+--   live/oldest/at  with entity_name: the MR's SMS timeout window read without a lock (only ever used
+--               to answer "full" early, see resend.ts step 9).
 -- Items: {"id", "number", "le", "types", "entity_name", "timeout", "mr_version", "person", "mpi_version"}.
-
 CREATE OR REPLACE FUNCTION esoz_medication_request_read_many(p_items json)
 RETURNS json LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
@@ -79,6 +80,3 @@ BEGIN
   RETURN result;
 END
 $fn$;
-
-DROP FUNCTION esoz_medication_request_read(uuid, text, uuid, text[], text, integer, bigint, uuid, bigint);
-DROP FUNCTION esoz_person_auth_methods_timed(uuid);

@@ -1,5 +1,5 @@
--- The SMS timeout rule in ONE function again (src/platform/sms/sms-timeout.ts), now also writing the
--- outbox row when asked, and answering with one json value (what PGlite converts fastest):
+-- The SMS timeout rule (src/platform/sms/sms-timeout.ts), in one place, also writing the outbox row when
+-- asked, and answering with one json value (what PGlite converts fastest):
 --   esoz_sms_attempt(entity_name, entity_id, max, timeout_seconds[, phone, body])
 --     → {"admitted", "live", "oldest", "at", "outbox_id"}
 -- It takes the per-entity transaction-scoped advisory lock (serialises concurrent callers on any number
@@ -7,13 +7,8 @@
 -- entity's expired attempts, counts the live ones and, with room, records this attempt and — when a
 -- phone is given — the SMS outbox row. Called outside an explicit transaction, the statement's own
 -- transaction holds the lock until it commits, so the next caller's count sees this attempt.
--- Replaces esoz_sms_attempt (023/024), esoz_sms_attempt_and_outbox (023) and the unused esoz_sms_window (021).
-DROP FUNCTION esoz_sms_attempt_and_outbox(text, text, integer, integer, text, text);
-DROP FUNCTION esoz_sms_attempt(text, text, integer, integer);
-DROP FUNCTION esoz_sms_window(text, text, integer);
-
-CREATE FUNCTION esoz_sms_attempt(p_entity_name text, p_entity_id text, p_max integer, p_timeout_seconds integer,
-                                 p_phone text DEFAULT NULL, p_body text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION esoz_sms_attempt(p_entity_name text, p_entity_id text, p_max integer, p_timeout_seconds integer,
+                                            p_phone text DEFAULT NULL, p_body text DEFAULT NULL)
 RETURNS json LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
   v_at timestamptz;

@@ -1,21 +1,7 @@
--- Registry fields that ESOZ responses carry and the sandbox did not keep:
---   medical_programs.mr_blank_type  dictionary MR_BLANK_TYPES, required in every medical program
---                                   response of the blueprint (rows already stored get F-1, the
---                                   blank of the reimbursement programs);
---   prepersons.external_id          the MIS's own id of the preperson (MPI prepersons);
---   persons.unzr, persons.documents identifiers a confidant block shows masked
---                                   (GET /api/persons/{id}/authentication_methods);
---   person_authentication_methods.started_at, inserted_by, updated_by  as MPI keeps them.
-ALTER TABLE medical_programs ADD COLUMN mr_blank_type text NOT NULL DEFAULT 'F-1';
-ALTER TABLE prepersons ADD COLUMN external_id text;
-ALTER TABLE persons ADD COLUMN unzr text;
-ALTER TABLE persons ADD COLUMN documents jsonb NOT NULL DEFAULT '[]';
-ALTER TABLE person_authentication_methods ADD COLUMN started_at timestamptz;
-ALTER TABLE person_authentication_methods ADD COLUMN inserted_by uuid;
-ALTER TABLE person_authentication_methods ADD COLUMN updated_by uuid;
-
--- The reference rows of a medication request's view, as before, with `mr_blank_type` in the medical
--- program after `funding_source` (the blueprint's order of Medical_Program_Response).
+-- The reference rows of a medication request's view (src/registry/reference-cache.ts), in the view's
+-- shapes, with the 'prm' registry version they were read at: ONE statement, so one snapshot. The
+-- medical program carries `mr_blank_type` after `funding_source` (the blueprint's order of
+-- Medical_Program_Response).
 CREATE OR REPLACE FUNCTION esoz_registry_references(p_le uuid, p_division uuid, p_employee uuid, p_medication uuid, p_program uuid,
                                          OUT version bigint, OUT legal_entity json, OUT division json, OUT employee json,
                                          OUT party json, OUT medication json, OUT medical_program json)
@@ -53,8 +39,3 @@ BEGIN
     INTO version, legal_entity, division, employee, party, medication, medical_program;
 END
 $fn$;
-
--- Processes that hold reference rows cached in the old shape (src/registry/reference-cache.ts) drop them
--- on their next read: the cache is exact by this version, and neither ALTER TABLE nor CREATE FUNCTION
--- fires the tables' version triggers.
-UPDATE registry_version SET version = version + 1 WHERE scope = 'prm';
