@@ -144,7 +144,10 @@ try {
     }
   }
 } finally {
-  if (!KEEP) git('worktree', 'remove', '--force', dir);
+  if (!KEEP) {
+    git('worktree', 'remove', '--force', dir);
+    git('worktree', 'prune');
+  }
 }
 
 const lines: string[] = [];

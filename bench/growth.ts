@@ -2,7 +2,7 @@
  * Growth: does a request get slower as the tables fill up? Two bench servers of the same backend run
  * side by side, one with BENCH_GROWTH_SMALL rows in each growing table (medication requests,
  * compositions with their jobs, SMS attempts and outbox rows; bench/growth-fill.ts) and one with
- * BENCH_GROWTH_LARGE. Each scenario runs in BENCH_ROUNDS rounds on both, alternating which goes first
+ * BENCH_GROWTH_LARGE. Each scenario runs in BENCH_GROWTH_ROUNDS rounds on both, alternating which goes first
  * (S L, L S, …) so that the machine's drift falls on both sides; a round's figure is the large
  * server's p50 latency over the small one's, and the table shows the median round. Target ≤ 1.2×.
  *
@@ -16,17 +16,20 @@
  *
  * Env: BENCH_GROWTH_SMALL (10000), BENCH_GROWTH_LARGE (1000000 on PostgreSQL, 200000 on PGlite),
  * BENCH_GROWTH_SAMPLE (10000 MR ids spread over the table, half resent, half read),
+ * BENCH_GROWTH_ROUNDS (5: short rounds, and a latency ratio is noisier than a throughput one),
  * BENCH_GROWTH_DURATION (s per round, 3).
  */
 import http from 'node:http';
 import { createBody } from './compositions.ts';
 import type { Ready } from './run.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_GROWTH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const DURATION = Number(process.env.BENCH_GROWTH_DURATION ?? 3);
 const PENDING_JOBS = 100;
 export const TARGET = 1.2;
+
+export const growthRounds = () => `${ROUNDS} rounds of ${DURATION} s on each side, alternating`;
 
 export function growthSizes(backend: string): { small: number; large: number } {
   return {

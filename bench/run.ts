@@ -25,7 +25,7 @@ import pg from 'pg';
 import autocannon from 'autocannon';
 import { compositionScenarios } from './compositions.ts';
 import { benchStartup, startupTable } from './startup.ts';
-import { benchGrowth, growthTable, type GrowthRow } from './growth.ts';
+import { benchGrowth, growthRounds, growthTable, type GrowthRow } from './growth.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -325,8 +325,10 @@ for (const b of BACKENDS) {
   if (ONLY === '' || ONLY === 'growth') growth.push(...(await benchGrowth({ backend: b, startServer, stopServer, createDatabase })));
 }
 process.stdout.write(
-  `\n${new Date().toISOString()} — ${machine()}; ` +
-    `${CONNECTIONS} connections, ${ROUNDS} rounds of ${DURATION} s per scenario, interleaved with its baseline\n` +
+  `\n${new Date().toISOString()} — ${machine()}; ${CONNECTIONS} connections` +
+    (all.length ? `, ${ROUNDS} rounds of ${DURATION} s per scenario, interleaved with its baseline` : '') +
+    (growth.length ? `; growth: ${growthRounds()}` : '') +
+    '\n' +
     (all.length ? `\n${table(all)}\n` : '') +
     (growth.length ? `\n${growthTable(growth)}\n` : '') +
     (startup.length ? `\n${startupTable(startup)}\n` : ''),
