@@ -59,6 +59,15 @@ const SQL = {
       FROM generate_series(1, $1::int) i, LATERAL (SELECT now() - make_interval(secs => 400 + i % 80000) AS t) x`,
 };
 
+/** `n` compositions of the demo legal entity (a third of them PRELIMINARY), for the sign accept; their ids. */
+export async function fillCompositions(db: Db, n: number): Promise<string[]> {
+  await db.query(SQL.compositions, [n, DEMO.episodeId, DEMO.doctorEmployeeId, DEMO.legalEntityId, DEMO.clientId]);
+  const r = await db.query<{ id: string }>(`SELECT md5('bench-composition-' || i)::uuid::text AS id FROM generate_series(1, $1::int) i`, [
+    n,
+  ]);
+  return r.rows.map((x) => x.id);
+}
+
 export interface GrowthData {
   rows: number;
   /** filler MRs spread evenly over the table, for the resend (disjoint from getIds) */

@@ -44,6 +44,8 @@ export interface Ready {
   engine: string;
   mrIds: string[];
   demo: Record<string, string>;
+  /** compositions of the demo legal entity (BENCH_COMPOSITIONS), for the sign accept */
+  compositionIds: string[];
 }
 
 export interface Row {
@@ -253,7 +255,13 @@ async function benchBackend(backend: string): Promise<Row[]> {
 
     // a second server on the same backend with workers off, so a composition job stays PENDING
     const idleDb = backend === 'postgres' ? await createDatabase() : { url: 'memory://', drop: async () => undefined };
-    const idle = await startServer({ DATABASE_URL: idleDb.url, PG_POOL_MAX: '10', WORKERS: 'off', BENCH_MR_COUNT: '1' });
+    const idle = await startServer({
+      DATABASE_URL: idleDb.url,
+      PG_POOL_MAX: '10',
+      WORKERS: 'off',
+      BENCH_MR_COUNT: '1',
+      BENCH_COMPOSITIONS: '1000',
+    });
     try {
       await load({ url: `${idle.ready.url}/bench/select`, duration: 2 });
       const base = await load({ url: `${idle.ready.url}/bench/select` });

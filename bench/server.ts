@@ -17,11 +17,13 @@ import { capabilities } from '../src/capabilities.ts';
 import { sendData } from '../src/platform/http/envelope.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 import type { Capability } from '../src/platform/platform.ts';
-import { fillGrowth, type GrowthData } from './growth-fill.ts';
+import { fillCompositions, fillGrowth, type GrowthData } from './growth-fill.ts';
 
 const MR_COUNT = Number(process.env.BENCH_MR_COUNT ?? 30000);
 const GROWTH_ROWS = Number(process.env.BENCH_GROWTH_ROWS ?? 0);
 const GROWTH_SAMPLE = Number(process.env.BENCH_GROWTH_SAMPLE ?? 10000);
+/** compositions of the demo legal entity for the sign accept scenario (bench/compositions.ts) */
+const COMPOSITIONS = Number(process.env.BENCH_COMPOSITIONS ?? 0);
 
 const pickupDelays: number[] = [];
 let profiler: inspector.Session | undefined;
@@ -161,6 +163,7 @@ await db.query(
   `CREATE TABLE IF NOT EXISTS bench_writes (id bigserial PRIMARY KEY, request_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())`,
 );
 const growth: GrowthData | undefined = GROWTH_ROWS > 0 ? await fillGrowth(db, GROWTH_ROWS, GROWTH_SAMPLE) : undefined;
+const compositionIds = COMPOSITIONS > 0 ? await fillCompositions(db, COMPOSITIONS) : [];
 
 // Distinct medication requests for the resend benchmark: copies of the demo OTP MR with new ids and numbers
 // (expanded in a LATERAL join: `(jsonb_populate_record(…)).*` would call the function once per column).
@@ -196,6 +199,7 @@ process.stdout.write(
       mrIds,
       demo: DEMO,
       growth,
+      compositionIds,
     }) +
     '\n',
 );
