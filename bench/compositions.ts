@@ -1,7 +1,8 @@
 /**
  * Compositions scenarios: job-status GET of a PENDING job and of a finished job (as ratios to the
- * one-SELECT baseline), create→DONE latency when idle, sustained compositions/s, and the share of
- * jobs finished by the eta of their 202.
+ * one-SELECT baseline), the create's and the sign's accept (202) as ratios to the one-SELECT and the
+ * one-INSERT baselines, create→DONE latency when idle, sustained compositions/s, and the share of jobs finished
+ * by the eta of their 202.
  */
 import autocannon from 'autocannon';
 import type { Ready, Row } from './run.ts';
@@ -162,6 +163,57 @@ export const compositionScenarios: { name: string; run(ctx: ScenarioContext): Pr
           note: `${PENDING_JOBS} distinct PENDING jobs polled round-robin, on a WORKERS=off server (jobs stay PENDING), against its one-SELECT route`,
         });
         log(`job status PENDING: ${r.rps.toFixed(0)} req/s ratio ${r.ratio.toFixed(2)} (${r.ratios.map((x) => x.toFixed(2)).join(' ')})`);
+
+        // the accept alone: distinct bodies (no dedupe), no worker takes the jobs; last on this server,
+        // since it leaves thousands of PENDING jobs behind
+        let n = 1000; // past the PENDING jobs' bodies above (createBody repeats every 60 000)
+        const create = {
+          url: `${idleWorkers.url}/api/patients/composition`,
+          method: 'POST',
+          headers: idleAuth,
+          bodyFor: () => JSON.stringify(createBody(idleWorkers.demo, n++)),
+        };
+        await load({ ...create, duration: 2 });
+        const c = await interleaved({ url: `${idleWorkers.url}/bench/select` }, create, {
+          url: `${idleWorkers.url}/bench/insert`,
+          method: 'POST',
+        });
+        rows.push({
+          scenario: 'create (202 accept), WORKERS=off server',
+          ...c,
+          note: 'distinct bodies; the accept only (job row + queue job, one commit per batch), against that server’s baselines',
+        });
+        log(
+          `create accept: ${c.rps.toFixed(0)} req/s ratio ${c.ratio.toFixed(2)} (${c.ratios.map((x) => x.toFixed(2)).join(' ')}), ` +
+            `× one-INSERT ${c.insertRatio!.toFixed(2)} (${c.insertRatios!.map((x) => x.toFixed(2)).join(' ')})`,
+        );
+
+        // the sign's accept: distinct CMS-sized bodies (the signature is verified by the job, not here)
+        // over compositions of the caller's legal entity made by the bench server
+        let m = 0;
+        const ids = idleWorkers.compositionIds;
+        const pad = 'x'.repeat(3000);
+        const sign = {
+          url: idleWorkers.url,
+          method: 'PATCH',
+          headers: idleAuth,
+          path: (i: number) => `/api/patients/composition/${ids[i % ids.length]}/sign`,
+          bodyFor: () => JSON.stringify({ data: Buffer.from(JSON.stringify({ n: m++, pad })).toString('base64') }),
+        };
+        await load({ ...sign, duration: 2 });
+        const g = await interleaved({ url: `${idleWorkers.url}/bench/select` }, sign, {
+          url: `${idleWorkers.url}/bench/insert`,
+          method: 'POST',
+        });
+        rows.push({
+          scenario: 'sign (202 accept), WORKERS=off server',
+          ...g,
+          note: `distinct 4 KB bodies over ${ids.length} compositions; the accept only (custodian read, job row + queue job)`,
+        });
+        log(
+          `sign accept: ${g.rps.toFixed(0)} req/s ratio ${g.ratio.toFixed(2)} (${g.ratios.map((x) => x.toFixed(2)).join(' ')}), ` +
+            `× one-INSERT ${g.insertRatio!.toFixed(2)} (${g.insertRatios!.map((x) => x.toFixed(2)).join(' ')})`,
+        );
       }
 
       // create → DONE when idle, one at a time, polling every 2 ms

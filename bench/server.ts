@@ -1,7 +1,11 @@
 /**
- * The benchmark's server process: esoz-core with demo data plus two baselines —
- * a bare Fastify app (no hooks, no database) and `/bench/select`, a plain route doing one indexed
- * SELECT on the same database. Prints one `READY {json}` line on stdout when it listens.
+ * The benchmark's server process: esoz-core with demo data plus three baselines —
+ * a bare Fastify app (no hooks, no database), `/bench/select`, a plain route doing one indexed
+ * SELECT on the same database, and `/bench/insert`, a plain route committing one INSERT (the durable
+ * write every recording request pays for). Prints one `READY {json}` line on stdout when it listens.
+ *
+ * BENCH_GROWTH_ROWS=n (the growth scenario, bench/growth.ts): n rows in each of the tables that grow
+ * with use (bench/growth-fill.ts) instead of the resend scenario's MR copies.
  */
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -13,8 +17,13 @@ import { capabilities } from '../src/capabilities.ts';
 import { sendData } from '../src/platform/http/envelope.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 import type { Capability } from '../src/platform/platform.ts';
+import { fillCompositions, fillGrowth, type GrowthData } from './growth-fill.ts';
 
 const MR_COUNT = Number(process.env.BENCH_MR_COUNT ?? 30000);
+const GROWTH_ROWS = Number(process.env.BENCH_GROWTH_ROWS ?? 0);
+const GROWTH_SAMPLE = Number(process.env.BENCH_GROWTH_SAMPLE ?? 10000);
+/** compositions of the demo legal entity for the sign accept scenario (bench/compositions.ts) */
+const COMPOSITIONS = Number(process.env.BENCH_COMPOSITIONS ?? 0);
 
 const pickupDelays: number[] = [];
 let profiler: inspector.Session | undefined;
@@ -71,6 +80,11 @@ const benchCapability: Capability = {
     });
     app.get('/bench/select', async (req, reply) => {
       const r = await platform.db.query('SELECT id, birth_date FROM persons WHERE id = $1', [DEMO.personOtpId]);
+      return sendData(req, reply, r.rows[0]);
+    });
+    // one INSERT in its own (implicit) transaction: on PostgreSQL the commit waits for its WAL flush
+    app.post('/bench/insert', async (req, reply) => {
+      const r = await platform.db.query<{ id: number }>('INSERT INTO bench_writes (request_id) VALUES ($1) RETURNING id', [req.id]);
       return sendData(req, reply, r.rows[0]);
     });
   },
@@ -144,14 +158,22 @@ const config = loadConfig({ ...process.env, PORT: '0', DEMO_DATA: 'on', LOG_LEVE
 const runtime = await startRuntime({ config, capabilities: [...capabilities, benchCapability] });
 const { db } = runtime.platform;
 if (process.env.BENCH_SQL_STATS === '1' && db.engine === 'pglite') instrumentPglite((db as any).pglite);
+// the write baseline's table: bench-only, so it is made here and not by a migration
+await db.query(
+  `CREATE TABLE IF NOT EXISTS bench_writes (id bigserial PRIMARY KEY, request_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())`,
+);
+const growth: GrowthData | undefined = GROWTH_ROWS > 0 ? await fillGrowth(db, GROWTH_ROWS, GROWTH_SAMPLE) : undefined;
+const compositionIds = COMPOSITIONS > 0 ? await fillCompositions(db, COMPOSITIONS) : [];
 
-// Distinct medication requests for the resend benchmark: copies of the demo OTP MR with new ids and numbers.
+// Distinct medication requests for the resend benchmark: copies of the demo OTP MR with new ids and numbers
+// (expanded in a LATERAL join: `(jsonb_populate_record(…)).*` would call the function once per column).
 await db.query(
   `INSERT INTO medication_requests
-   SELECT (jsonb_populate_record(NULL::medication_requests, to_jsonb(m) || jsonb_build_object(
+   SELECT r.*
+     FROM medication_requests m, generate_series(1, $2::int) i,
+          LATERAL jsonb_populate_record(NULL::medication_requests, to_jsonb(m) || jsonb_build_object(
             'id', gen_random_uuid(),
-            'request_number', '9999-' || lpad((i / 100000000)::text, 4, '0') || '-' || lpad(((i / 10000) % 10000)::text, 4, '0') || '-' || lpad((i % 10000)::text, 4, '0')))).*
-     FROM medication_requests m, generate_series(1, $2::int) i
+            'request_number', '9999-' || lpad((i / 100000000)::text, 4, '0') || '-' || lpad(((i / 10000) % 10000)::text, 4, '0') || '-' || lpad((i % 10000)::text, 4, '0'))) r
     WHERE m.id = $1`,
   [DEMO.mrOtpId, MR_COUNT],
 );
@@ -176,6 +198,8 @@ process.stdout.write(
       engine: db.engine,
       mrIds,
       demo: DEMO,
+      growth,
+      compositionIds,
     }) +
     '\n',
 );
