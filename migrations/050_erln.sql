@@ -17,10 +17,16 @@ CREATE TABLE composition_integration_tasks (
   -- calls made to ERLN; 0 = not sent yet (cancel: 1130), > 0 while PENDING = sent, no answer yet (1131)
   attempts           integer NOT NULL DEFAULT 0,
   locked_until       timestamptz,
+  -- RC_4: the composition job (kind ERLN_RESEND) this task finishes
+  job_id             uuid REFERENCES composition_jobs(id) ON DELETE SET NULL,
   inserted_at        timestamptz NOT NULL DEFAULT now(),
   updated_at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX composition_integration_tasks_composition_idx ON composition_integration_tasks (composition_id, inserted_at DESC);
+
+-- RC_4's job kind (JOB_KINDS in src/compositions/model.ts; its ETA statistics row is added at start-up)
+ALTER TABLE composition_jobs DROP CONSTRAINT composition_jobs_kind_check;
+ALTER TABLE composition_jobs ADD CONSTRAINT composition_jobs_kind_check CHECK (kind IN ('CREATE', 'SIGN', 'CANCEL', 'ERLN_RESEND'));
 
 CREATE TABLE erln_sim_settings (
   id             boolean PRIMARY KEY DEFAULT true CHECK (id),

@@ -277,12 +277,18 @@ describe('job kinds: one list in the code, the database follows it', () => {
   test('a kind the CHECK constraint does not allow (or the other way round) stops the start with both lists named', async () => {
     const db = server.runtime.platform.db;
     await assert.rejects(ensureJobKinds(db, [...JOB_KINDS, 'RESEND_SMS']), (err: Error) => {
-      assert.match(err.message, /JOB_KINDS \(src\/compositions\/model.ts\) is CREATE, SIGN, CANCEL, RESEND_SMS/);
-      assert.match(err.message, /CHECK constraint allows CREATE, SIGN, CANCEL/);
+      assert.ok(err.message.includes(`JOB_KINDS (src/compositions/model.ts) is ${[...JOB_KINDS, 'RESEND_SMS'].join(', ')}`), err.message);
+      assert.ok(err.message.includes(`CHECK constraint allows ${JOB_KINDS.join(', ')}`), err.message);
       assert.match(err.message, /not allowed by the constraint: RESEND_SMS/);
       return true;
     });
-    await assert.rejects(ensureJobKinds(db, ['CREATE', 'SIGN']), /allowed by the constraint but not in JOB_KINDS: CANCEL/);
+    await assert.rejects(
+      ensureJobKinds(
+        db,
+        JOB_KINDS.filter((k) => k !== 'CANCEL'),
+      ),
+      /allowed by the constraint but not in JOB_KINDS: CANCEL/,
+    );
     const stray = await db.query(`SELECT 1 FROM composition_job_stats WHERE kind = 'RESEND_SMS'`);
     assert.equal(stray.rowCount, 0, 'nothing written when the kinds differ');
   });

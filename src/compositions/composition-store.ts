@@ -7,6 +7,7 @@ import type { Db } from '../platform/db.ts';
 import { jsonValue } from '../platform/json.ts';
 import { jsonFunctionBatcher } from '../platform/batch.ts';
 import { UUID_RE } from '../platform/uuid.ts';
+import { compositionPath } from './document.ts';
 
 /** The columns a GET checks the path against, and the document it answers with. */
 export interface CompositionForRead {
@@ -327,4 +328,31 @@ export async function upsertComposition(tx: Db, c: CompositionRow): Promise<void
       c.signed_at,
     ],
   );
+}
+
+/** What RC_4 checks of a composition, locked for the rest of the caller's transaction. */
+export interface CompositionForErln {
+  status: string;
+  type_code: string;
+  focus_type: string | null;
+  custodian_id: string;
+}
+
+export async function lockForErlnResend(tx: Db, id: string): Promise<CompositionForErln | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  const r = await tx.query<CompositionForErln>(
+    'SELECT status, type_code, focus_type, custodian_id FROM compositions WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  return r.rows[0];
+}
+
+/** The composition's path (the job link of a finished job). */
+export async function pathOfComposition(db: Db, id: string): Promise<string | undefined> {
+  const r = await db.query<{ subject_id: string; encounter_id: string }>(
+    'SELECT subject_id, encounter_id FROM compositions WHERE id = $1',
+    [id],
+  );
+  const c = r.rows[0];
+  return c && compositionPath({ subjectId: c.subject_id, encounterId: c.encounter_id, id });
 }

@@ -347,6 +347,35 @@ export async function markDone(tx: Db, jobId: string, compositionId: string, lin
   return r.rows[0];
 }
 
+/**
+ * RC_4's job (kind ERLN_RESEND), written in the caller's transaction with the ERLN task that will
+ * finish it (src/erln/tasks.ts): it is never put on the compositions queue.
+ */
+export async function insertErlnResendJob(tx: Db, auth: AuthContext, compositionId: string): Promise<JobState> {
+  const s = await tx.query<{ service_ms: number; turn_ms: number }>(
+    "SELECT service_ms, turn_ms FROM composition_job_stats WHERE kind = 'ERLN_RESEND'",
+  );
+  // an ERLN answer takes a call to another register: a second at least, whatever the statistics say
+  const ms = Math.max(1000, Number(s.rows[0]?.turn_ms || s.rows[0]?.service_ms || 0));
+  const id = randomUUID();
+  const eta = new Date(Date.now() + ms).toISOString();
+  await tx.query(
+    `INSERT INTO composition_jobs (id, kind, client_id, legal_entity_id, user_id, employee_id, request_hash, request, composition_id, first_eta)
+     VALUES ($1, 'ERLN_RESEND', $2, $3, $4, $5, $6, '{}', $7, $8)`,
+    [
+      id,
+      auth.clientId,
+      auth.legalEntityId,
+      auth.userId,
+      auth.employeeId,
+      requestHash('ERLN_RESEND', compositionId, {}),
+      compositionId,
+      eta,
+    ],
+  );
+  return { eta, id, links: [{ entity: 'job', href: jobPath(id) }], status: 'PENDING' };
+}
+
 export async function markFailed(db: Db, jobId: string, error: JobError) {
   const r = await db.query<{ on_time: boolean }>(
     `UPDATE composition_jobs SET status = 'FAILED', error = $2, finished_at = clock_timestamp()

@@ -17,6 +17,14 @@ export const MESSAGES = {
   taskNotFound: 'Task not found',
   /** job status with an id that is not a UUID */
   invalidRequestFormat: 'Invalid request format',
+  /** RC_4 (PATCH …/erln): no ERLN task, or no such composition of the caller */
+  noConclusionFound: 'No conclusion found',
+  /** RC_4: not an МВТН, not FINAL, the last ERLN task did not end in ERROR (or is running), no statusMessage, a preperson */
+  notResubmittable: 'This request is not allowed to be resubmitted (inappropriate status or type of request)',
+  /** RC_4 with a body */
+  noPayload: 'the request takes no body: send none, {} or []',
+  /** RC_4's job FAILED: ERLN answered with a rejection */
+  erlnRejected: (code: number | null, message: string) => `ERLN rejected the record${code === null ? '' : ` (RESULT ${code})`}: ${message}`,
 
   // 422 entries (create validation, search query)
   notInEnum: 'value is not allowed in enum',

@@ -10,7 +10,7 @@ export type JobStatus = (typeof JOB_STATUS)[number];
  * until it handles it, and the start-up check (job-store.ts, ensureJobKinds) adds its ETA statistics
  * row and refuses to start while the composition_jobs.kind CHECK constraint does not allow exactly these.
  */
-export const JOB_KINDS = ['CREATE', 'SIGN', 'CANCEL'] as const;
+export const JOB_KINDS = ['CREATE', 'SIGN', 'CANCEL', 'ERLN_RESEND'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const COMPOSITION_STATUSES = ['PRELIMINARY', 'FINAL', 'AMENDED', 'ENTERED_IN_ERROR'] as const;
@@ -107,6 +107,9 @@ export const TASK_ERRORS = {
   INVALID_COMPOSITION_STATUS: 409,
   CANCEL_PERIOD_EXPIRED: 409,
   COMPOSITION_NOT_FOUND: 404,
+  // RC_4's job: ERLN's own answer is in integrationData (statusCode, statusMessage)
+  ERLN_REJECTED: 502,
+  ERLN_UNREACHABLE: 503,
   JOB_TIMEOUT: 504,
   INTERNAL_ERROR: 500,
 } as const;

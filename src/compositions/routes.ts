@@ -28,6 +28,7 @@ import { acceptSign } from './sign.ts';
 import { acceptCancel } from './cancel.ts';
 import { getComposition, searchCompositions, type SearchPage } from './read.ts';
 import { getIntegrationData } from './integration-data.ts';
+import { resendToErln } from './erln-resend.ts';
 
 function sendJob(request: FastifyRequest, reply: FastifyReply, state: JobState, status: number) {
   const url = `${baseUrl(request)}/api/patients/composition/job/${state.id}`;
@@ -57,6 +58,12 @@ const responses = {
   composition: {
     200: dataEnvelope(CompositionDocument, 'The composition'),
     '4xx': errorEnvelope("404 Composition not found (also for another custodian's composition), 401, 403 (scope)"),
+  },
+  erlnResend: {
+    200: dataEnvelope(JobState, 'The request was successfully submitted for processing: the async job'),
+    '4xx': errorEnvelope(
+      '404 No conclusion found; 400 This request is not allowed to be resubmitted (inappropriate status or type of request); 401, 403',
+    ),
   },
   integrationData: {
     200: dataEnvelope(Type.Array(IntegrationItem), 'Composition found: its processing tasks in other registers (ERLN), oldest first'),
@@ -128,6 +135,26 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
     },
     async (request, reply) =>
       sendJob(request, reply, await acceptCancel(requestContext(platform, request), jobs, request.params.id, request.body), 202),
+  );
+
+  app.patch(
+    '/patients/composition/:id/erln',
+    {
+      config: { scopes: ['composition:create'] },
+      schema: {
+        hide,
+        tags: ['compositions'],
+        summary: 'RC_4: re-send an МВТН to ERLN',
+        description:
+          'Re-sends a FINAL МВТН whose last ERLN task ended with integration status ERROR (no body, {} or []). ' +
+          '200 with the async job (DONE when ERLN accepted the record, FAILED when it rejected it or could not be reached); ' +
+          '404 No conclusion found; 400 when the composition is not fit to be re-sent.',
+        params: Type.Object({ id: Type.String() }),
+        response: responses.erlnResend,
+      },
+    },
+    async (request, reply) =>
+      sendJob(request, reply, await resendToErln(requestContext(platform, request), request.params.id, request.body), 200),
   );
 
   app.get(

@@ -97,6 +97,11 @@ export class Worker {
         case 'CANCEL':
           others.push(one(f, runCancel));
           break;
+        case 'ERLN_RESEND':
+          // RC_4's job is finished by the ERLN worker with its integration task (src/erln/tasks.ts);
+          // it is never put on this queue
+          results[k] = { skipped: true };
+          break;
         default: {
           const unhandled: never = row.kind;
           results[k] = new Error(`composition job ${row.id} has the unknown kind ${String(unhandled)}`);

@@ -25,19 +25,26 @@ export interface IntegrationTask {
   status_message: string | null;
   details: { SL_NUM?: string };
   attempts: number;
+  /** RC_4: the composition job this task finishes */
+  job_id: string | null;
   updated_at: Date | string;
 }
 
-const COLUMNS = `id, composition_id, component, type, task_status, integration_status, status_code, status_message, details, attempts, updated_at`;
+const COLUMNS = `id, composition_id, component, type, task_status, integration_status, status_code, status_message, details, attempts, job_id, updated_at`;
 
 function taskOf(r: Record<string, unknown>): IntegrationTask {
   return { ...(r as unknown as IntegrationTask), details: jsonValue(r.details) as IntegrationTask['details'] };
 }
 
 /** Writes the task and its job in the caller's transaction: both exist exactly when the domain write commits. */
-export async function enqueueErlnTask(tx: Db, queue: JobQueue, compositionId: string, type: TaskType): Promise<string> {
+export async function enqueueErlnTask(tx: Db, queue: JobQueue, compositionId: string, type: TaskType, jobId?: string): Promise<string> {
   const id = randomUUID();
-  await tx.query('INSERT INTO composition_integration_tasks (id, composition_id, type) VALUES ($1, $2, $3)', [id, compositionId, type]);
+  await tx.query('INSERT INTO composition_integration_tasks (id, composition_id, type, job_id) VALUES ($1, $2, $3, $4)', [
+    id,
+    compositionId,
+    type,
+    jobId ?? null,
+  ]);
   await queue.send(ERLN_QUEUE, { taskId: id }, { tx, id });
   return id;
 }
@@ -88,6 +95,16 @@ export async function tasksOf(db: Db, compositionId: string): Promise<Integratio
     compositionId,
   ]);
   return r.rows.map(taskOf);
+}
+
+/** The composition's latest ERLN task (RC_4 starts from it). */
+export async function lastTaskOf(db: Db, compositionId: string): Promise<IntegrationTask | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(compositionId)) return undefined;
+  const r = await db.query(
+    `SELECT ${COLUMNS} FROM composition_integration_tasks WHERE composition_id = $1 ORDER BY inserted_at DESC, id DESC LIMIT 1`,
+    [compositionId],
+  );
+  return r.rows[0] ? taskOf(r.rows[0]) : undefined;
 }
 
 /** The SL number ERLN gave the composition (its last successful CREATE_ERLN_RECORD), if any. */

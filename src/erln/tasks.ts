@@ -15,7 +15,20 @@ import type { ErlnGateway } from './gateway.ts';
 import { ErlnUnreachableError } from './gateway.ts';
 import { REQUEST_TYPES, type ErlnReply } from './contract.ts';
 import { erlnCancelRequest, erlnCreateRequest } from './mapping.ts';
-import { cancelReasonOf, claimTask, createInputOf, finishAnswered, recordUnreachable, slNumOf, taskById } from './task-store.ts';
+import { markDone, markFailed } from '../compositions/job-store.ts';
+import { pathOfComposition } from '../compositions/composition-store.ts';
+import { TaskFailure } from '../compositions/model.ts';
+import { MESSAGES } from '../compositions/messages.ts';
+import {
+  type IntegrationTask,
+  cancelReasonOf,
+  claimTask,
+  createInputOf,
+  finishAnswered,
+  recordUnreachable,
+  slNumOf,
+  taskById,
+} from './task-store.ts';
 
 export interface ErlnWorkerDeps {
   db: Db;
@@ -47,18 +60,12 @@ export async function runErlnTask(deps: ErlnWorkerDeps, taskId: string): Promise
   let call: () => Promise<ErlnReply>;
   if (task.type === 'CREATE_ERLN_RECORD') {
     const input = await createInputOf(db, task.composition_id);
-    if (!input) {
-      await finishAnswered(db, task.id, { ACCEPTED: false, RESULT: null, MESSAGE: NO_PERSON_MESSAGE, SL_NUM: null });
-      return 'DONE';
-    }
+    if (!input) return finish(deps, task, { ACCEPTED: false, RESULT: null, MESSAGE: NO_PERSON_MESSAGE, SL_NUM: null });
     const request = erlnCreateRequest({ ...input, requestType: REQUEST_TYPES.NEW, previousSlNum: null });
     call = () => deps.gateway.createRecord(request, task.id);
   } else {
     const slNum = await slNumOf(db, task.composition_id);
-    if (!slNum) {
-      await finishAnswered(db, task.id, { ACCEPTED: false, RESULT: null, MESSAGE: NO_RECORD_MESSAGE, SL_NUM: null });
-      return 'DONE';
-    }
+    if (!slNum) return finish(deps, task, { ACCEPTED: false, RESULT: null, MESSAGE: NO_RECORD_MESSAGE, SL_NUM: null });
     const request = erlnCancelRequest({ compositionId: task.composition_id, slNum, reason: await cancelReasonOf(db, task.composition_id) });
     call = () => deps.gateway.cancelRecord(request, task.id);
   }
@@ -69,16 +76,35 @@ export async function runErlnTask(deps: ErlnWorkerDeps, taskId: string): Promise
   } catch (err) {
     if (!(err instanceof ErlnUnreachableError)) throw err;
     const final = task.attempts >= deps.maxTries;
-    await recordUnreachable(db, task.id, final ? unreachableMessage(task.attempts, err.message) : err.message, final);
+    const message = final ? unreachableMessage(task.attempts, err.message) : err.message;
+    await db.transaction(async (tx) => {
+      await recordUnreachable(tx, task.id, message, final);
+      if (final && task.job_id) await markFailed(tx, task.job_id, new TaskFailure('ERLN_UNREACHABLE', message).toJSON());
+    });
     log.warn({ task_id: task.id, type: task.type, attempts: task.attempts, final, reason: err.message }, 'ERLN did not answer');
     if (final) return 'FAILED';
     throw new RetryErlnLater(err.message);
   }
   // 4. the answer
-  await finishAnswered(db, task.id, reply);
+  await finish(deps, task, reply);
   log.info(
     { task_id: task.id, type: task.type, attempts: task.attempts, accepted: reply.ACCEPTED, result: reply.RESULT, sl_num: reply.SL_NUM },
     'ERLN answered',
   );
+  return 'DONE';
+}
+
+/** Stores an answer (ERLN's, or the worker's own when there was nothing to send) and finishes RC_4's job with it. */
+async function finish(deps: ErlnWorkerDeps, task: IntegrationTask, reply: ErlnReply): Promise<'DONE'> {
+  await deps.db.transaction(async (tx) => {
+    await finishAnswered(tx, task.id, reply);
+    if (!task.job_id) return;
+    if (reply.ACCEPTED) {
+      const href = await pathOfComposition(tx, task.composition_id);
+      await markDone(tx, task.job_id, task.composition_id, href ? [{ entity: 'composition', href }] : []);
+    } else {
+      await markFailed(tx, task.job_id, new TaskFailure('ERLN_REJECTED', MESSAGES.erlnRejected(reply.RESULT, reply.MESSAGE)).toJSON());
+    }
+  });
   return 'DONE';
 }
