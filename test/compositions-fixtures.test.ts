@@ -12,7 +12,10 @@ import { DEMO } from '../src/sandbox/demo-data.ts';
 import { DEMO_COMPOSITIONS } from '../src/compositions/demo.ts';
 import { FIXTURE_CLIENT_ID } from '../src/compositions/fixtures.ts';
 
-const cancelReason = { coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_PATIENT' }] };
+const cancelReason = {
+  coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_PATIENT' }],
+  text: 'Wrong patient',
+};
 
 describe('fixture kind compositions', () => {
   let server: TestServer;
@@ -90,7 +93,7 @@ describe('fixture kind compositions', () => {
       body: { data: await signCms(signer, JSON.stringify({ id, reason: cancelReason })) },
     });
     const j = await pollJob(mis, c.body.data.id);
-    assert.equal(j.body.data.error?.type, 'CANCEL_PERIOD_EXPIRED', j.text);
+    assert.equal(j.body.data.error?.type, 'CANCELLATION_FOR_OUTDATED_COMPOSITION', j.text);
   });
 
   test('unknown fields and a second FINAL of one encounter, type and category are 422s', async () => {

@@ -5,11 +5,21 @@
  */
 import type { RequestContext } from '../platform/context.ts';
 import { notFound } from '../platform/errors.ts';
-import { CANCEL_TIMEOUT_DAYS, CANCELLATION_REASON_SYSTEMS, TaskFailure } from './model.ts';
+import { cancelTimeoutDays, CANCELLATION_REASON_SYSTEMS, TaskFailure } from './model.ts';
 import { MESSAGES } from './messages.ts';
 import { compositionPath } from './document.ts';
 import { isAllowedCode } from './dictionaries.ts';
-import { custodianOf, hasEmployeeWithTaxId, lockForCancel, markCancelled } from './composition-store.ts';
+import {
+  custodianOf,
+  hasEmployeeWithTaxId,
+  lockForCancel,
+  lockReplaced,
+  markCancelled,
+  markReplacedFinal,
+  smsPhoneOfAuthMethod,
+} from './composition-store.ts';
+import { enqueueErlnTask, pendingTaskOf, slNumOf } from '../erln/task-store.ts';
+import { enqueueSms, nudgeSmsRelay } from '../platform/sms/outbox.ts';
 import { lockPending, markDone, type ClaimedJob, type JobStore } from './job-store.ts';
 import { verifiedJson } from './signature.ts';
 import type { JobState, SignBody } from './schemas.ts';
@@ -31,12 +41,21 @@ export async function acceptCancel(ctx: RequestContext, jobs: JobStore, id: stri
 
 type CancelContent = { id?: unknown; reason?: { coding?: { system?: unknown; code?: unknown }[]; text?: unknown } };
 
+interface DocumentLinks {
+  title?: string;
+  relatesTo?: { code?: string; targetIdentifier?: { value?: string } };
+  extension?: { valueCode?: string; valueUuid?: string }[];
+}
+
 /** Consumer side: one cancel job; undefined when another attempt finished it meanwhile. */
 export async function runCancel(ctx: JobContext, row: ClaimedJob): Promise<Outcome> {
   const body = row.request as SignBody;
   const compositionId = row.composition_id!;
+  const { db, queue, config } = ctx.platform;
+  // The signed content is checked first, as sign checks it (before the transaction: CPU work, and
+  // PGlite serialises transactions):
   // 1. the CMS verifies and its content is JSON → 422 INVALID_SIGNED_DATA / INVALID_SIGNATURE /
-  //    UNTRUSTED_SIGNER_CERTIFICATE (before the transaction: CPU work, and PGlite serialises transactions)
+  //    UNTRUSTED_SIGNER_CERTIFICATE
   const { signed, content } = await verifiedJson(ctx.verifier, body.data);
   // 2. the content is {id, reason: {coding: [{system, code}], text?}} → 422 INVALID_SIGNED_DATA
   const c = content as CancelContent;
@@ -52,47 +71,89 @@ export async function runCancel(ctx: JobContext, row: ClaimedJob): Promise<Outco
     (c.reason!.text === undefined || (typeof c.reason!.text === 'string' && c.reason!.text.length <= 2000)) &&
     Object.keys(c).every((k) => k === 'id' || k === 'reason');
   if (!shapeOk) throw new TaskFailure('INVALID_SIGNED_DATA', MESSAGES.cancelContentShape);
-  // 3. … and names this composition → 422 INVALID_SIGNED_DATA
-  if (String(c.id).toLowerCase() !== compositionId) {
-    throw new TaskFailure('INVALID_SIGNED_DATA', MESSAGES.cancelOtherComposition(String(c.id), compositionId));
-  }
+  // 3. the signer's certificate carries a tax id → 422 SIGNER_MISMATCH
+  if (!signed.taxId) throw new TaskFailure('SIGNER_MISMATCH', MESSAGES.signerWithoutTaxId);
+  // 4. … of an active employee of the caller's legal entity (a colleague of the author may cancel) → 422 SIGNER_MISMATCH
+  if (!row.legal_entity_id || !(await hasEmployeeWithTaxId(db, row.legal_entity_id, signed.taxId)))
+    throw new TaskFailure('SIGNER_MISMATCH', MESSAGES.signerNotEmployee);
   // the reason's dictionary, per composition type, read before the transaction (the lookups may
-  // query, and PGlite serialises transactions); step 6 picks the composition's type
+  // query); step 11 picks the composition's type
   const { system, code } = coding as { system: string; code: string };
   const reasonByType: Record<string, boolean> = {};
   for (const [type, dictionary] of Object.entries(CANCELLATION_REASON_SYSTEMS)) {
-    reasonByType[type] = system === dictionary && (await isAllowedCode(ctx.platform.db, system, code));
+    reasonByType[type] = system === dictionary && (await isAllowedCode(db, system, code));
   }
-  return ctx.platform.db.transaction(async (tx) => {
-    // 4. the job is still PENDING (locked; a redelivered job does nothing)
+  let smsQueued = false;
+  const outcome = await db.transaction(async (tx): Promise<Outcome> => {
+    // 5. the job is still PENDING (locked; a redelivered job does nothing)
     if (!(await lockPending(tx, row.id))) return undefined;
-    // 5. the composition exists and is the caller's → 404 COMPOSITION_NOT_FOUND
+    // 6. 1000 the composition exists and is the caller's
     const comp = await lockForCancel(tx, compositionId);
     if (!comp || comp.custodian_id !== row.legal_entity_id) throw new TaskFailure('COMPOSITION_NOT_FOUND', MESSAGES.cancelTargetNotFound);
-    // 6. it is FINAL → 409 INVALID_COMPOSITION_STATUS
-    if (comp.status !== 'FINAL') throw new TaskFailure('INVALID_COMPOSITION_STATUS', MESSAGES.notFinal(comp.status));
-    // 7. 1004 the reason is a code of the type's cancellation dictionary
-    if (!reasonByType[comp.type_code]) throw new TaskFailure('INVALID_CANCELLATION_CODING', MESSAGES.invalidCancellationCoding);
-    // 8. within EMAL_FILTER_CANCEL_TIMEOUT_* days of signing → 409 CANCEL_PERIOD_EXPIRED
-    const days = CANCEL_TIMEOUT_DAYS[comp.type_code];
-    if (days && comp.signed_at && Date.now() - new Date(comp.signed_at).getTime() > days * 86400_000) {
-      throw new TaskFailure('CANCEL_PERIOD_EXPIRED', MESSAGES.cancelPeriodExpired(comp.type_code, days));
+    // 7. 1026 the signed content names this composition
+    if (String(c.id).toLowerCase() !== compositionId) {
+      throw new TaskFailure('INVALID_IDENTIFIER_IN_PAYLOAD', MESSAGES.cancelOtherComposition(String(c.id), compositionId));
     }
-    // 9. the signer's certificate carries a tax id → 422 SIGNER_MISMATCH
-    if (!signed.taxId) throw new TaskFailure('SIGNER_MISMATCH', MESSAGES.signerWithoutTaxId);
-    // 10. … of an active employee of the custodian (a colleague of the author may cancel) → 422 SIGNER_MISMATCH
-    if (!(await hasEmployeeWithTaxId(tx, comp.custodian_id, signed.taxId)))
-      throw new TaskFailure('SIGNER_MISMATCH', MESSAGES.signerNotEmployee);
-    // 11. ENTERED_IN_ERROR, with the reason and the signed content; the job DONE with the composition's link
+    // 8. 1003 it is FINAL
+    if (comp.status !== 'FINAL') throw new TaskFailure('CANT_CANCEL_NONFINAL_COMPOSITION', MESSAGES.notFinal);
+    // 9. 1130 / 1131 an МВТН of an identified person is not being handed to ERLN (a preperson's is never sent)
+    const pending = await pendingTaskOf(tx, compositionId);
+    if (comp.type_code === 'TEMP_DISABILITY' && comp.focus_type === 'person' && pending?.type === 'CREATE_ERLN_RECORD') {
+      throw pending.attempts === 0
+        ? new TaskFailure('CANCELLATION_NOT_ALLOWED_ERLN_CALL_PENDING', MESSAGES.erlnCallPending)
+        : new TaskFailure('CANCELLATION_NOT_ALLOWED_ERLN_CALL_IN_PROGRESS', MESSAGES.erlnCallInProgress);
+    }
+    // 10. CANCELLATION_TEXT_NOT_PROVIDED the reason is explained
+    if (typeof c.reason?.text !== 'string' || c.reason.text.trim() === '') {
+      throw new TaskFailure('CANCELLATION_TEXT_NOT_PROVIDED', MESSAGES.cancellationTextNotProvided);
+    }
+    // 11. 1004 the reason is a code of the type's cancellation dictionary
+    if (!reasonByType[comp.type_code]) throw new TaskFailure('INVALID_CANCELLATION_CODING', MESSAGES.invalidCancellationCoding);
+    // 12. 1005 within EMAL_FILTER_CANCEL_TIMEOUT_<type> days of signing
+    const days = cancelTimeoutDays(config, comp.type_code);
+    if (days !== undefined && comp.signed_at && Date.now() - new Date(comp.signed_at).getTime() > days * 86400_000) {
+      throw new TaskFailure('CANCELLATION_FOR_OUTDATED_COMPOSITION', MESSAGES.cancelTooOld);
+    }
+    // 13. 1006 no other integration task of the composition is running
+    if (pending) throw new TaskFailure('CANCELLATION_FOR_RUNNING_TASK', MESSAGES.cancelRunningTask);
+
+    const doc = JSON.parse(comp.document) as DocumentLinks & Record<string, unknown>;
+    // 14. a replacement gives its place back: the composition it replaces goes AMENDED → FINAL
+    //     (1137 it is gone, 1136 it is not AMENDED)
+    if (doc.relatesTo?.code?.toLowerCase() === 'replaces' && doc.relatesTo.targetIdentifier?.value) {
+      const target = await lockReplaced(tx, doc.relatesTo.targetIdentifier.value);
+      if (!target) throw new TaskFailure('CANT_CANCEL_NOT_FOUND', MESSAGES.replacedNotFound);
+      if (target.status !== 'AMENDED') throw new TaskFailure('CANT_CANCEL_NONAMENDED_COMPOSITION', MESSAGES.replacedNotAmended);
+      await markReplacedFinal(tx, doc.relatesTo.targetIdentifier.value);
+    }
+    // 15. ENTERED_IN_ERROR, with the reason and the signed content
     await markCancelled(tx, {
       id: compositionId,
-      document: { ...JSON.parse(comp.document), status: 'ENTERED_IN_ERROR' },
+      document: { ...doc, status: 'ENTERED_IN_ERROR' },
       jobId: row.id,
       reason: c.reason,
       signedContent: body.data,
     });
+    // 16. an SMS to the patient when INFORM_WITH names an active authentication method of theirs
+    //     (a method that is gone or inactive skips the SMS, never the cancel)
+    const informWith = doc.extension?.find((e) => e.valueCode === 'INFORM_WITH')?.valueUuid ?? null;
+    const phone = informWith ? await smsPhoneOfAuthMethod(tx, informWith, [comp.subject_id, comp.focus_id]) : null;
+    if (phone) {
+      await enqueueSms(tx, {
+        phoneNumber: phone,
+        body: config.CANCEL_COMPOSITION_SMS_TEMPLATE.replaceAll('<composition_number>', doc.title ?? ''),
+        entityName: 'composition',
+        entityId: compositionId,
+      });
+      smsQueued = true;
+    }
+    // 17. ERLN is asked to cancel the record it holds (CANCEL_ERLN_RECORD)
+    if (await slNumOf(tx, compositionId)) await enqueueErlnTask(tx, queue, compositionId, 'CANCEL_ERLN_RECORD');
+    // the job DONE with the composition's link
     const href = compositionPath({ subjectId: comp.subject_id, encounterId: comp.encounter_id, id: compositionId });
     const r = await markDone(tx, row.id, compositionId, [{ entity: 'composition', href }]);
     return r && { status: 'DONE', onTime: r.on_time };
   });
+  if (smsQueued) await nudgeSmsRelay(queue);
+  return outcome;
 }

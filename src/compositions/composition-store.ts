@@ -186,13 +186,16 @@ export interface CompositionToCancel {
   custodian_id: string;
   encounter_id: string;
   subject_id: string;
+  focus_id: string | null;
+  focus_type: string | null;
   type_code: string;
   signed_at: Date | string | null;
 }
 
 export async function lockForCancel(tx: Db, id: string): Promise<CompositionToCancel | undefined> {
   const r = await tx.query<CompositionToCancel>(
-    'SELECT status, document, custodian_id, encounter_id, subject_id, type_code, signed_at FROM compositions WHERE id = $1 FOR UPDATE',
+    `SELECT status, document, custodian_id, encounter_id, subject_id, focus_id, focus_type, type_code, signed_at
+       FROM compositions WHERE id = $1 FOR UPDATE`,
     [id],
   );
   return r.rows[0];
@@ -355,4 +358,39 @@ export async function pathOfComposition(db: Db, id: string): Promise<string | un
   );
   const c = r.rows[0];
   return c && compositionPath({ subjectId: c.subject_id, encounterId: c.encounter_id, id });
+}
+
+/** The composition a cancelled replacement replaced, locked (its status goes back to FINAL). */
+export async function lockReplaced(tx: Db, id: string): Promise<{ status: string } | undefined> {
+  if (!UUID_RE.test(id)) return undefined;
+  const r = await tx.query<{ status: string }>('SELECT status FROM compositions WHERE id = $1 FOR UPDATE', [id]);
+  return r.rows[0];
+}
+
+export async function markReplacedFinal(tx: Db, id: string): Promise<void> {
+  const r = await tx.query<{ document: string }>('SELECT document FROM compositions WHERE id = $1', [id]);
+  const doc = { ...(JSON.parse(r.rows[0]?.document ?? '{}') as Record<string, unknown>), status: 'FINAL' };
+  await tx.query(`UPDATE compositions SET status = 'FINAL', document = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(doc)]);
+}
+
+/**
+ * The phone an SMS about a composition goes to: INFORM_WITH names an active, unended authentication
+ * method of one of `personIds`; OTP → its phone, THIRD_PERSON → the confidant's active OTP phone.
+ * null when there is none.
+ */
+export async function smsPhoneOfAuthMethod(db: Db, methodId: string, personIds: (string | null)[]): Promise<string | null> {
+  if (!UUID_RE.test(methodId)) return null;
+  const r = await db.query<{ phone: string | null }>(
+    `SELECT CASE m.type
+              WHEN 'OTP' THEN m.phone_number
+              WHEN 'THIRD_PERSON' THEN (
+                SELECT c.phone_number FROM person_authentication_methods c
+                 WHERE c.person_id = m.value AND c.type = 'OTP' AND c.is_active AND (c.ended_at IS NULL OR c.ended_at > now())
+                 ORDER BY c.inserted_at DESC LIMIT 1)
+            END AS phone
+       FROM person_authentication_methods m
+      WHERE m.id = $1 AND m.person_id = ANY($2::uuid[]) AND m.is_active AND (m.ended_at IS NULL OR m.ended_at > now())`,
+    [methodId, personIds.filter((x): x is string => !!x)],
+  );
+  return r.rows[0]?.phone ?? null;
 }

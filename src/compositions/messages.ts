@@ -77,9 +77,16 @@ export const MESSAGES = {
     'The signed content must be {"id": <composition id>, "reason": {"coding": [{"system", "code"}], "text": <≤ 2000 chars>}}',
   cancelOtherComposition: (signedId: string, compositionId: string) =>
     `The signed content cancels composition ${signedId}, not ${compositionId}`,
-  notFinal: (status: string) => `Composition is ${status}: only a FINAL composition can be cancelled`,
+  notFinal: "Can't cancel composition in non-FINAL state",
+  erlnCallPending: 'The composition is not yet sent to ERLN: cancel it once ERLN has answered (see integrationData)',
+  erlnCallInProgress:
+    'The composition is sent to ERLN and ERLN has not answered yet: cancel it once ERLN has answered (see integrationData)',
+  cancellationTextNotProvided: 'The cancellation reason needs its explanation (reason.text)',
   invalidCancellationCoding: 'Invalid cancellation coding',
-  cancelPeriodExpired: (type: string, days: number) => `A ${type} composition can be cancelled within ${days} days of signing`,
+  cancelTooOld: "Can't cancel composition: too old",
+  cancelRunningTask: "Can't cancel composition: integration tasks are already running",
+  replacedNotFound: 'The composition this one replaces was not found',
+  replacedNotAmended: 'The composition this one replaces is not AMENDED',
   signerNotEmployee: 'The signer is not an employee of the legal entity that issued the composition',
 
   // job errors of the job machinery

@@ -1,3 +1,5 @@
+import type { Config } from '../platform/config.ts';
+import { maxDurationDays } from '../platform/config.ts';
 /** Constants of the Compositions capability: codes, categories, error codes, queue names. */
 
 export const QUEUE_PROCESS = 'compositions-jobs';
@@ -42,11 +44,11 @@ export const FALLBACK_DICTIONARIES: Record<string, string[]> = {
     'INCORRECT_CATEGORY',
     'INCORRECT_DISABILITY_PERIOD',
     'INCORRECT_INOXICATION',
+    'INCORRECT_OTHER',
     'INCORRECT_PATIENT',
     'INCORRECT_TRITMENT_VIOLATION',
-    'OTHER',
   ],
-  'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN': ['INCORRECT_PATIENT', 'INCORRECT_DATA', 'OTHER'],
+  'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN': ['INCORRECT_PATIENT', 'TYPO'],
 };
 
 /** Cancellation reason dictionary by composition type. */
@@ -54,8 +56,16 @@ export const CANCELLATION_REASON_SYSTEMS: Record<string, string> = {
   TEMP_DISABILITY: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY',
   NEWBORN: 'eHealth/COMPOSITION_CANCELLATION_REASONS_NEWBORN',
 };
-/** EMAL_FILTER_CANCEL_TIMEOUT_*: days after signing within which a composition can be cancelled. */
-export const CANCEL_TIMEOUT_DAYS: Record<string, number> = { TEMP_DISABILITY: 7, NEWBORN: 180 };
+/** EMAL_FILTER_CANCEL_TIMEOUT_*: days after signing within which a composition of the type can be cancelled. */
+export function cancelTimeoutDays(config: Config, type: string): number | undefined {
+  const setting =
+    type === 'TEMP_DISABILITY'
+      ? config.EMAL_FILTER_CANCEL_TIMEOUT_DISABILITY
+      : type === 'NEWBORN'
+        ? config.EMAL_FILTER_CANCEL_TIMEOUT_NEWBORN
+        : undefined;
+  return setting === undefined ? undefined : maxDurationDays(setting);
+}
 
 /** Categories allowed for a preperson subject of an МВТН. */
 export const PREPERSON_CATEGORIES = ['SICKNESS', 'CHILD_CARE'];
@@ -97,7 +107,18 @@ export const TASK_ERRORS = {
   SUBJECT_FOCUS_EQUALITY_REQUIRED: 1182,
   COMPOSITION_ALREADY_EXISTS_FOR_SUBJECT: 1002,
   CANT_REPLACE_DIFFERENT_TYPE: 1146,
+  COMPOSITION_NOT_FOUND: 1000,
+  CANT_CANCEL_NONFINAL_COMPOSITION: 1003,
   INVALID_CANCELLATION_CODING: 1004,
+  CANCELLATION_FOR_OUTDATED_COMPOSITION: 1005,
+  CANCELLATION_FOR_RUNNING_TASK: 1006,
+  INVALID_IDENTIFIER_IN_PAYLOAD: 1026,
+  CANCELLATION_NOT_ALLOWED_ERLN_CALL_PENDING: 1130,
+  CANCELLATION_NOT_ALLOWED_ERLN_CALL_IN_PROGRESS: 1131,
+  CANT_CANCEL_NONAMENDED_COMPOSITION: 1136,
+  CANT_CANCEL_NOT_FOUND: 1137,
+  // published without its number: the job error carries code null and the name
+  CANCELLATION_TEXT_NOT_PROVIDED: null,
   // sign task: HTTP-like codes, the type names the rule
   INVALID_SIGNED_DATA: 422,
   INVALID_SIGNATURE: 422,
@@ -105,8 +126,6 @@ export const TASK_ERRORS = {
   SIGNED_CONTENT_MISMATCH: 422,
   SIGNER_MISMATCH: 422,
   INVALID_COMPOSITION_STATUS: 409,
-  CANCEL_PERIOD_EXPIRED: 409,
-  COMPOSITION_NOT_FOUND: 404,
   // RC_4's job: ERLN's own answer is in integrationData (statusCode, statusMessage)
   ERLN_REJECTED: 502,
   ERLN_UNREACHABLE: 503,
@@ -116,7 +135,7 @@ export const TASK_ERRORS = {
 export type TaskErrorType = keyof typeof TASK_ERRORS;
 
 export interface JobError {
-  code: number;
+  code: number | null;
   type: TaskErrorType;
   message: string;
 }

@@ -75,7 +75,11 @@ export const JobState = Type.Object(
     status: Type.Union([Type.Literal('PENDING'), Type.Literal('FAILED'), Type.Literal('DONE')]),
     error: Type.Optional(
       Type.Object(
-        { code: Type.Integer(), type: Type.String(), message: Type.String() },
+        {
+          code: Type.Union([Type.Integer(), Type.Null()], { description: 'The task code; null for a rule published without its number' }),
+          type: Type.String(),
+          message: Type.String(),
+        },
         { additionalProperties: false, description: 'Why a FAILED job failed' },
       ),
     ),

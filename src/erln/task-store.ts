@@ -107,6 +107,16 @@ export async function lastTaskOf(db: Db, compositionId: string): Promise<Integra
   return r.rows[0] ? taskOf(r.rows[0]) : undefined;
 }
 
+/** The composition's running (PENDING) task, if any. */
+export async function pendingTaskOf(db: Db, compositionId: string): Promise<IntegrationTask | undefined> {
+  const r = await db.query(
+    `SELECT ${COLUMNS} FROM composition_integration_tasks WHERE composition_id = $1 AND task_status = 'PENDING'
+      ORDER BY inserted_at DESC LIMIT 1`,
+    [compositionId],
+  );
+  return r.rows[0] ? taskOf(r.rows[0]) : undefined;
+}
+
 /** The SL number ERLN gave the composition (its last successful CREATE_ERLN_RECORD), if any. */
 export async function slNumOf(db: Db, compositionId: string): Promise<string | null> {
   const r = await db.query<{ sl: string | null }>(

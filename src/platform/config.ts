@@ -62,6 +62,21 @@ export const ConfigSchema = Type.Object({
       'Signed compositions: any-test-ca = any valid signature whose certificate carries the author tax id (sandbox); trusted-roots = chain to SIGNATURE_TRUST_ROOTS; auto = any-test-ca on the embedded database, else trusted-roots',
   }),
   SIGNATURE_TRUST_ROOTS: Type.String({ default: '', description: 'PEM file of trusted CA certificates for SIGNATURE_TRUST=trusted-roots' }),
+  EMAL_FILTER_CANCEL_TIMEOUT_DISABILITY: Type.String({
+    default: 'max-duration-days:7',
+    pattern: '^max-duration-days:[0-9]{1,5}$',
+    description: 'An МВТН can be cancelled within this many days of signing (1005 after)',
+  }),
+  EMAL_FILTER_CANCEL_TIMEOUT_NEWBORN: Type.String({
+    default: 'max-duration-days:180',
+    pattern: '^max-duration-days:[0-9]{1,5}$',
+    description: 'An МВН can be cancelled within this many days of signing (1005 after)',
+  }),
+  CANCEL_COMPOSITION_SMS_TEMPLATE: Type.String({
+    default: 'Медичний висновок <composition_number> скасовано',
+    maxLength: 1000,
+    description: 'SMS to the patient when a composition naming INFORM_WITH is cancelled',
+  }),
   // ERLN (the register of sick-leave certificates): src/erln, docs/erln.md
   ERLN_ADAPTER: Type.Union([Type.Literal('simulator'), Type.Literal('http')], {
     default: 'simulator',
@@ -112,6 +127,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // The embedded sandbox prints an all-scope token and the admin key: only this machine may reach it unless HOST says otherwise.
   if (!config.HOST) config.HOST = isEmbedded(config) ? '127.0.0.1' : '0.0.0.0';
   return config;
+}
+
+/** The days of an EMAL `max-duration-days:N` setting. */
+export function maxDurationDays(setting: string): number {
+  return Number(/^max-duration-days:(\d+)$/.exec(setting)?.[1] ?? NaN);
 }
 
 export function isEmbedded(config: Config): boolean {
