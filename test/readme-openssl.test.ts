@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startTestServer, type TestServer, type Mis } from './support/harness.ts';
+import { startTestServer, waitFor, type TestServer, type Mis } from './support/harness.ts';
 import { seedWorld, createBody, createDone, misOf, pollJob, type World } from './support/compositions.ts';
 
 /** The shell commands of the README's compositions walk-through that start with `openssl` (continuations joined). */
@@ -65,6 +65,18 @@ test('README: a key, a self-signed TINUA certificate and `openssl cms -sign -nod
   const signJob = await pollJob(mis, signed.body.data.id);
   assert.equal(signJob.body.data.status, 'DONE', signJob.text);
   assert.equal((await mis.call('GET', href)).body.data.status, 'FINAL');
+  // the README waits for the ERLN hand-off before it cancels (a cancel while ERLN has not answered is 1130 / 1131)
+  await waitFor(
+    async () =>
+      (
+        await server.runtime.platform.db.query(
+          `SELECT 1 FROM composition_integration_tasks WHERE composition_id = $1 AND task_status <> 'PENDING'`,
+          [id],
+        )
+      ).rowCount,
+    20_000,
+    50,
+  );
 
   writeFileSync(
     path.join(dir, 'cancel.json'),
