@@ -44,7 +44,7 @@ async function attempts(entityId: string) {
 }
 /** The MR's SMS timeout window as the resend reads it in check 3: without the lock (src/eprescription/read.ts). */
 async function lockFreeWindow(mrId: string, limit: { entityName: string; sendTimeoutSeconds: number }) {
-  const read = await medicationRequestReaderOf(server.runtime.platform.db).read(mrId, R.legalEntityId, limit);
+  const read = await medicationRequestReaderOf(server.runtime.platform).read(mrId, R.legalEntityId, limit);
   assert.ok(read, 'the MR is visible to its legal entity');
   return read.window;
 }

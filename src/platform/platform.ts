@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.ts';
 import type { Logger } from './logging.ts';
 import type { App } from './http/server.ts';
 import type { TSchema } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Services } from './services.ts';
 
 export interface Platform {
@@ -24,6 +25,13 @@ export interface Platform {
   /** Per-runtime state (services.ts): caches, readers, processors — never module-level maps. */
   services: Services;
 }
+
+/**
+ * A capability's routes as a Fastify plugin, registered under its prefix
+ * (`app.register(plugin, { prefix, platform })`): its paths are written relative to the prefix, and
+ * the TypeBox provider types `request.params/body/query` from the route schemas.
+ */
+export type RoutesPlugin = FastifyPluginAsyncTypebox<{ platform: Platform }>;
 
 export interface Capability {
   name: string;
