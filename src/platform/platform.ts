@@ -54,4 +54,9 @@ export interface FixtureKind {
   schema: TSchema;
   /** Upsert one item inside the fixtures transaction; returns its id. Kinds are applied in capability order. */
   upsert(tx: import('./db.ts').Db, item: any, platform: Platform): Promise<string>;
+  /**
+   * A final check run after every kind of the body is applied (so references between items of one
+   * body do not depend on their order), with the ids of this kind's items. Returns full-path entries.
+   */
+  finish?(tx: import('./db.ts').Db, ids: string[]): Promise<import('./errors.ts').InvalidEntry[]>;
 }
