@@ -37,7 +37,7 @@ export interface Capability {
   name: string;
   /** Define queues and schedules (runs in API and worker processes). */
   jobs?(platform: Platform): void;
-  /** Register HTTP routes (API process only). */
+  /** Register HTTP routes (API process only): a capability registers its `RoutesPlugin` under its prefix. */
   routes?(app: App, platform: Platform): void | Promise<void>;
   /** Sandbox: kinds accepted by POST /admin/fixtures (body key → schema of one item + upsert). */
   fixtures?: FixtureKind[];
