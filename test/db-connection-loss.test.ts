@@ -7,12 +7,12 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { startTestServer, waitFor, call, backend, type TestServer, type Mis, type CallResult } from './support/harness.ts';
 import { seedWorld, createBody, misOf, type World } from './support/compositions.ts';
 import { isConnectionLoss, openDb } from '../src/platform/db.ts';
+import { freePort } from './support/processes.ts';
 
 const skip = backend !== 'postgres' ? 'needs PostgreSQL (TEST_DATABASE_URL): PGlite has no server connection to terminate' : false;
 
@@ -22,14 +22,6 @@ let mis: Mis;
 let admin: pg.Client;
 let apiUrl = '';
 const children: { name: string; child: ChildProcess; stderr: string; stdout: string }[] = [];
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function spawnChild(name: string, script: string, env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {

@@ -137,7 +137,7 @@ test("a confidant's OTP method whose end date passes stops counting for the THIR
 
 test('the copies are shared by requests and frozen: a renderer cannot change them by accident', async () => {
   const mr = await addMr(writer);
-  const reader = medicationRequestReaderOf(writer.runtime.platform.db);
+  const reader = medicationRequestReaderOf(writer.runtime.platform);
   const a = (await reader.read(mr.id, R.legalEntityId))!.mr;
   const b = (await reader.read(mr.id, R.legalEntityId))!.mr;
   assert.equal(b.medication, a.medication); // the same copy, not re-read

@@ -44,7 +44,7 @@ async function attempts(entityId: string) {
 }
 /** The MR's SMS timeout window as the resend reads it in check 3: without the lock (src/eprescription/read.ts). */
 async function lockFreeWindow(mrId: string, limit: { entityName: string; sendTimeoutSeconds: number }) {
-  const read = await medicationRequestReaderOf(server.runtime.platform.db).read(mrId, R.legalEntityId, limit);
+  const read = await medicationRequestReaderOf(server.runtime.platform).read(mrId, R.legalEntityId, limit);
   assert.ok(read, 'the MR is visible to its legal entity');
   return read.window;
 }
@@ -647,5 +647,48 @@ describe('fixtures: medication_requests kind', () => {
     });
     assert.equal(bad.status, 422);
     assert.ok(bad.body.error.invalid.some((e: any) => e.entry === '$.medication_requests[0].legal_entity_id'));
+  });
+  test('medication_requests kind: new-row defaults follow the item; audit fields refused; an id alone changes nothing', async () => {
+    const q = async (id: string) =>
+      (
+        await server.runtime.platform.db.query<any>(
+          `SELECT started_at::text AS started, ended_at::text AS ended, dispense_valid_from, dispense_valid_to, priority,
+                  updated_at::text AS updated
+             FROM medication_requests WHERE id = $1`,
+          [id],
+        )
+      ).rows[0];
+    const refs = {
+      legal_entity_id: R.legalEntityId,
+      division_id: R.divisionId,
+      employee_id: R.employeeId,
+      person_id: R.personOtpId,
+      medication_id: R.medicationId,
+    };
+    const [id] = (await server.fixtures({ medication_requests: [{ ...refs, created_at: '2026-01-10', intent: 'plan' }] }))
+      .medication_requests;
+    const created = await q(id);
+    assert.equal(created.started, '2026-01-10', 'started_at defaults to created_at');
+    assert.equal(created.ended, '2026-02-08', 'ended_at = started_at + 29 days');
+    assert.equal(created.dispense_valid_from, null, 'a plan has no dispense period');
+    assert.equal(created.dispense_valid_to, null);
+    assert.equal(created.priority, 'routine');
+
+    await server.fixtures({ medication_requests: [{ id }] });
+    assert.equal((await q(id)).updated, created.updated, 'an item with only its id leaves the MR untouched');
+    await server.fixtures({ medication_requests: [{ id, priority: 'urgent' }] });
+    const changed = await q(id);
+    assert.equal(changed.priority, 'urgent');
+    assert.notEqual(changed.updated, created.updated, 'a changed field sets updated_at');
+
+    const audit = await server.call('POST', '/admin/fixtures', {
+      admin: true,
+      body: { medication_requests: [{ id, inserted_at: '2026-01-01T00:00:00Z' }] },
+    });
+    assert.equal(audit.status, 422, audit.text);
+    assert.ok(
+      audit.body.error.invalid.some((e: any) => String(e.entry).includes('inserted_at')),
+      'registry audit fields are not fields of a medication request',
+    );
   });
 });

@@ -97,3 +97,19 @@ test('api_key and other secrets in the query string are masked in the request lo
   for (const secret of [key, 'TokenSecret987', '380501112233']) assert.equal(out.includes(secret), false, `log contains ${secret}`);
   assert.equal(maskUrl('/a?API-KEY=s&apikey=t#f'), '/a?API-KEY=[Redacted]&apikey=[Redacted]#f');
 });
+
+test('a line written by domain code during a request carries that request id (the request context logger)', async () => {
+  const mr = await addMr(server);
+  await server.runtime.platform.db.query(`UPDATE medication_requests SET medication_id = $2 WHERE id = $1`, [
+    mr.id,
+    '11111111-0000-4000-8000-00000000000d',
+  ]);
+  const mis = await server.mis({ legalEntityId: R.legalEntityId });
+  out = '';
+  const r = await mis.call('GET', `/api/medication_requests/${mr.id}`, { headers: { 'x-request-id': 'req-domain-log-1' } });
+  assert.equal(r.status, 500, r.text);
+  const line = lines().find((l) => l.msg === 'medication request references missing registry rows');
+  assert.ok(line, `the domain line is logged: ${out}`);
+  assert.equal(line.request_id, 'req-domain-log-1');
+  assert.equal(line.medication_request_id, mr.id);
+});

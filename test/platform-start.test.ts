@@ -7,15 +7,7 @@ import { tmpdir, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { initPgliteDataDir, templateDirFor } from '../src/platform/pglite-init.ts';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+import { freePort } from './support/processes.ts';
 
 /** `npm start` as package.json spells it, without npm in between (so signals reach the server itself). */
 const startArgv = (): string[] => {

@@ -8,9 +8,9 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestServer, waitFor, backend, type TestServer } from './support/harness.ts';
 import { nudgeSmsRelay } from '../src/platform/sms/outbox.ts';
+import { WorkerProcesses, killProcess } from './support/processes.ts';
 
 const skip = backend !== 'postgres' ? 'needs PostgreSQL (TEST_DATABASE_URL): worker processes share the database' : false;
 
@@ -53,24 +53,10 @@ class DedupingGateway {
 
 const gw = new DedupingGateway();
 let server: TestServer;
-const children: ChildProcess[] = [];
+const workers = new WorkerProcesses();
 let env: Record<string, string>;
 
-function spawnWorker(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    env: { ...process.env, ...env, DATABASE_URL: server.databaseUrl, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await exited;
-}
+const spawnWorker = () => workers.spawn({ ...env, DATABASE_URL: server.databaseUrl });
 
 describe('SMS worker crash', { skip }, () => {
   before(async () => {
@@ -87,7 +73,7 @@ describe('SMS worker crash', { skip }, () => {
     server = await startTestServer({ env, superviseIntervalSeconds: 1 });
   });
   after(async () => {
-    for (const c of children) await kill(c, 'SIGKILL');
+    await workers.killAll();
     await server?.close();
     await gw.stop();
   });
@@ -110,7 +96,7 @@ describe('SMS worker crash', { skip }, () => {
     await new Promise((r) => setTimeout(r, 200));
     const inFlight = new Set(gw.requests.keys());
     assert.equal(inFlight.size, 8, 'the job had 8 SMS in flight and 12 waiting');
-    await kill(doomed, 'SIGKILL');
+    await killProcess(doomed, 'SIGKILL');
     const killedAt = Date.now();
     gw.delayMs = 0;
 
@@ -120,7 +106,7 @@ describe('SMS worker crash', { skip }, () => {
         .rows[0].n;
     await waitFor(async () => (await sent()) === ids.length, 60_000, 100);
     const seconds = (Date.now() - killedAt) / 1000;
-    await kill(rescuer, 'SIGTERM');
+    await killProcess(rescuer, 'SIGTERM');
     t.diagnostic(`all delivered ${seconds.toFixed(1)} s after the kill`);
 
     // the lease, one supervise pass, one retry backoff and the rescuer's start-up

@@ -15,9 +15,11 @@
 import type { Db } from '../platform/db.ts';
 import { boundedCache } from '../platform/bounded-cache.ts';
 import type { AuthMethodRow } from '../registry/mpi.ts';
-import { deepFreeze, referenceCacheOf } from '../registry/reference-cache.ts';
+import { deepFreeze, REFERENCE_CACHE, type ReferenceCache } from '../registry/reference-cache.ts';
 import { toSmsWindow, type SmsWindow } from '../platform/sms/sms-timeout.ts';
 import { jsonFunctionBatcher, type StatementBatcher } from '../platform/batch.ts';
+import { serviceKey } from '../platform/services.ts';
+import type { Platform } from '../platform/platform.ts';
 import { REQUEST_NUMBER_RE } from './request-number.ts';
 import { UUID_RE } from '../platform/uuid.ts';
 import { SEE_ALL_LE_TYPES, type LoadedMr } from './view.ts';
@@ -83,7 +85,10 @@ export class MedicationRequestReader {
   /** concurrent reads leave as one statement (src/platform/batch.ts) */
   private readonly batch: StatementBatcher<ReadItem, ReadResult | null>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    db: Db,
+    private readonly references: ReferenceCache,
+  ) {
     this.batch = jsonFunctionBatcher<ReadItem, ReadResult | null>(db, 'esoz_medication_request_read_many');
   }
 
@@ -140,7 +145,7 @@ export class MedicationRequestReader {
       person = personUsable!;
     }
 
-    const refs = await referenceCacheOf(this.db).resolve(Number(row.ref_version), {
+    const refs = await this.references.resolve(Number(row.ref_version), {
       legalEntityId: own.legal_entity_id,
       divisionId: own.division_id,
       employeeId: own.employee_id,
@@ -156,15 +161,16 @@ export class MedicationRequestReader {
     this.mrs.clear();
     this.ids.clear();
     this.persons.clear();
-    referenceCacheOf(this.db).clear();
+    this.references.clear();
   }
 }
 
-const readers = new WeakMap<Db, MedicationRequestReader>();
+/** The reader of a runtime (its copies are per process). */
+export const MEDICATION_REQUEST_READER = serviceKey(
+  'medication request reader',
+  (platform) => new MedicationRequestReader(platform.db, platform.services.get(REFERENCE_CACHE)),
+);
 
-/** The reader of a database handle (one per runtime, so its copies are per process). */
-export function medicationRequestReaderOf(db: Db): MedicationRequestReader {
-  let r = readers.get(db);
-  if (!r) readers.set(db, (r = new MedicationRequestReader(db)));
-  return r;
+export function medicationRequestReaderOf(platform: Platform): MedicationRequestReader {
+  return platform.services.get(MEDICATION_REQUEST_READER);
 }

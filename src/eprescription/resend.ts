@@ -4,7 +4,7 @@
  * answers. Steps 1–2 are the platform's onRequest hook (token → api-key → scope).
  */
 import type { Platform } from '../platform/platform.ts';
-import type { AuthContext } from '../platform/auth.ts';
+import type { RequestContext } from '../platform/context.ts';
 import { conflict, forbidden, notFound, errorOfStatus } from '../platform/errors.ts';
 import { windowFullError, type SmsTimeoutParams } from '../platform/sms/sms-timeout.ts';
 import { nudgeSmsRelay, recordAttemptAndEnqueueSms } from '../platform/sms/outbox.ts';
@@ -55,16 +55,16 @@ export function signTemplate(platform: Platform, mr: LoadedMr): string {
 }
 
 /** The MR the caller may see, with its references; 404 otherwise. */
-export async function findVisibleMr(platform: Platform, auth: AuthContext, rawId: string): Promise<LoadedMr> {
-  return checkVisible(platform, (await medicationRequestReaderOf(platform.db).read(rawId, auth.legalEntityId))?.mr);
+export async function findVisibleMr(ctx: RequestContext, rawId: string): Promise<LoadedMr> {
+  return checkVisible(ctx, (await medicationRequestReaderOf(ctx.platform).read(rawId, ctx.auth.legalEntityId))?.mr);
 }
 
 /** 404 for an MR the caller may not see; 500 for an MR whose registry references are missing. */
-function checkVisible<T extends LoadedMr>(platform: Platform, mr: T | undefined): T {
+function checkVisible<T extends LoadedMr>(ctx: RequestContext, mr: T | undefined): T {
   if (!mr) throw notFound(MESSAGES.notFound);
   const missing = missingReferences(mr);
   if (missing.length) {
-    platform.log.error({ medication_request_id: mr.id, missing }, 'medication request references missing registry rows');
+    ctx.log.error({ medication_request_id: mr.id, missing }, 'medication request references missing registry rows');
     throw errorOfStatus(500, `Could not load remote reference for medication_request ${mr.id}`);
   }
   return mr;
@@ -78,7 +78,8 @@ function checkVisible<T extends LoadedMr>(platform: Platform, mr: T | undefined)
  * attempt and the outbox row atomically. The delivery job is made by the outbox relay, nudged after
  * the statement committed. (docs/decisions.md (ePrescription), "Resend hot path")
  */
-export async function resendMedicationRequest(platform: Platform, auth: AuthContext, rawId: string) {
+export async function resendMedicationRequest(ctx: RequestContext, rawId: string) {
+  const { platform, auth } = ctx;
   const { db, config, queue } = platform;
   const limit: Omit<SmsTimeoutParams, 'entityId'> = {
     entityName: ENTITY_NAME,
@@ -88,8 +89,8 @@ export async function resendMedicationRequest(platform: Platform, auth: AuthCont
   // 1. token valid and not expired → 401 "Invalid access token"            (platform onRequest hook)
   // 2. scope medication_request:resend → 403 "Your scope does not allow …" (platform onRequest hook)
   // 3. MR exists in the OPS store (and is the caller's) → 404 "Not found"
-  const loaded = await medicationRequestReaderOf(db).read(rawId, auth.legalEntityId, limit);
-  const mr = checkVisible(platform, loaded?.mr);
+  const loaded = await medicationRequestReaderOf(platform).read(rawId, auth.legalEntityId, limit);
+  const mr = checkVisible(ctx, loaded?.mr);
   const { methods, window } = loaded!;
   // 4. intent = order → 409 "For medication request plan information cannot be resent"
   if (mr.intent !== 'order') throw conflict(MESSAGES.plan);

@@ -12,7 +12,7 @@
  * independent, or (writes) the SQL serialises them itself (see esoz_sms_attempt_many).
  */
 import DataLoader from 'dataloader';
-import type { Db } from './db.ts';
+import { handleKey, type Db } from './db.ts';
 import { jsonValue } from './json.ts';
 
 /**
@@ -65,17 +65,17 @@ export function statementBatcher<I, O>(
   return { run: (item) => loader.load(item) };
 }
 
-const jsonFunctionBatchers = new WeakMap<Db, Map<string, StatementBatcher<unknown, unknown>>>();
+/** The batchers of one database handle, by function name. */
+const JSON_FUNCTION_BATCHERS = handleKey('json function batchers', () => new Map<string, StatementBatcher<unknown, unknown>>());
 
 /**
  * The batcher of a hot statement written as `fn(items json) → json array` (one result per item, in
  * the items' order: esoz_medication_request_read_many, esoz_sms_attempt_many,
- * esoz_composition_refs_many, …), one per database and function, so every caller on that pool shares
- * its batches.
+ * esoz_composition_refs_many, …), one per database handle and function (held by the handle), so every
+ * caller on that pool shares its batches.
  */
 export function jsonFunctionBatcher<I, O>(db: Db, fn: string): StatementBatcher<I, O> {
-  let byFn = jsonFunctionBatchers.get(db);
-  if (!byFn) jsonFunctionBatchers.set(db, (byFn = new Map()));
+  const byFn = db.state.get(JSON_FUNCTION_BATCHERS);
   let batcher = byFn.get(fn);
   if (!batcher) {
     const sql = `SELECT ${fn}($1::json) AS r`;

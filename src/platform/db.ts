@@ -24,6 +24,36 @@ export interface Db {
   close(): Promise<void>;
   /** True inside `transaction`. */
   readonly inTransaction: boolean;
+  /** State that belongs to this handle (statement batchers, the dictionary cache); a transaction is a handle of its own. */
+  readonly state: HandleState;
+}
+
+/** One piece of a handle's state: its name and how to build it from the handle. */
+export interface HandleKey<T> {
+  readonly name: string;
+  create(db: Db): T;
+}
+
+export function handleKey<T>(name: string, create: (db: Db) => T): HandleKey<T> {
+  return { name, create };
+}
+
+/**
+ * What a function that receives only a `Db` may keep between calls: held by the handle, so it is
+ * made per pool (per runtime) and goes with the handle, where a module map keyed by `Db` would be
+ * shared process state that no runtime owns.
+ */
+export class HandleState {
+  // made on first use: most transactions keep no state
+  private values: Map<HandleKey<unknown>, unknown> | undefined;
+  constructor(private readonly db: Db) {}
+
+  get<T>(key: HandleKey<T>): T {
+    this.values ??= new Map();
+    let value = this.values.get(key) as T | undefined;
+    if (value === undefined) this.values.set(key, (value = key.create(this.db)));
+    return value;
+  }
 }
 
 pg.types.setTypeParser(20, (v: string) => {
@@ -48,6 +78,7 @@ async function withSavepoint<T>(tx: Db, fn: (tx: Db) => Promise<T>): Promise<T> 
 class PgDb implements Db {
   readonly engine = 'postgres' as const;
   readonly inTransaction = false;
+  readonly state: HandleState = new HandleState(this);
   constructor(readonly pool: pg.Pool) {}
   async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
     const r = await this.pool.query(text, params as any[]);
@@ -82,6 +113,7 @@ class PgDb implements Db {
 class PgTxDb implements Db {
   readonly engine = 'postgres' as const;
   readonly inTransaction = true;
+  readonly state: HandleState = new HandleState(this);
   constructor(private readonly client: pg.PoolClient) {}
   async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
     const r = await this.client.query(text, params as any[]);
@@ -101,6 +133,7 @@ type PgliteTx = Parameters<Parameters<PGlite['transaction']>[0]>[0];
 class PgliteDb implements Db {
   readonly engine = 'pglite' as const;
   readonly inTransaction = false;
+  readonly state: HandleState = new HandleState(this);
   constructor(readonly pglite: PGlite) {}
   async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
     const r = await this.pglite.query<T>(text, params);
@@ -122,6 +155,7 @@ class PgliteDb implements Db {
 class PgliteTxDb implements Db {
   readonly engine = 'pglite' as const;
   readonly inTransaction = true;
+  readonly state: HandleState = new HandleState(this);
   constructor(private readonly tx: PgliteTx) {}
   async query<T>(text: string, params?: unknown[]): Promise<QueryResult<T>> {
     const r = await this.tx.query<T>(text, params);

@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.ts';
 import type { Logger } from './logging.ts';
 import type { App } from './http/server.ts';
 import type { TSchema } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Services } from './services.ts';
 
 export interface Platform {
@@ -25,11 +26,18 @@ export interface Platform {
   services: Services;
 }
 
+/**
+ * A capability's routes as a Fastify plugin, registered under its prefix
+ * (`app.register(plugin, { prefix, platform })`): its paths are written relative to the prefix, and
+ * the TypeBox provider types `request.params/body/query` from the route schemas.
+ */
+export type RoutesPlugin = FastifyPluginAsyncTypebox<{ platform: Platform }>;
+
 export interface Capability {
   name: string;
   /** Define queues and schedules (runs in API and worker processes). */
   jobs?(platform: Platform): void;
-  /** Register HTTP routes (API process only). */
+  /** Register HTTP routes (API process only): a capability registers its `RoutesPlugin` under its prefix. */
   routes?(app: App, platform: Platform): void | Promise<void>;
   /** Sandbox: kinds accepted by POST /admin/fixtures (body key → schema of one item + upsert). */
   fixtures?: FixtureKind[];
@@ -46,4 +54,9 @@ export interface FixtureKind {
   schema: TSchema;
   /** Upsert one item inside the fixtures transaction; returns its id. Kinds are applied in capability order. */
   upsert(tx: import('./db.ts').Db, item: any, platform: Platform): Promise<string>;
+  /**
+   * A final check run after every kind of the body is applied (so references between items of one
+   * body do not depend on their order), with the ids of this kind's items. Returns full-path entries.
+   */
+  finish?(tx: import('./db.ts').Db, ids: string[]): Promise<import('./errors.ts').InvalidEntry[]>;
 }

@@ -127,6 +127,10 @@ export class JobQueue {
     this.definitions.set(def.name, def as QueueDefinition);
   }
 
+  hasQueue(name: string): boolean {
+    return this.definitions.has(name);
+  }
+
   defineSchedule(def: ScheduleDefinition) {
     this.schedules.push(def);
   }

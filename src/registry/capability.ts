@@ -6,8 +6,8 @@ import { personRoutes } from './persons.ts';
 export const registryCapability: Capability = {
   name: 'registry',
   fixtures: registryFixtureKinds,
-  routes(app, platform) {
-    dictionaryRoutes(app, platform);
-    personRoutes(app, platform);
+  async routes(app, platform) {
+    await app.register(dictionaryRoutes, { prefix: '/api', platform });
+    await app.register(personRoutes, { prefix: '/api', platform });
   },
 };

@@ -5,9 +5,8 @@
  * a short while.
  */
 import { Type } from 'typebox';
-import type { Db } from '../platform/db.ts';
-import type { App } from '../platform/http/server.ts';
-import type { Platform } from '../platform/platform.ts';
+import { handleKey, type Db } from '../platform/db.ts';
+import type { RoutesPlugin } from '../platform/platform.ts';
 import { sendData } from '../platform/http/envelope.ts';
 
 export const DICTIONARY_CACHE_MS = 60_000;
@@ -16,7 +15,8 @@ interface CacheEntry {
   until: number;
   codes: Promise<ReadonlySet<string> | undefined>;
 }
-const cache = new WeakMap<Db, Map<string, CacheEntry>>();
+/** The cached codes of one database handle, by dictionary name (a transaction sees its own). */
+const DICTIONARY_CACHE = handleKey('dictionary cache', () => new Map<string, CacheEntry>());
 const NONE: ReadonlySet<string> = new Set();
 
 /**
@@ -25,8 +25,7 @@ const NONE: ReadonlySet<string> = new Set();
  * Concurrent callers share one query; a failed query is not cached.
  */
 export function dictionaryCodes(db: Db, name: string): Promise<ReadonlySet<string> | undefined> {
-  let byName = cache.get(db);
-  if (!byName) cache.set(db, (byName = new Map()));
+  const byName = db.state.get(DICTIONARY_CACHE);
   const now = Date.now();
   const hit = byName.get(name);
   if (hit && hit.until > now) return hit.codes;
@@ -54,7 +53,7 @@ export async function isActiveDictionaryValue(db: Db, name: string, code: string
 
 /** Forget the cached values of `db` (after its dictionaries were changed). */
 export function clearDictionaryCache(db: Db) {
-  cache.delete(db);
+  db.state.get(DICTIONARY_CACHE).clear();
 }
 
 export interface DictionaryListItem {
@@ -104,16 +103,14 @@ const DictionaryQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function dictionaryRoutes(app: App, platform: Platform) {
+/** GET /dictionaries, registered under `/api`. */
+export const dictionaryRoutes: RoutesPlugin = async (app, { platform }) => {
   app.get(
-    '/api/dictionaries',
+    '/dictionaries',
     {
       config: { scopes: ['dictionary:read'] },
       schema: { tags: ['dictionaries'], summary: 'Get dictionaries (v1: values as {code: description})', querystring: DictionaryQuery },
     },
-    async (request, reply) => {
-      const q = request.query;
-      return sendData(request, reply, await listDictionaries(platform.db, q));
-    },
+    async (request, reply) => sendData(request, reply, await listDictionaries(platform.db, request.query)),
   );
-}
+};

@@ -1,33 +1,35 @@
 /**
  * Registry fixture kinds of POST /admin/fixtures (and of the sandbox demo data — one code path):
  * PRM (legal entities, divisions, employees with parties), MPI (persons with authentication methods,
- * prepersons), medical programs, medications, episodes and encounters.
- *
- * Every item is upserted by `id`: a new row gets generated defaults for what the item leaves out;
- * an existing row only changes the fields the item carries. References by id are checked and a
- * missing one becomes a 422 `invalid[]` entry (never a foreign-key 500).
+ * prepersons), medical programs, medications, episodes and encounters — tables of the one fixture
+ * engine (src/platform/fixtures.ts).
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { Type, type TSchema } from 'typebox';
+import { Type } from 'typebox';
 import type { Db } from '../platform/db.ts';
-import type { FixtureKind, Platform } from '../platform/platform.ts';
-import { EsozError, invalidField, validationFailed, type InvalidEntry } from '../platform/errors.ts';
+import type { FixtureKind } from '../platform/platform.ts';
+import { EsozError, invalidField } from '../platform/errors.ts';
+import {
+  AUDIT,
+  AUDIT_AT,
+  Bool,
+  DateStr,
+  DateTime,
+  FreeArray,
+  FreeObject,
+  Str,
+  Uuid,
+  itemSchema,
+  nullable,
+  requiredField,
+  tableFixtureKind,
+  upsertRow,
+  type Json,
+  type TableSpec,
+} from '../platform/fixtures.ts';
 
 // ---------------------------------------------------------------- schema helpers
 
-type Json = Record<string, unknown>;
-/** `type: [T, "null"]` rather than anyOf, so a wrong type gives one clear `cast` entry. */
-const nullable = <T extends TSchema>(s: T): TSchema => {
-  const { type, ...rest } = s as unknown as { type: string } & Json;
-  return Type.Unsafe({ ...rest, type: [type, 'null'] });
-};
-const Uuid = Type.String({ format: 'uuid' });
-const Str = Type.String();
-const Bool = Type.Boolean();
-const DateStr = Type.String({ format: 'date' });
-const DateTime = Type.String({ format: 'date-time' });
-const FreeObject = Type.Object({}, { additionalProperties: true });
-const FreeArray = Type.Array(Type.Unknown());
 const Phone = Type.Object({ type: Type.String(), number: Type.String({ pattern: '^\\+38[0-9]{10}$' }) }, { additionalProperties: false });
 const Phones = Type.Array(Phone);
 
@@ -74,122 +76,6 @@ export const DEFAULT_WORKING_HOURS = {
   thu: [['08.00', '18.00']],
   fri: [['08.00', '18.00']],
 };
-
-// ---------------------------------------------------------------- generic table upsert
-
-interface Column {
-  schema: TSchema;
-  /** jsonb column: the value is sent as JSON text */
-  json?: boolean;
-  /** value for a new row when the item leaves the field out */
-  default?: (item: Json) => unknown;
-  /** a new row cannot be created without it */
-  required?: boolean;
-  /** reference by id: tables where the id must exist (first match wins) */
-  ref?: { tables: string[]; label: string };
-}
-
-interface TableSpec {
-  kind: string;
-  table: string;
-  columns: Record<string, Column>;
-  /** fields of the item that are not columns (handled by `before`/`after`) */
-  extra?: Record<string, TSchema>;
-  /** the ESOZ audit fields (AUDIT) this table keeps; the others are accepted and ignored */
-  audit: AuditField[];
-  /** prepare the row (e.g. nested party) before the upsert; may add column values to `row` */
-  before?(tx: Db, item: Json, row: Json, existing: Json | undefined, problems: InvalidEntry[]): Promise<void>;
-  /** after the row is written (e.g. authentication methods) */
-  after?(tx: Db, item: Json, id: string, existing: Json | undefined, problems: InvalidEntry[]): Promise<void>;
-}
-
-/** Invalid entries of an item use item-relative paths (`$.person_id`); the fixtures runner prefixes `$.<kind>[i]`. */
-const missingRef = (field: string, label: string) => invalidField(`$.${field}`, `${label} not found`);
-const requiredField = (field: string): InvalidEntry => ({
-  entry: `$.${field}`,
-  entry_type: 'json_data_property',
-  rules: [{ rule: 'required', params: [], description: `required property ${field.split('.').pop()} was not present` }],
-});
-
-async function exists(tx: Db, tables: string[], id: string): Promise<boolean> {
-  for (const t of tables) {
-    const r = await tx.query(`SELECT 1 FROM ${t} WHERE id = $1`, [id]);
-    if (r.rowCount > 0) return true;
-  }
-  return false;
-}
-
-/**
- * Audit fields every ESOZ registry response carries: an item copied from a real response is
- * accepted with them. A table that has the column keeps the given value (an `updated_at` given
- * replaces the upsert's now()); the others are ignored (the sandbox keeps no such column).
- */
-const AUDIT = {
-  inserted_at: DateTime,
-  inserted_by: nullable(Uuid),
-  updated_at: DateTime,
-  updated_by: nullable(Uuid),
-};
-type AuditField = keyof typeof AUDIT;
-const AUDIT_AT: AuditField[] = ['inserted_at', 'updated_at'];
-
-function itemSchema(spec: TableSpec): TSchema {
-  const props: Record<string, TSchema> = { id: Type.Optional(Uuid) };
-  for (const [name, s] of Object.entries(AUDIT)) props[name] = Type.Optional(s);
-  for (const [name, col] of Object.entries(spec.columns)) props[name] = Type.Optional(col.required ? col.schema : nullable(col.schema));
-  for (const [name, s] of Object.entries(spec.extra ?? {})) props[name] = Type.Optional(s);
-  return Type.Object(props, { additionalProperties: false });
-}
-
-async function upsertRow(tx: Db, spec: TableSpec, item: Json): Promise<string> {
-  const id = (item.id as string | undefined) ?? randomUUID();
-  const existing = item.id ? (await tx.query<Json>(`SELECT * FROM ${spec.table} WHERE id = $1`, [id])).rows[0] : undefined;
-  const problems: InvalidEntry[] = [];
-  const row: Json = {};
-  for (const name of Object.keys(spec.columns)) if (item[name] !== undefined) row[name] = item[name];
-  for (const name of spec.audit) if (item[name] !== undefined) row[name] = item[name];
-  await spec.before?.(tx, item, row, existing, problems);
-
-  for (const [name, col] of Object.entries(spec.columns)) {
-    const v = row[name];
-    if (col.ref && typeof v === 'string' && !(await exists(tx, col.ref.tables, v))) problems.push(missingRef(name, col.ref.label));
-    if (!existing && col.required && (v === undefined || v === null) && !col.default) problems.push(requiredField(name));
-  }
-  if (problems.length) throw validationFailed(problems);
-
-  // Columns sent: everything the item (or `before`) set; for a new row also the defaults.
-  const provided = Object.keys(row);
-  const values: Json = { ...row };
-  if (!existing) {
-    for (const [name, col] of Object.entries(spec.columns)) {
-      if (values[name] === undefined && col.default) values[name] = col.default(item);
-    }
-  }
-  const param = (c: string) => {
-    const v = values[c];
-    return spec.columns[c]?.json && v !== null && v !== undefined ? JSON.stringify(v) : v;
-  };
-  const hasUpdatedAt = spec.audit.includes('updated_at') && !provided.includes('updated_at');
-  if (existing) {
-    // Only the given fields change (an INSERT … ON CONFLICT would trip NOT NULL columns left out).
-    const sets = provided.map((c, i) => `${c} = $${i + 2}`);
-    if (hasUpdatedAt) sets.push('updated_at = now()');
-    if (sets.length) await tx.query(`UPDATE ${spec.table} SET ${sets.join(', ')} WHERE id = $1`, [id, ...provided.map(param)]);
-  } else {
-    const cols = ['id', ...Object.keys(values)];
-    const sets = provided.map((c) => `${c} = EXCLUDED.${c}`);
-    if (hasUpdatedAt) sets.push('updated_at = now()');
-    if (!sets.length) sets.push('id = EXCLUDED.id');
-    await tx.query(
-      `INSERT INTO ${spec.table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})
-       ON CONFLICT (id) DO UPDATE SET ${sets.join(', ')}`,
-      [id, ...Object.keys(values).map(param)],
-    );
-  }
-  await spec.after?.(tx, item, id, existing, problems);
-  if (problems.length) throw validationFailed(problems);
-  return id;
-}
 
 // ---------------------------------------------------------------- kinds
 
@@ -486,30 +372,19 @@ const encounters: TableSpec = {
 /** Dependency-safe order: a kind only references kinds before it. */
 const SPECS: TableSpec[] = [legalEntities, divisions, persons, prepersons, employees, medicalPrograms, medications, episodes, encounters];
 
-/**
- * A fixture kind with an optional final check, run after every kind of the body is applied
- * (so references between items of one body do not depend on their order). Returns full-path entries.
- */
-export interface CheckedFixtureKind extends FixtureKind {
-  finish?(tx: Db, ids: string[]): Promise<InvalidEntry[]>;
-}
-
-function toKind(spec: TableSpec): CheckedFixtureKind {
-  return {
-    name: spec.kind,
-    schema: itemSchema(spec),
-    upsert: (tx: Db, item: Json, _platform: Platform) => upsertRow(tx, spec, item),
-  };
-}
-
-export const registryFixtureKinds: CheckedFixtureKind[] = SPECS.map(toKind);
-const personsKind = registryFixtureKinds.find((k) => k.name === 'persons')!;
-personsKind.finish = async (tx, ids) => {
-  const bad = await checkConfidants(tx, ids);
-  return bad.map((b) =>
-    invalidField(`$.persons[${ids.indexOf(b.personId)}].authentication_methods[${b.index}].value`, 'Confidant person not found'),
-  );
-};
+export const registryFixtureKinds: FixtureKind[] = SPECS.map((spec) =>
+  spec === persons
+    ? {
+        ...tableFixtureKind(spec),
+        async finish(tx, ids) {
+          const bad = await checkConfidants(tx, ids);
+          return bad.map((b) =>
+            invalidField(`$.persons[${ids.indexOf(b.personId)}].authentication_methods[${b.index}].value`, 'Confidant person not found'),
+          );
+        },
+      }
+    : tableFixtureKind(spec),
+);
 
 /** THIRD_PERSON methods of `personIds` whose confidant (value) is not a person. */
 async function checkConfidants(tx: Db, personIds: string[]): Promise<{ personId: string; index: number }[]> {

@@ -7,8 +7,7 @@
  * last two characters hidden. The person's own OTP phone is masked the same way.
  */
 import { Type } from 'typebox';
-import type { App } from '../platform/http/server.ts';
-import type { Platform } from '../platform/platform.ts';
+import type { RoutesPlugin } from '../platform/platform.ts';
 import type { Db } from '../platform/db.ts';
 import { jsonValue } from '../platform/json.ts';
 import { dataEnvelope, errorEnvelope, sendData } from '../platform/http/envelope.ts';
@@ -191,9 +190,10 @@ export async function personAuthMethods(db: Db, personId: string): Promise<Json[
     });
 }
 
-export function personRoutes(app: App, platform: Platform) {
+/** GET /persons/{id}/authentication_methods (MPI), registered under `/api`. */
+export const personRoutes: RoutesPlugin = async (app, { platform }) => {
   app.get(
-    '/api/persons/:id/authentication_methods',
+    '/persons/:id/authentication_methods',
     {
       config: { scopes: ['person:read'] },
       schema: {
@@ -207,10 +207,9 @@ export function personRoutes(app: App, platform: Platform) {
       },
     },
     async (request, reply) => {
-      const { id } = request.params;
-      const methods = await personAuthMethods(platform.db, id);
+      const methods = await personAuthMethods(platform.db, request.params.id);
       if (!methods) throw notFound(PERSON_NOT_FOUND);
       return sendData(request, reply, methods);
     },
   );
-}
+};

@@ -12,6 +12,7 @@
 import type { Db } from '../platform/db.ts';
 import { jsonValue } from '../platform/json.ts';
 import { boundedCache } from '../platform/bounded-cache.ts';
+import { serviceKey } from '../platform/services.ts';
 
 type Json = Record<string, any>;
 
@@ -131,11 +132,5 @@ export class ReferenceCache {
   }
 }
 
-const caches = new WeakMap<Db, ReferenceCache>();
-
-/** The reference cache of a database handle (one per runtime). */
-export function referenceCacheOf(db: Db): ReferenceCache {
-  let c = caches.get(db);
-  if (!c) caches.set(db, (c = new ReferenceCache(db)));
-  return c;
-}
+/** The reference cache of a runtime (its copies are per process; closed with the runtime). */
+export const REFERENCE_CACHE = serviceKey('registry reference cache', (platform) => new ReferenceCache(platform.db));

@@ -3,8 +3,7 @@
  * Not part of ESOZ: it stands in for the registries and the gateway an MIS cannot reach in a sandbox.
  */
 import { Type } from 'typebox';
-import type { App } from '../platform/http/server.ts';
-import type { Platform } from '../platform/platform.ts';
+import type { RoutesPlugin } from '../platform/platform.ts';
 import { sendData } from '../platform/http/envelope.ts';
 import { invalidField, validationFailed } from '../platform/errors.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
@@ -47,11 +46,12 @@ const SmsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function adminRoutes(app: App, platform: Platform) {
+/** The sandbox admin API (x-admin-key), registered under `/admin`. */
+export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
   const { db, auth } = platform;
 
   app.post(
-    '/admin/fixtures',
+    '/fixtures',
     {
       config: { admin: true },
       schema: {
@@ -68,7 +68,7 @@ export function adminRoutes(app: App, platform: Platform) {
   );
 
   app.post(
-    '/admin/clients',
+    '/clients',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Create (or replace) an MIS client', body: ClientBody } },
     async (request, reply) => {
       const { body } = request;
@@ -95,7 +95,7 @@ export function adminRoutes(app: App, platform: Platform) {
   );
 
   app.post(
-    '/admin/tokens',
+    '/tokens',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Issue an access token for a client', body: TokenBody } },
     async (request, reply) => {
       const { body } = request;
@@ -122,7 +122,7 @@ export function adminRoutes(app: App, platform: Platform) {
   );
 
   app.get(
-    '/admin/sms',
+    '/sms',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'SMS outbox, newest first', querystring: SmsQuery } },
     async (request, reply) => {
       const q = request.query;
@@ -152,4 +152,4 @@ export function adminRoutes(app: App, platform: Platform) {
       });
     },
   );
-}
+};

@@ -3,5 +3,7 @@ import { adminRoutes } from './admin.ts';
 
 export const sandboxCapability: Capability = {
   name: 'sandbox',
-  routes: adminRoutes,
+  async routes(app, platform) {
+    await app.register(adminRoutes, { prefix: '/admin', platform });
+  },
 };

@@ -7,7 +7,6 @@ import { Type, type TSchema, type TUnsafe } from 'typebox';
 import type { Db } from '../platform/db.ts';
 import type { FixtureKind, Platform } from '../platform/platform.ts';
 import { EsozError, invalidField, validationFailed, type InvalidEntry } from '../platform/errors.ts';
-import type { CheckedFixtureKind } from '../registry/fixtures.ts';
 
 export type FixturesBody = Record<string, Record<string, unknown>[] | undefined>;
 export type FixturesResult = Record<string, string[]>;
@@ -88,7 +87,7 @@ export async function applyFixtures(platform: Platform, body: FixturesBody, db: 
       result[kind.name] = ids;
     }
     if (!invalid.length) {
-      for (const kind of kinds as CheckedFixtureKind[]) {
+      for (const kind of kinds) {
         if (kind.finish && result[kind.name]) invalid.push(...(await kind.finish(tx, result[kind.name])));
       }
     }

@@ -93,23 +93,26 @@ export interface Paging {
   total_pages: number;
 }
 
-let publicUrl = '';
-export function setPublicUrl(url: string) {
-  publicUrl = url.replace(/\/$/, '');
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** PUBLIC_URL of this app without a trailing slash, or '' (links are then built from the request's host). */
+    publicUrl: string;
+  }
 }
 
-/** PUBLIC_URL without a trailing slash, or '' (a response written before there is a request). */
-export function publicUrlOrEmpty(): string {
-  return publicUrl;
+/** PUBLIC_URL as the app keeps it: no trailing slash. */
+export function normalisePublicUrl(url: string): string {
+  return url.replace(/\/$/, '');
 }
 
+// Read from the app that answers, not a module variable: two runtimes in one process (tests,
+// benchmarks) each answer with their own PUBLIC_URL.
 export function requestUrl(request: FastifyRequest): string {
-  if (publicUrl) return publicUrl + request.url;
-  return `${request.protocol}://${request.host}${request.url}`;
+  return baseUrl(request) + request.url;
 }
 
 export function baseUrl(request: FastifyRequest): string {
-  return publicUrl || `${request.protocol}://${request.host}`;
+  return request.server.publicUrl || `${request.protocol}://${request.host}`;
 }
 
 function meta(request: FastifyRequest, code: number, type: 'object' | 'list') {

@@ -11,7 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { toEsozError, errorBody, setPublicUrl, publicUrlOrEmpty } from './envelope.ts';
+import { toEsozError, errorBody, normalisePublicUrl } from './envelope.ts';
 import { EsozError, accessDenied, notFound, malformed, errorOfStatus, validationFailed } from '../errors.ts';
 import { boundRequestSchema, boundedValidator, LazyValidators, nulEntries } from './bounds.ts';
 import type { AuthContext, AuthService } from '../auth.ts';
@@ -85,7 +85,7 @@ function isSchemaMap(v: unknown): v is Record<string, object | undefined> {
 
 export async function createHttpApp(deps: HttpDeps): Promise<App> {
   const { config, auth } = deps;
-  setPublicUrl(config.PUBLIC_URL);
+  const publicUrl = normalisePublicUrl(config.PUBLIC_URL);
   const app = Fastify({
     logger: deps.logger === false ? false : { ...loggerOptions(config.LOG_LEVEL), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     genReqId: (req) => {
@@ -137,7 +137,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       const esoz = clientErrorResponse(err);
       app.log.info({ status: esoz.status, code: err.code }, 'connection rejected');
       const body = JSON.stringify({
-        meta: { code: esoz.status, url: publicUrlOrEmpty(), type: 'object', request_id: randomUUID() },
+        meta: { code: esoz.status, url: publicUrl, type: 'object', request_id: randomUUID() },
         error: { type: esoz.type, message: esoz.message },
       });
       socket.end(
@@ -222,7 +222,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
   if (deps.checkResponses) {
     const responseAjv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
     (addFormats as unknown as (a: Ajv) => void)(responseAjv);
-    const compiled = new WeakMap<object, ReturnType<Ajv['compile']>>();
+    // per app: its routes' schemas live as long as it does
+    const compiled = new Map<object, ReturnType<Ajv['compile']>>();
     app.addHook('preSerialization', async (request, reply, payload) => {
       const responses = request.routeOptions.schema?.response;
       if (!isSchemaMap(responses)) return payload;
@@ -239,6 +240,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
     });
   }
 
+  app.decorate('publicUrl', publicUrl);
   app.decorateRequest('auth', null as unknown as AuthContext);
 
   let closing = false;

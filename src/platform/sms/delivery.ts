@@ -205,15 +205,13 @@ export async function sweepStuckSms(
   return ids;
 }
 
-const registeredQueues = new WeakSet<object>();
-
 /**
  * Define the SMS delivery queue once per runtime (any capability that sends SMS calls it from its
  * `jobs`; the second call is a no-op).
  */
 export function registerSmsDelivery(platform: Platform) {
-  if (registeredQueues.has(platform.queue)) return;
-  registeredQueues.add(platform.queue);
+  // the runtime's queue knows what it defines: no process-wide registry of queues
+  if (platform.queue.hasQueue(SMS_QUEUE)) return;
   const { config } = platform;
   const gatewaySeconds = Math.ceil(config.SMS_GATEWAY_TIMEOUT_MS / 1000);
   // JOB_LEASE_SECONDS is the lease of SMS work too: a row claimed by a worker that died is claimed again
