@@ -6,40 +6,19 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { startTestServer, waitFor, backend, type TestServer, type Mis } from './support/harness.ts';
 import { seedWorld, createBody, misOf, type World } from './support/compositions.ts';
+import { WorkerProcesses, killProcess } from './support/processes.ts';
 
 const skip = backend !== 'postgres' ? 'needs PostgreSQL (TEST_DATABASE_URL): worker processes share the database' : false;
 
 let server: TestServer;
 let w: World;
 let mis: Mis;
-const children: ChildProcess[] = [];
+const workers = new WorkerProcesses();
 
-function spawnWorker(extraEnv: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: server.databaseUrl,
-      WORKERS: 'on',
-      JOB_LEASE_SECONDS: '5',
-      LOG_LEVEL: 'silent',
-      SIGNATURE_TRUST: 'any-test-ca',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  return child;
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await exited;
-}
+const spawnWorker = (extraEnv: Record<string, string>) =>
+  workers.spawn({ DATABASE_URL: server.databaseUrl, WORKERS: 'on', JOB_LEASE_SECONDS: '5', SIGNATURE_TRUST: 'any-test-ca', ...extraEnv });
 
 describe('worker crash', { skip }, () => {
   before(async () => {
@@ -48,7 +27,7 @@ describe('worker crash', { skip }, () => {
     mis = await misOf(server, w);
   });
   after(async () => {
-    for (const c of children) await kill(c, 'SIGKILL');
+    await workers.killAll();
     await server?.close();
   });
 
@@ -126,7 +105,7 @@ describe('worker crash', { skip }, () => {
           100,
         );
       }
-      await kill(doomed, 'SIGKILL');
+      await killProcess(doomed, 'SIGKILL');
       const pending = await db.query<{ n: number }>(
         `SELECT count(*) AS n FROM composition_jobs WHERE id = ANY($1::uuid[]) AND status = 'PENDING'`,
         [ids],
@@ -145,7 +124,7 @@ describe('worker crash', { skip }, () => {
         75_000,
         200,
       );
-      await kill(rescuer, 'SIGTERM');
+      await killProcess(rescuer, 'SIGTERM');
 
       const jobs = await db.query<{ id: string; status: string; attempts: number; composition_id: string }>(
         'SELECT id, status, attempts, composition_id FROM composition_jobs WHERE id = ANY($1::uuid[])',

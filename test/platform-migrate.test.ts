@@ -29,6 +29,7 @@ async function emptyDb(): Promise<Db> {
 function recording(db: Db, log: string[]): Db {
   return {
     engine: db.engine,
+    state: db.state,
     get inTransaction() {
       return db.inTransaction;
     },

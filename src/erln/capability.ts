@@ -3,7 +3,7 @@
  * sandbox's controls of the simulator (GET/PUT /admin/erln). Compositions write the tasks
  * (task-store.ts enqueueErlnTask) in the transaction of sign and cancel.
  */
-import type { Capability, Platform } from '../platform/platform.ts';
+import type { Capability, Platform, RoutesPlugin } from '../platform/platform.ts';
 import { serviceKey } from '../platform/services.ts';
 import { sendData } from '../platform/http/envelope.ts';
 import { conflict } from '../platform/errors.ts';
@@ -33,6 +33,34 @@ function simulatorOf(platform: Platform): ErlnSimulator {
 /** How long a claimed task is its worker's: one call's timeout and a margin. */
 export const leaseSecondsOf = (platform: Platform) => Math.ceil(platform.config.ERLN_TIMEOUT_MS / 1000) + 30;
 
+/** The sandbox's controls of the simulator (x-admin-key), under /admin. */
+const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
+  app.get(
+    '/erln',
+    {
+      config: { admin: true },
+      schema: { tags: ['sandbox admin'], summary: 'ERLN simulator: fault settings, records (newest first), last calls' },
+    },
+    async (request, reply) => sendData(request, reply, await simView(simulatorOf(platform).store)),
+  );
+  app.put(
+    '/erln',
+    {
+      config: { admin: true },
+      schema: {
+        tags: ['sandbox admin'],
+        summary: 'ERLN simulator: set faults (mode ok|down|reject|slow, reject_code, reject_message, delay_ms, fail_next)',
+        body: SimSettingsPatch,
+      },
+    },
+    async (request, reply) => {
+      const sim = simulatorOf(platform);
+      await applySettingsPatch(sim.store, request.body);
+      return sendData(request, reply, await simView(sim.store));
+    },
+  );
+};
+
 export const erlnCapability: Capability = {
   name: 'erln',
   jobs(platform) {
@@ -59,30 +87,7 @@ export const erlnCapability: Capability = {
         ),
     });
   },
-  routes(app, platform) {
-    app.get(
-      '/admin/erln',
-      {
-        config: { admin: true },
-        schema: { tags: ['sandbox admin'], summary: 'ERLN simulator: fault settings, records (newest first), last calls' },
-      },
-      async (request, reply) => sendData(request, reply, await simView(simulatorOf(platform).store)),
-    );
-    app.put(
-      '/admin/erln',
-      {
-        config: { admin: true },
-        schema: {
-          tags: ['sandbox admin'],
-          summary: 'ERLN simulator: set faults (mode ok|down|reject|slow, reject_code, reject_message, delay_ms, fail_next)',
-          body: SimSettingsPatch,
-        },
-      },
-      async (request, reply) => {
-        const sim = simulatorOf(platform);
-        await applySettingsPatch(sim.store, request.body);
-        return sendData(request, reply, await simView(sim.store));
-      },
-    );
+  async routes(app, platform) {
+    await app.register(erlnAdminRoutes, { prefix: '/admin', platform });
   },
 };
