@@ -30,8 +30,8 @@ function simulatorOf(platform: Platform): ErlnSimulator {
   return gateway;
 }
 
-/** How long a claimed task is its worker's: one call's timeout and a margin. */
-export const leaseSecondsOf = (platform: Platform) => Math.ceil(platform.config.ERLN_TIMEOUT_MS / 1000) + 30;
+/** How long a claimed task is its worker's: one call's timeout and the job lease as a margin. */
+export const leaseSecondsOf = (platform: Platform) => Math.ceil(platform.config.ERLN_TIMEOUT_MS / 1000) + platform.config.JOB_LEASE_SECONDS;
 
 /** The sandbox's controls of the simulator (x-admin-key), under /admin. */
 const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
@@ -71,7 +71,7 @@ export const erlnCapability: Capability = {
       retryLimit: config.ERLN_MAX_TRIES * 2 + 5,
       retryDelay: config.ERLN_RETRY_DELAY_SECONDS,
       retryBackoff: true,
-      retryDelayMax: 300,
+      retryDelayMax: config.ERLN_RETRY_DELAY_MAX_SECONDS,
       expireInSeconds: leaseSecondsOf(platform),
       concurrency: 2,
       handler: (job) =>

@@ -85,7 +85,8 @@ export const ConfigSchema = Type.Object({
   ERLN_URL: Type.String({ default: '', description: 'Base URL of ERLN (or of `npm run erln-sim`) for ERLN_ADAPTER=http' }),
   ERLN_TIMEOUT_MS: Int(10000, 100, 300000, 'An ERLN call without an answer within this is retried'),
   ERLN_MAX_TRIES: Int(8, 1, 100, 'Calls to ERLN per integration task before it ends FAILED / ERROR (unreachable)'),
-  ERLN_RETRY_DELAY_SECONDS: Int(2, 1, 3600, 'First retry delay of an ERLN call (exponential backoff, at most 5 minutes)'),
+  ERLN_RETRY_DELAY_SECONDS: Int(2, 1, 3600, 'First retry delay of an ERLN call (exponential backoff)'),
+  ERLN_RETRY_DELAY_MAX_SECONDS: Int(300, 1, 86400, 'Longest delay between two calls of one ERLN task'),
 });
 export type Config = Static<typeof ConfigSchema>;
 
