@@ -10,6 +10,7 @@ import { makeSigner, signCms } from './support/cms.ts';
 import { TITLE_RE } from '../src/compositions/document.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 import { DEMO_COMPOSITIONS } from '../src/compositions/demo.ts';
+import { DEMO_ERLN } from '../src/erln/demo.ts';
 import { FIXTURE_CLIENT_ID } from '../src/compositions/fixtures.ts';
 
 const cancelReason = {
@@ -151,5 +152,29 @@ describe('demo compositions', () => {
     const done = await pollJob(demo, c.body.data.id);
     assert.equal(done.body.data.status, 'DONE', done.text);
     assert.equal((await demo.call('GET', hrefOf(id))).body.data.status, 'ENTERED_IN_ERROR');
+  });
+
+  test('ERLN demo: one МВТН registered in ERLN (its SL number), one ERLN rejected that RC_4 re-sends at once', async () => {
+    const integration = (id: string) =>
+      demo.call(
+        'GET',
+        `/api/patients/${DEMO.personOtpId}/composition/${id}/episode/${DEMO.episodeId}/encounter/${DEMO.encounterId}/integrationData`,
+      );
+    const registered = await integration(DEMO_ERLN.registeredId);
+    assert.equal(registered.status, 200, registered.text);
+    const [task] = registered.body.data;
+    assert.deepEqual([task.integrationStatus, task.taskStatus, task.statusCode], ['SUCCESS', 'DONE', 1101]);
+    const sim = await server.call('GET', '/admin/erln', { admin: true });
+    // (the test above signed the PRELIMINARY demo one: ERLN registered that one too)
+    const record = sim.body.data.records.find((r: any) => r.composition_id === DEMO_ERLN.registeredId);
+    assert.equal(record?.sl_num, task.details.SL_NUM);
+    const rejected = (await integration(DEMO_ERLN.rejectedId)).body.data;
+    assert.deepEqual(
+      rejected.map((t: any) => [t.integrationStatus, t.statusCode, t.statusMessage]),
+      [['ERROR', 1000, 'Неочікувана помилка при створенні']],
+    );
+    const resend = await demo.call('PATCH', `/api/patients/composition/${DEMO_ERLN.rejectedId}/erln`);
+    assert.equal(resend.status, 200, resend.text);
+    assert.equal((await pollJob(demo, resend.body.data.id)).body.data.status, 'DONE');
   });
 });

@@ -14,6 +14,7 @@ import { DbErlnSimStore } from './sim-store-db.ts';
 import { SimSettingsPatch, applySettingsPatch, simView } from './sim-controls.ts';
 import { ERLN_QUEUE } from './task-store.ts';
 import { runErlnTask } from './tasks.ts';
+import { loadErlnDemo } from './demo.ts';
 
 export const erlnGatewayKey = serviceKey<ErlnGateway>('erln-gateway', (platform) =>
   platform.config.ERLN_ADAPTER === 'http'
@@ -63,6 +64,7 @@ const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
 
 export const erlnCapability: Capability = {
   name: 'erln',
+  demo: loadErlnDemo,
   jobs(platform) {
     const { config } = platform;
     platform.queue.defineQueue<{ taskId: string }>({

@@ -49,6 +49,27 @@ export async function enqueueErlnTask(tx: Db, queue: JobQueue, compositionId: st
   return id;
 }
 
+/** A task that already ended with ERLN's answer (demo data): no job, nothing left to run. */
+export async function insertFinishedTask(
+  tx: Db,
+  t: { id: string; compositionId: string; type: TaskType; reply: ErlnReply; attempts: number },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO composition_integration_tasks (id, composition_id, type, task_status, integration_status, status_code, status_message, details, attempts)
+     VALUES ($1, $2, $3, 'DONE', $4, $5, $6, $7::jsonb, $8)`,
+    [
+      t.id,
+      t.compositionId,
+      t.type,
+      t.reply.ACCEPTED ? 'SUCCESS' : 'ERROR',
+      t.reply.RESULT,
+      t.reply.MESSAGE,
+      JSON.stringify(t.reply.SL_NUM ? { SL_NUM: t.reply.SL_NUM } : {}),
+      t.attempts,
+    ],
+  );
+}
+
 /** Takes a PENDING task for one call to ERLN: counts the call and leases the task to this worker. */
 export async function claimTask(db: Db, id: string, leaseSeconds: number): Promise<IntegrationTask | undefined> {
   const r = await db.query(
