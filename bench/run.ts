@@ -12,7 +12,7 @@
  * scenario's rounds sit between a one-SELECT and a one-INSERT round each (B I S B I S … B I).
  *
  * Env: BENCH_DURATION (s per round, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (10), BENCH_ONLY
- * (eprescription | compositions | startup | growth; also as the first argument: `npm run bench -- growth`;
+ * (eprescription | compositions | erln | startup | growth; also as the first argument: `npm run bench -- growth`;
  * growth's own variables are in bench/growth.ts),
  * BENCH_BACKENDS (pglite,postgres), BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test: a
  * database is created next to it).
@@ -24,6 +24,7 @@ import os from 'node:os';
 import pg from 'pg';
 import autocannon from 'autocannon';
 import { compositionScenarios } from './compositions.ts';
+import { erlnScenarios } from './erln.ts';
 import { benchStartup, startupTable } from './startup.ts';
 import { benchGrowth, growthRounds, growthTable, type GrowthRow } from './growth.ts';
 
@@ -32,7 +33,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'pglite,postgres').split(',');
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-/** BENCH_ONLY=eprescription or compositions: one capability's scenarios (with the baselines); startup or growth: those rows alone */
+/** BENCH_ONLY=eprescription, compositions or erln: one capability's scenarios (with the baselines); startup or growth: those rows alone */
 const ONLY = process.argv[2] ?? process.env.BENCH_ONLY ?? '';
 
 export interface Ready {
@@ -218,7 +219,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
       'POST /bench/insert: one row into bench_writes, committed',
     );
 
-    if (ONLY !== 'compositions') {
+    if (ONLY !== 'compositions' && ONLY !== 'erln') {
       // resend over distinct MRs: every check, the limiter and the outbox are in the path
       let next = 0;
       const mrPath = () => `/api/medication_requests/${ready.mrIds[next++ % ready.mrIds.length]}/actions/resend`;
@@ -252,6 +253,8 @@ async function benchBackend(backend: string): Promise<Row[]> {
       process.stderr.write(`[${backend}] pickup p50 ${pickup.p50} ms p99 ${pickup.p99} ms\n`);
     }
     if (ONLY === 'eprescription') return rows;
+    for (const x of await erlnScenarios(ready, backend)) rows.push({ backend, ...x });
+    if (ONLY === 'erln') return rows;
 
     // a second server on the same backend with workers off, so a composition job stays PENDING
     const idleDb = backend === 'postgres' ? await createDatabase() : { url: 'memory://', drop: async () => undefined };

@@ -18,6 +18,10 @@ import { sendData } from '../src/platform/http/envelope.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 import type { Capability } from '../src/platform/platform.ts';
 import { fillCompositions, fillGrowth, type GrowthData } from './growth-fill.ts';
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../src/platform/db.ts';
+import { upsertCompositionFixture } from '../src/compositions/fixtures.ts';
+import { enqueueErlnTask } from '../src/erln/task-store.ts';
 
 const MR_COUNT = Number(process.env.BENCH_MR_COUNT ?? 30000);
 const GROWTH_ROWS = Number(process.env.BENCH_GROWTH_ROWS ?? 0);
@@ -77,6 +81,70 @@ const benchCapability: Capability = {
     app.get('/bench/pending', async (req, reply) => {
       const r = await platform.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM composition_jobs WHERE status = 'PENDING'`);
       return sendData(req, reply, { pending: r.rows[0].n });
+    });
+    // ERLN hand-off (bench/erln.ts): `n` FINAL МВТН of the demo patient, each on an encounter of its own,
+    // with their CREATE_ERLN_RECORD tasks written as sign writes them; `sequential`: one at a time, the
+    // time from the commit to the task's SUCCESS; otherwise all in one transaction, and the tasks per
+    // second from that commit until the last one ended.
+    app.post<{ Querystring: { n?: string; sequential?: string } }>('/bench/erln', async (req, reply) => {
+      const n = Number(req.query.n ?? 100);
+      const make = async (tx: Db) => {
+        const encounter = randomUUID();
+        await tx.query(`INSERT INTO encounters (id, person_id, episode_id, legal_entity_id, employee_id) VALUES ($1, $2, $3, $4, $5)`, [
+          encounter,
+          DEMO.personOtpId,
+          DEMO.episodeId,
+          DEMO.legalEntityId,
+          DEMO.doctorEmployeeId,
+        ]);
+        const id = await upsertCompositionFixture(tx, {
+          status: 'FINAL',
+          type: 'TEMP_DISABILITY',
+          category: 'SICKNESS',
+          subject_id: DEMO.personOtpId,
+          encounter_id: encounter,
+          author_id: DEMO.doctorEmployeeId,
+          legal_entity_id: DEMO.legalEntityId,
+        });
+        return enqueueErlnTask(tx, platform.queue, id, 'CREATE_ERLN_RECORD');
+      };
+      const ended = async (ids: string[]) => {
+        for (;;) {
+          const r = await platform.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM composition_integration_tasks WHERE id = ANY($1::uuid[]) AND task_status = 'PENDING'`,
+            [ids],
+          );
+          if (r.rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        const ok = await platform.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM composition_integration_tasks WHERE id = ANY($1::uuid[]) AND integration_status = 'SUCCESS'`,
+          [ids],
+        );
+        return ok.rows[0].n;
+      };
+      if (req.query.sequential) {
+        const ms: number[] = [];
+        let success = 0;
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          const id = await platform.db.transaction(make);
+          success += await ended([id]);
+          ms.push(performance.now() - t0);
+        }
+        ms.sort((a, b) => a - b);
+        const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))];
+        return sendData(req, reply, { n, success, p50: q(0.5), p99: q(0.99) });
+      }
+      const ids = await platform.db.transaction(async (tx) => {
+        const out: string[] = [];
+        for (let i = 0; i < n; i++) out.push(await make(tx));
+        return out;
+      });
+      const t0 = performance.now();
+      const success = await ended(ids);
+      const seconds = (performance.now() - t0) / 1000;
+      return sendData(req, reply, { n, success, seconds, perSecond: n / seconds });
     });
     app.get('/bench/select', async (req, reply) => {
       const r = await platform.db.query('SELECT id, birth_date FROM persons WHERE id = $1', [DEMO.personOtpId]);
