@@ -253,7 +253,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
       process.stderr.write(`[${backend}] pickup p50 ${pickup.p50} ms p99 ${pickup.p99} ms\n`);
     }
     if (ONLY === 'eprescription') return rows;
-    for (const x of await erlnScenarios(ready, backend)) rows.push({ backend, ...x });
+    if (ONLY === '' || ONLY === 'erln') for (const x of await erlnScenarios(ready, backend)) rows.push({ backend, ...x });
     if (ONLY === 'erln') return rows;
 
     // a second server on the same backend with workers off, so a composition job stays PENDING
