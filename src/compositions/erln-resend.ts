@@ -43,16 +43,16 @@ export async function resendToErln(ctx: RequestContext, id: string, body: unknow
   if (!isEmptyPayload(body)) throw validationFailed([invalidField('$', MESSAGES.noPayload, 'length')]);
   const { db, queue } = ctx.platform;
   return db.transaction(async (tx) => {
-    // 3. the last ERLN task of the composition exists → 404 "No conclusion found"
-    const last = await lastTaskOf(tx, id);
-    if (!last) throw notFound(MESSAGES.noConclusionFound);
-    // 4. the composition exists and is the caller's (locked: two re-sends at once make one task) → 404
+    // the composition is locked first (two re-sends at once make one task) and its last task read
+    // under the lock; both 404s carry one text, so the order of the two reads is not visible
     const c = await lockForErlnResend(tx, id);
+    const last = c && (await lastTaskOf(tx, id));
+    // 3. the last ERLN task of the composition exists → 404 "No conclusion found"
+    if (!last) throw notFound(MESSAGES.noConclusionFound);
+    // 4. the composition exists and is the caller's → 404 "No conclusion found"
     if (!c || !ctx.auth.legalEntityId || c.custodian_id !== ctx.auth.legalEntityId) throw notFound(MESSAGES.noConclusionFound);
-    // 5–10. → 400 "This request is not allowed to be resubmitted (…)"; the last task is read again
-    //       under the lock, so a re-send that committed meanwhile counts as in progress
-    const current = (await lastTaskOf(tx, id)) ?? last;
-    if (!resubmittable(c, current)) throw badRequest(MESSAGES.notResubmittable);
+    // 5–10. → 400 "This request is not allowed to be resubmitted (…)"
+    if (!resubmittable(c, last)) throw badRequest(MESSAGES.notResubmittable);
     // 11. the job and its CREATE_ERLN_RECORD task → 200 with the job
     const job = await insertErlnResendJob(tx, ctx.auth, id.toLowerCase());
     await enqueueErlnTask(tx, queue, id.toLowerCase(), 'CREATE_ERLN_RECORD', job.id);

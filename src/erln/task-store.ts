@@ -9,6 +9,7 @@ import type { JobQueue } from '../platform/queue.ts';
 import type { ErlnReply } from './contract.ts';
 import type { CreateInput } from './mapping.ts';
 import { jsonValue } from '../platform/json.ts';
+import { UUID_RE } from '../platform/uuid.ts';
 
 export const ERLN_QUEUE = 'erln-integration';
 export const TASK_TYPES = ['CREATE_ERLN_RECORD', 'CANCEL_ERLN_RECORD'] as const;
@@ -120,7 +121,7 @@ export async function tasksOf(db: Db, compositionId: string): Promise<Integratio
 
 /** The composition's latest ERLN task (RC_4 starts from it). */
 export async function lastTaskOf(db: Db, compositionId: string): Promise<IntegrationTask | undefined> {
-  if (!/^[0-9a-f-]{36}$/i.test(compositionId)) return undefined;
+  if (!UUID_RE.test(compositionId)) return undefined;
   const r = await db.query(
     `SELECT ${COLUMNS} FROM composition_integration_tasks WHERE composition_id = $1 ORDER BY inserted_at DESC, id DESC LIMIT 1`,
     [compositionId],
