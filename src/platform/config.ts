@@ -77,6 +77,38 @@ export const ConfigSchema = Type.Object({
     maxLength: 1000,
     description: 'SMS to the patient when a composition naming INFORM_WITH is cancelled',
   }),
+  // МВТН chains (RC_5 / RC_6 / RC_7) and the composition SMS: docs/compositions.md
+  EMAL_COMPOSITION_FLOW_REPLACE_ENABLED: Type.String({
+    default: 'auto',
+    pattern: '^([Aa][Uu][Tt][Oo]|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$',
+    description:
+      'RC_7 replacement of a cancelled composition: FALSE as published (create answers 1181), TRUE to allow it; auto = TRUE on the embedded sandbox, FALSE on PostgreSQL',
+  }),
+  EMAL_REPLACEMENT_FLOW_DISABILITY_ALLOWED_CANCELLATION_REASONS: Type.String({
+    default: 'INCORRECT_CATEGORY,INCORRECT_DISABILITY_PERIOD,INCORRECT_INOXICATION,INCORRECT_OTHER,INCORRECT_TRITMENT_VIOLATION',
+    pattern: '^[A-Z_]+(,[A-Z_]+)*$',
+    description: 'Cancellation reasons of an МВТН that allow a replacement (comma-separated)',
+  }),
+  EMAL_FILTER_REPLACEMENT_CANCEL_TIMEOUT_DISABILITY: Type.String({
+    default: 'max-duration-days:365',
+    pattern: '^max-duration-days:[0-9]{1,5}$',
+    description: 'A replacement can be created within this many days of the cancellation of its target',
+  }),
+  EMAL_FILTER_APPENDS_TIMEOUT_DISABILITY: Type.String({
+    default: 'max-duration-days:7',
+    pattern: '^max-duration-days:[0-9]{1,5}$',
+    description: 'RC_5: an МВТН can be extended or reduced until this many days after its end date (name ours; 7 days per vendor practice)',
+  }),
+  CREATE_TEMP_DISABILITY_COMPOSITION_SMS_TEMPLATE: Type.String({
+    default: 'Медичний висновок про тимчасову непрацездатність <composition_number> створено',
+    maxLength: 1000,
+    description: 'SMS to the patient when an МВТН naming INFORM_WITH becomes FINAL, and on resend',
+  }),
+  CREATE_NEWBORN_COMPOSITION_SMS_TEMPLATE: Type.String({
+    default: 'Медичний висновок про народження <composition_number> створено',
+    maxLength: 1000,
+    description: 'SMS to the patient when an МВН naming INFORM_WITH becomes FINAL, and on resend',
+  }),
   // ERLN (the register of sick-leave certificates): src/erln, docs/erln.md
   ERLN_ADAPTER: Type.Union([Type.Literal('simulator'), Type.Literal('http')], {
     default: 'simulator',
@@ -133,6 +165,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** The days of an EMAL `max-duration-days:N` setting. */
 export function maxDurationDays(setting: string): number {
   return Number(/^max-duration-days:(\d+)$/.exec(setting)?.[1] ?? NaN);
+}
+
+/** EMAL_COMPOSITION_FLOW_REPLACE_ENABLED, with `auto` resolved by the database the service runs on. */
+export function replaceFlowEnabled(config: Config): boolean {
+  const v = config.EMAL_COMPOSITION_FLOW_REPLACE_ENABLED.toLowerCase();
+  return v === 'auto' ? isEmbedded(config) : v === 'true';
+}
+
+/** A comma-separated list setting as its values. */
+export function listSetting(setting: string): string[] {
+  return setting.split(',').filter(Boolean);
 }
 
 export function isEmbedded(config: Config): boolean {
