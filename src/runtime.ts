@@ -15,6 +15,7 @@ import { sendData } from './platform/http/envelope.ts';
 import { errorOfStatus } from './platform/errors.ts';
 import type { Capability, Platform } from './platform/platform.ts';
 import { Services } from './platform/services.ts';
+import { journalEnabled, requestJournalKey } from './platform/http/journal.ts';
 import { capabilities as defaultCapabilities } from './capabilities.ts';
 import { ensureSandbox, type SandboxInfo } from './sandbox/demo.ts';
 
@@ -114,6 +115,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         logger: opts.logger,
         logStream: opts.logStream,
         checkResponses: opts.checkResponses,
+        journal: journalEnabled(config) ? services.get(requestJournalKey) : undefined,
       });
       metrics.instrument(app);
       app.get('/health/live', { schema: { hide: true } }, async (req, reply) => sendData(req, reply, { status: 'ok' }));

@@ -133,6 +133,7 @@ export const TASK_ERRORS = {
   INTERNAL_ERROR: 500,
 } as const;
 export type TaskErrorType = keyof typeof TASK_ERRORS;
+export const isTaskErrorType = (x: string): x is TaskErrorType => Object.hasOwn(TASK_ERRORS, x);
 
 export interface JobError {
   code: number | null;

@@ -16,7 +16,8 @@ import type { Job } from 'pg-boss';
 import type { Platform } from '../platform/platform.ts';
 import type { Logger } from '../platform/logging.ts';
 import type { SignatureVerifier } from '../platform/signature.ts';
-import { TaskFailure, TASK_ERRORS, type JobError, type JobKind } from './model.ts';
+import { TaskFailure, TASK_ERRORS, isTaskErrorType, type JobError, type JobKind, type TaskErrorType } from './model.ts';
+import { FAULTS } from '../platform/faults.ts';
 import { MESSAGES } from './messages.ts';
 import { claimJobs, foldServiceTimes, markFailed, type ClaimedJob } from './job-store.ts';
 import { signatureFailure } from './signature.ts';
@@ -70,6 +71,7 @@ export class Worker {
     const byId = new Map(claimed.map((r) => [r.id, r]));
     await testDelay('claimed');
     const started = performance.now();
+    const injected = await this.injectFaults(claimed);
     const samples: { kind: JobKind; serviceMs: number; turnMs: number }[] = [];
     const finished = (row: ClaimedJob, status: 'DONE' | 'FAILED', onTime: boolean | undefined, since: number) => {
       const ms = performance.now() - since;
@@ -86,6 +88,21 @@ export class Worker {
     jobs.forEach((job, k) => {
       const row = byId.get(job.data.jobId);
       if (!row) return;
+      const fault = injected.get(row.id);
+      if (fault) {
+        others.push(
+          markFailed(this.deps.platform.db, row.id, fault).then(
+            (r) => {
+              finished(row, 'FAILED', r?.on_time, started);
+              results[k] = { status: 'FAILED', error: fault.type };
+            },
+            (err: unknown) => {
+              results[k] = err as Error;
+            },
+          ),
+        );
+        return;
+      }
       const f: Fetched = { job, row, k };
       switch (row.kind) {
         case 'CREATE':
@@ -125,6 +142,24 @@ export class Worker {
     // 3. one observation per kind for the ETA model (outside the job transactions: the stats row is hot)
     await foldServiceTimes(this.deps.platform.db, samples).catch((err) => this.deps.platform.log.warn({ err }, 'job stats not recorded'));
     return results;
+  }
+
+  /**
+   * The sandbox's faults (PUT /admin/faults): each batch waits `delay_ms`, and each of the next
+   * `fail_next` jobs is failed with the chosen task error instead of running (their error by job id).
+   */
+  private async injectFaults(claimed: ClaimedJob[]): Promise<Map<string, JobError>> {
+    const out = new Map<string, JobError>();
+    const faults = this.deps.platform.services.get(FAULTS);
+    const { composition_jobs: fault } = await faults.current();
+    if (fault.delay_ms > 0) await new Promise((r) => setTimeout(r, fault.delay_ms));
+    if (fault.fail_next <= 0) return out;
+    const type: TaskErrorType = isTaskErrorType(fault.error_type) ? fault.error_type : 'INTERNAL_ERROR';
+    for (const row of claimed) {
+      if (row.kind === 'ERLN_RESEND' || !(await faults.take('composition_jobs'))) continue;
+      out.set(row.id, { code: TASK_ERRORS[type], type, message: fault.message });
+    }
+    return out;
   }
 
   /** One sign or cancel job: DONE, a business failure (FAILED at once), or an error (see onError). */

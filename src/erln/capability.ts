@@ -25,7 +25,7 @@ export const erlnGatewayKey = serviceKey<ErlnGateway>('erln-gateway', (platform)
 export const HTTP_ADAPTER_CONTROLS =
   'ERLN_ADAPTER=http: this server talks to ERLN at ERLN_URL; set faults on the ERLN simulator itself (npm run erln-sim: PUT /admin/erln)';
 
-function simulatorOf(platform: Platform): ErlnSimulator {
+export function simulatorOf(platform: Platform): ErlnSimulator {
   const gateway = platform.services.get(erlnGatewayKey);
   if (!(gateway instanceof ErlnSimulator)) throw conflict(HTTP_ADAPTER_CONTROLS);
   return gateway;

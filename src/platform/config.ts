@@ -38,6 +38,11 @@ export const ConfigSchema = Type.Object({
   }),
   REQUEST_TIMEOUT_SECONDS: Int(60, 1, 3600, 'A request (headers and body) must be received within this; then 408'),
   TOKEN_CACHE_SECONDS: Int(30, 0, 3600, 'How long a verified access token is cached in memory'),
+  REQUEST_JOURNAL: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+    default: 'auto',
+    description: 'Keep the last requests in memory for GET /admin/requests: auto = on the embedded sandbox only',
+  }),
+  REQUEST_JOURNAL_SIZE: Int(500, 1, 100000, 'Requests the journal keeps (per process)'),
   // ePrescription: SMS timeout procedure and template (seed 003)
   MR_MAX_ATTEMPTS_COUNT: Int(3, 1, 1000, 'Resend attempts allowed per medication request within MR_SEND_TIMEOUT'),
   MR_SEND_TIMEOUT: Int(300, 1, 86400 * 30, 'Sliding window for MR resend attempts, seconds'),

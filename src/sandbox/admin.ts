@@ -1,13 +1,23 @@
 /**
- * Sandbox admin API (x-admin-key): fixtures, MIS clients and tokens, the SMS outbox.
- * Not part of ESOZ: it stands in for the registries and the gateway an MIS cannot reach in a sandbox.
+ * Sandbox admin API (x-admin-key): fixtures, MIS clients and tokens, the SMS inbox, the request journal,
+ * faults, reset and a test signer. Not part of ESOZ: it stands in for the registries and the gateway an
+ * MIS cannot reach in a sandbox, and lets an MIS developer look inside and break things on purpose.
  */
 import { Type } from 'typebox';
 import type { RoutesPlugin } from '../platform/platform.ts';
 import { sendData } from '../platform/http/envelope.ts';
-import { invalidField, validationFailed } from '../platform/errors.ts';
+import { conflict, invalidField, validationFailed } from '../platform/errors.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
+import { FAULTS, FaultsState } from '../platform/faults.ts';
+import { journalEnabled, requestJournalKey } from '../platform/http/journal.ts';
+import { trustModeOf } from '../platform/signature.ts';
+import { TASK_ERRORS } from '../compositions/model.ts';
+import { HTTP_ADAPTER_CONTROLS, simulatorOf } from '../erln/capability.ts';
+import { SimSettingsPatch, applySettingsPatch } from '../erln/sim-controls.ts';
 import { applyFixtures, fixtureKinds, fixturesBodySchema } from './fixtures.ts';
+import { deleteSms, exists, smsPage } from './sandbox-store.ts';
+import { resetSandbox } from './reset.ts';
+import { SANDBOX_SIGNER } from './signer.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 
@@ -33,15 +43,69 @@ const TokenBody = Type.Object(
   { additionalProperties: false },
 );
 
+const SmsFilter = {
+  phone_number: Type.Optional(Type.String({ maxLength: 32 })),
+  entity_id: Type.Optional(Type.String({ maxLength: 64 })),
+  entity_name: Type.Optional(Type.String({ maxLength: 64 })),
+  status: Type.Optional(Type.String({ maxLength: 32 })),
+};
+
 const SmsQuery = Type.Object(
   {
-    phone_number: Type.Optional(Type.String({ maxLength: 32 })),
-    entity_id: Type.Optional(Type.String({ maxLength: 64 })),
-    entity_name: Type.Optional(Type.String({ maxLength: 64 })),
-    status: Type.Optional(Type.String({ maxLength: 32 })),
+    ...SmsFilter,
     // (page - 1) × page_size stays far inside PostgreSQL's bigint OFFSET
     page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
     page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+const JournalQuery = Type.Object(
+  {
+    method: Type.Optional(Type.String({ maxLength: 10 })),
+    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    path: Type.Optional(Type.String({ maxLength: 500, description: 'a part of the path' })),
+    client_id: Type.Optional(Uuid),
+    error_type: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+const ResetBody = Type.Object(
+  { demo: Type.Optional(Type.Boolean({ default: true, description: 'load the demo data again (false: leave the sandbox empty)' })) },
+  { additionalProperties: false },
+);
+
+const FaultsPatch = Type.Object(
+  {
+    sms: Type.Optional(Type.Partial(FaultsState.properties.sms, { additionalProperties: false })),
+    composition_jobs: Type.Optional(
+      Type.Partial(
+        Type.Object({
+          ...FaultsState.properties.composition_jobs.properties,
+          error_type: Type.Union(
+            Object.keys(TASK_ERRORS).map((t) => Type.Literal(t)),
+            { description: 'a composition task error name; the job error carries its code' },
+          ),
+        }),
+        { additionalProperties: false },
+      ),
+    ),
+    erln: Type.Optional(SimSettingsPatch),
+  },
+  { additionalProperties: false },
+);
+
+const SignBody = Type.Object(
+  {
+    content: Type.Union([Type.String({ maxLength: 1024 * 1024 }), Type.Object({}, { additionalProperties: true })], {
+      description: 'what to sign: a JSON text (signed byte for byte) or a JSON object (signed as JSON.stringify gives it)',
+    }),
+    tax_id: Type.String({
+      pattern: '^[0-9]{10}$|^[А-ЯІЇЄҐ]{2}[0-9]{6}$|^[0-9]{9}$',
+      description: "the signer's tax id (РНОКПП) or passport",
+    }),
   },
   { additionalProperties: false },
 );
@@ -73,10 +137,11 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
     async (request, reply) => {
       const { body } = request;
       if (body.legal_entity_id) {
-        const le = await db.query('SELECT 1 FROM legal_entities WHERE id = $1', [body.legal_entity_id]);
-        if (!le.rowCount) throw validationFailed([invalidField('$.legal_entity_id', 'Legal entity not found')]);
+        if (!(await exists(db, 'legal_entities', body.legal_entity_id))) {
+          throw validationFailed([invalidField('$.legal_entity_id', 'Legal entity not found')]);
+        }
       }
-      const existed = body.id ? (await db.query('SELECT 1 FROM mis_clients WHERE id = $1', [body.id])).rowCount > 0 : false;
+      const existed = body.id ? await exists(db, 'mis_clients', body.id) : false;
       const client = await auth.createClient({
         id: body.id,
         name: body.name,
@@ -107,8 +172,8 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         );
       }
       if (body.employee_id) {
-        const e = await db.query('SELECT 1 FROM employees WHERE id = $1', [body.employee_id]);
-        if (!e.rowCount) throw validationFailed([invalidField('$.employee_id', 'Employee not found')]);
+        if (!(await exists(db, 'employees', body.employee_id)))
+          throw validationFailed([invalidField('$.employee_id', 'Employee not found')]);
       }
       const token = await auth.issueToken({
         clientId: body.client_id,
@@ -125,31 +190,121 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
     '/sms',
     { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'SMS outbox, newest first', querystring: SmsQuery } },
     async (request, reply) => {
-      const q = request.query;
-      const page = q.page ?? 1;
-      const pageSize = q.page_size ?? 50;
-      const where: string[] = [];
-      const params: unknown[] = [];
-      for (const f of ['phone_number', 'entity_id', 'entity_name', 'status'] as const) {
-        if (q[f] !== undefined) {
-          params.push(q[f]);
-          where.push(`${f} = $${params.length}`);
-        }
-      }
-      const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox ${whereSql}`, params)).rows[0].n;
-      const rows = (
-        await db.query(
-          `SELECT id, phone_number, body, status, entity_name, entity_id, tries, inserted_at, sent_at
-             FROM sms_outbox ${whereSql}
-            ORDER BY inserted_at DESC, id DESC
-            LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-          [...params, pageSize, (page - 1) * pageSize],
-        )
-      ).rows;
+      const { page = 1, page_size: pageSize = 50, ...filter } = request.query;
+      const { total, rows } = await smsPage(db, filter, page, pageSize);
       return sendData(request, reply, rows, {
         paging: { page_number: page, page_size: pageSize, total_entries: total, total_pages: Math.max(1, Math.ceil(total / pageSize)) },
       });
+    },
+  );
+
+  app.delete(
+    '/sms',
+    {
+      config: { admin: true },
+      schema: {
+        tags: ['sandbox admin'],
+        summary: 'Empty the SMS inbox (the messages matching the filters)',
+        querystring: Type.Object(SmsFilter, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => sendData(request, reply, { deleted: await deleteSms(db, request.query) }),
+  );
+
+  app.get(
+    '/requests',
+    {
+      config: { admin: true },
+      schema: {
+        tags: ['sandbox admin'],
+        summary: 'The request journal of this process, newest first (bodies with phones, codes and tokens redacted)',
+        querystring: JournalQuery,
+      },
+    },
+    async (request, reply) => {
+      if (!journalEnabled(platform.config)) throw conflict('The request journal is off (REQUEST_JOURNAL=on turns it on)');
+      return sendData(request, reply, platform.services.get(requestJournalKey).list(request.query));
+    },
+  );
+
+  app.delete(
+    '/requests',
+    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Empty the request journal of this process' } },
+    async (request, reply) => {
+      platform.services.get(requestJournalKey).clear();
+      return sendData(request, reply, { cleared: true });
+    },
+  );
+
+  app.post(
+    '/reset',
+    {
+      config: { admin: true },
+      schema: {
+        tags: ['sandbox admin'],
+        summary: 'Back to the demo state (or empty): domain data, queued jobs, SMS and faults; clients and tokens are kept',
+        body: ResetBody,
+      },
+      // no body at all is the default reset (back to the demo)
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
+    },
+    async (request, reply) => sendData(request, reply, await resetSandbox(platform, { demo: request.body.demo ?? true })),
+  );
+
+  /** The faults as set now; `erln` is null when this server talks to a real ERLN (ERLN_ADAPTER=http). */
+  const faultsView = async () => {
+    const own = await platform.services.get(FAULTS).current();
+    let erln = null;
+    if (platform.config.ERLN_ADAPTER !== 'http') erln = await simulatorOf(platform).store.settings();
+    return { ...own, erln };
+  };
+
+  app.get(
+    '/faults',
+    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'The faults set: SMS gateway, composition jobs, ERLN' } },
+    async (request, reply) => sendData(request, reply, await faultsView()),
+  );
+
+  app.put(
+    '/faults',
+    {
+      config: { admin: true },
+      schema: {
+        tags: ['sandbox admin'],
+        summary: 'Set faults: SMS gateway down/slow/fail_next, composition jobs slow/fail_next with a task error, ERLN as PUT /admin/erln',
+        body: FaultsPatch,
+      },
+    },
+    async (request, reply) => {
+      const { erln, ...own } = request.body;
+      if (erln) {
+        if (platform.config.ERLN_ADAPTER === 'http') throw conflict(HTTP_ADAPTER_CONTROLS);
+        await applySettingsPatch(simulatorOf(platform).store, erln);
+      }
+      await platform.services.get(FAULTS).set(own);
+      return sendData(request, reply, await faultsView());
+    },
+  );
+
+  app.post(
+    '/sign',
+    {
+      config: { admin: true },
+      schema: {
+        tags: ['sandbox admin'],
+        summary: 'Sign JSON with a test key for a tax id: the base64 CMS the sign and cancel routes take as {data}',
+        body: SignBody,
+      },
+    },
+    async (request, reply) => {
+      if (trustModeOf(platform) !== 'any-test-ca') {
+        throw conflict('This server trusts only SIGNATURE_TRUST_ROOTS: a sandbox key would not be accepted (SIGNATURE_TRUST=any-test-ca)');
+      }
+      const { content, tax_id: taxId } = request.body;
+      const text = typeof content === 'string' ? content : JSON.stringify(content);
+      return sendData(request, reply, { data: await platform.services.get(SANDBOX_SIGNER).sign(text, taxId) });
     },
   );
 };

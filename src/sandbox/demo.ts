@@ -5,26 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Platform } from '../platform/platform.ts';
-import type { Db } from '../platform/db.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
 import { loadDemoData, DEMO } from './demo-data.ts';
+import { getState, setState } from './sandbox-store.ts';
 
 export interface SandboxInfo {
   adminKey?: string;
   demo?: { clientId: string; secret: string; token: string; ids: typeof DEMO };
   /** true when this start loaded the demo data (the first start on this database) */
   loaded?: boolean;
-}
-
-async function getState<T>(db: Db, key: string): Promise<T | undefined> {
-  const r = await db.query<{ value: T }>('SELECT value FROM sandbox_state WHERE key = $1', [key]);
-  return r.rows[0]?.value;
-}
-async function setState(db: Db, key: string, value: unknown) {
-  await db.query('INSERT INTO sandbox_state(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [
-    key,
-    JSON.stringify(value),
-  ]);
 }
 
 export async function ensureSandbox(platform: Platform, opts: { embedded: boolean }): Promise<SandboxInfo> {
@@ -44,8 +33,7 @@ export async function ensureSandbox(platform: Platform, opts: { embedded: boolea
   if (!wantDemo) return info;
   let creds = await getState<{ clientId: string; secret: string; token: string }>(db, 'demo_credentials');
   if (!creds) {
-    await loadDemoData(platform);
-    for (const cap of platform.capabilities) await cap.demo?.(platform);
+    await loadDemo(platform);
     const client = await platform.auth.createClient({ id: DEMO.clientId, name: 'Demo MIS', legalEntityId: DEMO.legalEntityId });
     const { access_token } = await platform.auth.issueToken({
       clientId: client.id,
@@ -60,4 +48,10 @@ export async function ensureSandbox(platform: Platform, opts: { embedded: boolea
   }
   info.demo = { ...creds, ids: DEMO };
   return info;
+}
+
+/** The demo data of the sandbox and of every capability (first start; reset.ts). */
+export async function loadDemo(platform: Platform): Promise<void> {
+  await loadDemoData(platform);
+  for (const cap of platform.capabilities) await cap.demo?.(platform);
 }

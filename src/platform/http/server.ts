@@ -17,6 +17,7 @@ import { boundRequestSchema, boundedValidator, LazyValidators, nulEntries } from
 import type { AuthContext, AuthService } from '../auth.ts';
 import { loggerOptions } from '../logging.ts';
 import type { Config } from '../config.ts';
+import type { RequestJournal } from './journal.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -76,6 +77,8 @@ export interface HttpDeps {
   checkResponses?: boolean;
   /** Where request logs go instead of stdout (tests read them). */
   logStream?: import('pino').DestinationStream;
+  /** The sandbox's request journal (journal.ts); absent when REQUEST_JOURNAL is off. */
+  journal?: RequestJournal;
 }
 
 /** A route's `schema.response` (Fastify types it `unknown`): the schemas by status code or `4xx`-style range. */
@@ -268,6 +271,32 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
     request.auth = await auth.authenticate(request.headers.authorization, Array.isArray(apiKey) ? apiKey[0] : apiKey);
     auth.requireScopes(request.auth, scopes);
   });
+
+  const journal = deps.journal;
+  if (journal) {
+    const sent = new WeakMap<FastifyRequest, unknown>();
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (journal.wants(request.url)) sent.set(request, payload);
+      return payload;
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      if (!journal.wants(request.url)) return;
+      const type = reply.getHeader('content-type');
+      journal.record({
+        requestId: String(request.id),
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        latencyMs: reply.elapsedTime,
+        // set only on the routes that authenticate
+        clientId: (request.auth as AuthContext | undefined)?.clientId ?? null,
+        requestBody: request.body,
+        requestType: request.headers['content-type'] ?? (request.body === undefined ? undefined : 'application/json'),
+        responseBody: sent.get(request),
+        responseType: typeof type === 'string' ? type : undefined,
+      });
+    });
+  }
 
   app.setErrorHandler((err, request, reply) => {
     const esoz = toEsozError(err, request);

@@ -23,7 +23,8 @@ import type { Platform } from '../platform.ts';
 import { Counter } from 'prom-client';
 import { SMS_QUEUE, SMS_RELAY, nudgeSmsRelay } from './outbox.ts';
 import { pruneSmsAttempts } from './sms-timeout.ts';
-import { providerFromConfig, logProvider, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
+import { FAULTS } from '../faults.ts';
+import { providerFromConfig, withFaults, logProvider, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
 
 export interface DeliveryDeps {
   db: Db;
@@ -226,7 +227,7 @@ export function registerSmsDelivery(platform: Platform) {
   const deps: DeliveryDeps = {
     db: platform.db,
     log: platform.log.child({ component: 'sms' }),
-    provider: providerFromConfig(config),
+    provider: withFaults(providerFromConfig(config), platform.services.get(FAULTS)),
     maxTries: config.SMS_MAX_TRIES,
     leaseSeconds,
     onTry: (result) => tries.inc({ provider: config.SMS_PROVIDER, result }),

@@ -11,6 +11,7 @@
  * anything else, a network error or no answer within SMS_GATEWAY_TIMEOUT_MS = retry later.
  */
 import type { Config } from '../config.ts';
+import type { Faults } from '../faults.ts';
 
 export interface SmsMessage {
   id: string;
@@ -82,4 +83,20 @@ export function httpProvider(url: string, timeoutMs: number): SmsProvider {
 
 export function providerFromConfig(config: Config): SmsProvider {
   return config.SMS_PROVIDER === 'http' ? httpProvider(config.SMS_GATEWAY_URL, config.SMS_GATEWAY_TIMEOUT_MS) : logProvider;
+}
+
+/**
+ * The provider behind the sandbox's SMS faults (`PUT /admin/faults`, platform/faults.ts): down fails
+ * every send, slow delays it, fail_next fails the next N; a failed send is retried like a gateway error.
+ */
+export function withFaults(provider: SmsProvider, faults: Faults): SmsProvider {
+  return {
+    name: provider.name,
+    async send(msg) {
+      const { sms } = await faults.current();
+      if (sms.mode === 'down' || (await faults.take('sms'))) throw new SmsSendError('SMS gateway unavailable (sandbox fault)');
+      if (sms.mode === 'slow' && sms.delay_ms > 0) await new Promise((r) => setTimeout(r, sms.delay_ms));
+      return provider.send(msg);
+    },
+  };
 }

@@ -1,0 +1,161 @@
+/**
+ * The request journal of the sandbox (`GET /admin/requests`): the last REQUEST_JOURNAL_SIZE requests of
+ * this process with their bodies, so an MIS developer sees what their client really sent and what came
+ * back. In memory and per process on purpose: it is a debugging aid of the embedded sandbox (off by
+ * default on PostgreSQL, where several processes serve), and it must cost nothing when off. Phone
+ * numbers, verification codes, tokens and secrets are redacted before an entry is kept.
+ */
+import type { Config } from '../config.ts';
+import { isEmbedded } from '../config.ts';
+import { maskUrl } from '../logging.ts';
+import { serviceKey } from '../services.ts';
+
+export interface JournalEntry {
+  seq: number;
+  at: string;
+  request_id: string;
+  method: string;
+  path: string;
+  status: number;
+  latency_ms: number;
+  client_id: string | null;
+  /** `error.type` of an ESOZ error answer */
+  error_type: string | null;
+  request_body: unknown;
+  response_body: unknown;
+}
+
+export interface JournalFilter {
+  method?: string;
+  status?: number;
+  /** a part of the path */
+  path?: string;
+  client_id?: string;
+  error_type?: string;
+  limit?: number;
+}
+
+/** The keys whose values never reach the journal (the SMS outbox's `body` carries verification codes). */
+const SECRET_KEYS = new Set([
+  'phone',
+  'phone_number',
+  'verification_code',
+  'access_token',
+  'refresh_token',
+  'token',
+  'secret',
+  'client_secret',
+  'sms_body',
+  'body',
+  'password',
+]);
+const PHONE = /\+?380\d{9}\b/g;
+/** A body kept is cut to this many characters of JSON (a CMS or a fixture set can be megabytes). */
+export const JOURNAL_BODY_CHARS = 8192;
+export const REDACTED = '[Redacted]';
+
+/** `value` with secret keys and phone numbers masked, and long strings cut. */
+export function redactForJournal(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') {
+    const masked = value.replace(PHONE, REDACTED);
+    return masked.length > 512 ? `${masked.slice(0, 512)}…(${masked.length} chars)` : masked;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 32) return '…';
+  if (Array.isArray(value)) return value.map((v) => redactForJournal(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k.toLowerCase()) ? REDACTED : redactForJournal(v, depth + 1);
+  return out;
+}
+
+/** A body as kept: JSON parsed and redacted, or a note saying what it was. */
+function keptBody(body: unknown, contentType: string | undefined): unknown {
+  if (body === undefined || body === null || body === '') return null;
+  let value = body;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const text = body.toString();
+    if (!/json/i.test(contentType ?? '')) return `(${contentType ?? 'unknown type'}, ${Buffer.byteLength(text)} bytes)`;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return `(unparsable JSON, ${Buffer.byteLength(text)} bytes)`;
+    }
+  }
+  const redacted = redactForJournal(value);
+  const json = JSON.stringify(redacted);
+  return json.length > JOURNAL_BODY_CHARS ? `${json.slice(0, JOURNAL_BODY_CHARS)}…(${json.length} chars)` : redacted;
+}
+
+/** Paths the journal leaves out: probes, metrics, the API docs and the journal itself. */
+const SKIPPED = /^\/(health\/|metrics$|docs(\/|$)|openapi\.json$|admin\/requests$)/;
+
+export class RequestJournal {
+  private readonly entries: JournalEntry[] = [];
+  private seq = 0;
+
+  constructor(readonly size: number) {}
+
+  wants(url: string): boolean {
+    return !SKIPPED.test(url.split('?')[0]);
+  }
+
+  record(e: {
+    requestId: string;
+    method: string;
+    url: string;
+    status: number;
+    latencyMs: number;
+    clientId: string | null;
+    requestBody: unknown;
+    requestType: string | undefined;
+    responseBody: unknown;
+    responseType: string | undefined;
+  }): void {
+    const response = keptBody(e.responseBody, e.responseType);
+    const errorType =
+      response && typeof response === 'object' && 'error' in response
+        ? ((response as { error?: { type?: unknown } }).error?.type ?? null)
+        : null;
+    this.entries.push({
+      seq: ++this.seq,
+      at: new Date().toISOString(),
+      request_id: e.requestId,
+      method: e.method,
+      path: maskUrl(e.url),
+      status: e.status,
+      latency_ms: Math.round(e.latencyMs * 10) / 10,
+      client_id: e.clientId,
+      error_type: typeof errorType === 'string' ? errorType : null,
+      request_body: keptBody(e.requestBody, e.requestType),
+      response_body: response,
+    });
+    if (this.entries.length > this.size) this.entries.splice(0, this.entries.length - this.size);
+  }
+
+  /** Newest first. */
+  list(f: JournalFilter = {}): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (let i = this.entries.length - 1; i >= 0 && out.length < (f.limit ?? 100); i--) {
+      const e = this.entries[i];
+      if (f.method && e.method !== f.method.toUpperCase()) continue;
+      if (f.status !== undefined && e.status !== f.status) continue;
+      if (f.path && !e.path.includes(f.path)) continue;
+      if (f.client_id && e.client_id !== f.client_id) continue;
+      if (f.error_type && e.error_type !== f.error_type) continue;
+      out.push(e);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+  }
+}
+
+/** REQUEST_JOURNAL: `auto` keeps a journal on the embedded sandbox only. */
+export function journalEnabled(config: Config): boolean {
+  return config.REQUEST_JOURNAL === 'on' || (config.REQUEST_JOURNAL === 'auto' && isEmbedded(config));
+}
+
+/** The runtime's journal (one per process; the admin route reads it). */
+export const requestJournalKey = serviceKey('requestJournal', (platform) => new RequestJournal(platform.config.REQUEST_JOURNAL_SIZE));

@@ -1,0 +1,302 @@
+/**
+ * The sandbox's controls over real HTTP, on the demo data: reset (back to the demo state or empty, the
+ * credentials kept, every table classified), the request journal (redacted, filterable, off when
+ * configured so), the SMS inbox's DELETE, faults (SMS gateway, composition jobs, ERLN) and the test
+ * signer that makes the sign step work with curl alone.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ADMIN_KEY, call, startTestServer, waitFor, type CallResult, type TestServer } from './support/harness.ts';
+import { DEMO } from '../src/sandbox/demo-data.ts';
+import { KEPT_TABLES, RESET_TABLES, tablesOfSchema } from '../src/sandbox/sandbox-store.ts';
+
+const PHONE = '+380501112233'; // the demo OTP person's phone
+const resendPath = `/api/medication_requests/${DEMO.mrOtpId}/actions/resend`;
+
+let server: TestServer;
+let demo: (method: string, path: string, body?: unknown) => Promise<CallResult>;
+const admin = (method: string, path: string, body?: unknown) => server.call(method, `/admin${path}`, { admin: true, body });
+async function reset(body?: unknown) {
+  const r = await admin('POST', '/reset', body);
+  assert.equal(r.status, 200, r.text);
+}
+
+before(async () => {
+  server = await startTestServer({
+    env: { DEMO_DATA: 'on', REQUEST_JOURNAL: 'on', SIGNATURE_TRUST: 'any-test-ca', SMS_RETRY_DELAY_SECONDS: '1' },
+  });
+  const creds = server.runtime.sandbox?.demo;
+  assert.ok(creds, 'the demo credentials');
+  demo = (method, path, body) => call(server.url, method, path, { token: creds.token, apiKey: creds.secret, body });
+});
+after(() => server.close());
+
+const smsRows = async () =>
+  (
+    await server.runtime.platform.db.query<{ status: string; tries: number; body: string }>(
+      `SELECT status, tries, body FROM sms_outbox WHERE entity_id = $1 ORDER BY inserted_at`,
+      [DEMO.mrOtpId],
+    )
+  ).rows;
+
+/** A PRELIMINARY МВТН of the demo patient on an encounter of its own, through the create job. */
+async function draft(): Promise<{ id: string; document: unknown; job: CallResult }> {
+  const encounterId = randomUUID();
+  await server.fixtures({
+    encounters: [
+      {
+        id: encounterId,
+        person_id: DEMO.personOtpId,
+        episode_id: DEMO.episodeId,
+        legal_entity_id: DEMO.legalEntityId,
+        employee_id: DEMO.doctorEmployeeId,
+      },
+    ],
+  });
+  const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }] }, value });
+  const r = await demo('POST', '/api/patients/composition', {
+    type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
+    category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: 'SICKNESS' }] },
+    event: [
+      {
+        code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
+        period: { start: '2026-12-01T00:00:01Z', end: '2026-12-05T20:59:59Z' },
+      },
+    ],
+    subject: ref('person', DEMO.personOtpId),
+    encounter: ref('encounter', encounterId),
+    author: ref('employee', DEMO.doctorEmployeeId),
+    section: { focus: ref('person', DEMO.personOtpId) },
+  });
+  assert.equal(r.status, 202, r.text);
+  const job = await waitFor(async () => {
+    const j = await demo('GET', `/api/patients/composition/job/${r.body.data.id}`);
+    return j.body.data.status !== 'PENDING' && j;
+  });
+  if (job.body.data.status !== 'DONE') return { id: '', document: null, job };
+  const got = await demo('GET', job.body.data.links[0].href);
+  return { id: got.body.data.identifier.value, document: got.body.data, job };
+}
+
+describe('POST /admin/reset', () => {
+  test('every table of the database is either emptied or kept by a reset (a new table is a decision)', async () => {
+    const tables = await tablesOfSchema(server.runtime.platform.db);
+    assert.deepEqual(
+      tables.filter((t) => !(RESET_TABLES as readonly string[]).includes(t) && !(KEPT_TABLES as readonly string[]).includes(t)),
+      [],
+    );
+    assert.deepEqual(
+      [...RESET_TABLES, ...KEPT_TABLES].filter((t) => !tables.includes(t)),
+      [],
+      'no table listed that does not exist',
+    );
+  });
+
+  test('back to the demo state: what was added is gone, the demo rows are back, the printed credentials still work', async () => {
+    const extra = randomUUID();
+    await server.fixtures({ persons: [{ id: extra }] });
+    assert.equal((await demo('PATCH', resendPath)).status, 200);
+    assert.equal((await smsRows()).length, 1);
+    await admin('PUT', '/faults', { sms: { mode: 'slow', delay_ms: 5 }, erln: { mode: 'down' } });
+
+    const r = await admin('POST', '/reset');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.data, { demo: true });
+    const db = server.runtime.platform.db;
+    assert.equal((await db.query('SELECT 1 FROM persons WHERE id = $1', [extra])).rowCount, 0, 'the added person is gone');
+    assert.deepEqual(await smsRows(), [], 'the SMS outbox is empty');
+    assert.equal((await db.query('SELECT 1 FROM sms_attempts')).rowCount, 0, 'the SMS attempts are gone');
+    const faults = await admin('GET', '/faults');
+    assert.equal(faults.body.data.sms.mode, 'ok');
+    assert.equal(faults.body.data.erln.mode, 'ok');
+    // the demo again, with the same token
+    assert.equal((await demo('GET', `/api/medication_requests/${DEMO.mrOtpId}`)).status, 200);
+    assert.equal((await demo('PATCH', resendPath)).status, 200, 'the SMS timeout window starts afresh');
+  });
+
+  test('{demo:false} leaves the sandbox empty; the token is still accepted; a second reset brings the demo back', async () => {
+    assert.equal((await admin('POST', '/reset', { demo: false })).status, 200);
+    const gone = await demo('GET', `/api/medication_requests/${DEMO.mrOtpId}`);
+    assert.equal(gone.status, 404, 'authenticated, but the MR is gone');
+    const db = server.runtime.platform.db;
+    assert.equal(Number((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM persons')).rows[0].n), 0);
+    assert.equal((await admin('POST', '/reset', {})).status, 200);
+    assert.equal((await demo('GET', `/api/medication_requests/${DEMO.mrOtpId}`)).status, 200);
+  });
+
+  test('a reset body other than {demo: boolean} is a 4xx in the envelope, and nothing is reset', async () => {
+    const r = await admin('POST', '/reset', { demo: 'yes' });
+    assert.equal(r.status, 422);
+    assert.equal(r.body.error.invalid[0].entry, '$.demo');
+    const marker = randomUUID();
+    await server.fixtures({ persons: [{ id: marker }] });
+    for (const body of [[], 'reset', 1, { demo: true, also: 1 }, { demo: null }, { demo: 'x'.repeat(100_000) }]) {
+      const bad = await admin('POST', '/reset', body);
+      assert.ok(bad.status >= 400 && bad.status < 500, `${JSON.stringify(body).slice(0, 40)} → ${bad.status}`);
+      assert.equal(typeof bad.body.error.type, 'string');
+    }
+    const raw = await fetch(`${server.url}/admin/reset`, {
+      method: 'POST',
+      headers: { 'x-admin-key': ADMIN_KEY, 'content-type': 'application/json' },
+      body: '{"demo":',
+    });
+    assert.equal(raw.status, 422, 'malformed JSON is refused like any other bad body');
+    assert.equal((await server.runtime.platform.db.query('SELECT 1 FROM persons WHERE id = $1', [marker])).rowCount, 1);
+  });
+});
+
+describe('GET /admin/requests: the request journal', () => {
+  test('newest first, with client, status, latency and the ESOZ error type; filterable', async () => {
+    await admin('DELETE', '/requests');
+    const missing = `/api/medication_requests/${randomUUID()}`;
+    assert.equal((await demo('GET', missing)).status, 404);
+    assert.equal((await demo('GET', `/api/medication_requests/${DEMO.mrOtpId}`)).status, 200);
+    const all = (await admin('GET', '/requests')).body.data;
+    assert.deepEqual(
+      all.slice(0, 2).map((e: any) => [e.method, e.path, e.status]),
+      [
+        ['GET', `/api/medication_requests/${DEMO.mrOtpId}`, 200],
+        ['GET', missing, 404],
+      ],
+    );
+    const miss = all[1];
+    assert.equal(miss.client_id, DEMO.clientId);
+    assert.equal(miss.error_type, 'not_found');
+    assert.equal(miss.response_body.error.message, 'Not found');
+    assert.ok(miss.latency_ms >= 0 && typeof miss.request_id === 'string');
+    const only404 = (await admin('GET', '/requests?status=404')).body.data;
+    assert.deepEqual(
+      only404.map((e: any) => e.path),
+      [missing],
+    );
+    assert.deepEqual(
+      (await admin('GET', `/requests?path=${DEMO.mrOtpId}&limit=1`)).body.data.map((e: any) => e.status),
+      [200],
+    );
+    assert.ok(!all.some((e: any) => e.path.startsWith('/admin/requests')), 'the journal leaves itself out');
+  });
+
+  test('phone numbers, verification codes, SMS texts and secrets never reach it', async () => {
+    await admin('DELETE', '/requests');
+    await reset();
+    assert.equal((await demo('PATCH', resendPath)).status, 200);
+    await waitFor(async () => (await smsRows())[0]?.status === 'SENT');
+    const inbox = await admin('GET', `/sms?entity_id=${DEMO.mrOtpId}`);
+    const code = /код (\d+)|Код підтвердження: (\d+)/.exec(inbox.body.data[0].body);
+    assert.ok(code, inbox.body.data[0].body);
+    await admin('POST', '/fixtures', { persons: [{ id: randomUUID(), phones: [{ type: 'MOBILE', number: '+380671234567' }] }] });
+    await admin('POST', '/clients', { name: 'Journal client', secret: 'journal-secret-123' });
+    const journal = JSON.stringify((await admin('GET', '/requests')).body.data);
+    for (const secret of [PHONE, '+380671234567', code[1] ?? code[2], 'journal-secret-123', server.runtime.sandbox!.demo!.token]) {
+      assert.ok(!journal.includes(secret!), `the journal shows ${secret}`);
+    }
+    assert.match(journal, /\[Redacted\]/);
+  });
+
+  test('REQUEST_JOURNAL=off: 409 saying how to turn it on', async () => {
+    const off = await startTestServer({ env: { REQUEST_JOURNAL: 'off' } });
+    try {
+      const r = await off.call('GET', '/admin/requests', { admin: true });
+      assert.equal(r.status, 409);
+      assert.equal(r.body.error.message, 'The request journal is off (REQUEST_JOURNAL=on turns it on)');
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+describe('DELETE /admin/sms', () => {
+  test('empties the inbox (or the messages matching the filters) and says how many', async () => {
+    await reset();
+    assert.equal((await demo('PATCH', resendPath)).status, 200);
+    assert.equal((await admin('DELETE', '/sms?entity_id=nothing')).body.data.deleted, 0);
+    assert.equal((await admin('DELETE', '/sms')).body.data.deleted, 1);
+    assert.deepEqual((await admin('GET', '/sms')).body.data, []);
+  });
+});
+
+describe('PUT /admin/faults', () => {
+  test('SMS gateway down: the message waits and retries; back up: it is sent', async () => {
+    await reset();
+    assert.equal((await admin('PUT', '/faults', { sms: { mode: 'down' } })).body.data.sms.mode, 'down');
+    assert.equal((await demo('PATCH', resendPath)).status, 200, 'the resend itself succeeds');
+    await waitFor(async () => ((await smsRows())[0]?.tries ?? 0) >= 2, 15_000, 100);
+    assert.equal((await smsRows())[0].status, 'NEW');
+    await admin('PUT', '/faults', { sms: { mode: 'ok' } });
+    await waitFor(async () => (await smsRows())[0]?.status === 'SENT', 20_000, 100);
+  });
+
+  test('SMS fail_next: the next N sends fail once each, then go out', async () => {
+    await reset();
+    await admin('PUT', '/faults', { sms: { fail_next: 1 } });
+    assert.equal((await demo('PATCH', resendPath)).status, 200);
+    const sent = await waitFor(async () => (await smsRows()).find((r) => r.status === 'SENT'), 20_000, 100);
+    assert.equal(sent.tries, 2);
+    assert.equal((await admin('GET', '/faults')).body.data.sms.fail_next, 0);
+  });
+
+  test('composition jobs fail_next with a chosen task error: the next job FAILED with its code, the one after DONE', async () => {
+    await reset();
+    const set = await admin('PUT', '/faults', {
+      composition_jobs: { fail_next: 1, error_type: 'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS', message: 'injected 1127' },
+    });
+    assert.equal(set.status, 200, set.text);
+    const failed = await draft();
+    assert.equal(failed.job.body.data.status, 'FAILED');
+    assert.deepEqual(failed.job.body.data.error, {
+      code: 1127,
+      type: 'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS',
+      message: 'injected 1127',
+    });
+    assert.equal((await draft()).job.body.data.status, 'DONE');
+  });
+
+  test('an unknown task error name is a 422 listing the allowed ones; ERLN faults go to its simulator', async () => {
+    const bad = await admin('PUT', '/faults', { composition_jobs: { fail_next: 1, error_type: 'NO_SUCH_ERROR' } });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.body.error.invalid[0].entry, '$.composition_jobs.error_type');
+    const r = await admin('PUT', '/faults', { erln: { mode: 'reject', reject_code: 1000 } });
+    assert.equal(r.body.data.erln.mode, 'reject');
+    assert.equal((await admin('GET', '/erln')).body.data.mode, 'reject');
+    await admin('PUT', '/faults', { erln: { mode: 'ok' } });
+  });
+});
+
+describe('POST /admin/sign', () => {
+  test('signs a composition for its author: the sign job is DONE', async () => {
+    await reset();
+    const d = await draft();
+    const signed = await admin('POST', '/sign', { content: d.document, tax_id: DEMO.doctorTaxId });
+    assert.equal(signed.status, 200, signed.text);
+    assert.match(signed.body.data.data, /^[A-Za-z0-9+/]+=*$/);
+    const r = await demo('PATCH', `/api/patients/composition/${d.id}/sign`, { data: signed.body.data.data });
+    assert.equal(r.status, 202, r.text);
+    const job = await waitFor(async () => {
+      const j = await demo('GET', `/api/patients/composition/job/${r.body.data.id}`);
+      return j.body.data.status !== 'PENDING' && j;
+    });
+    assert.equal(job.body.data.status, 'DONE', job.text);
+  });
+
+  test('another tax id: the sign job fails SIGNER_MISMATCH (the signer is who the key says)', async () => {
+    const d = await draft();
+    const signed = await admin('POST', '/sign', { content: JSON.stringify(d.document), tax_id: '1111111111' });
+    const r = await demo('PATCH', `/api/patients/composition/${d.id}/sign`, { data: signed.body.data.data });
+    const job = await waitFor(async () => {
+      const j = await demo('GET', `/api/patients/composition/job/${r.body.data.id}`);
+      return j.body.data.status !== 'PENDING' && j;
+    });
+    assert.equal(job.body.data.error.type, 'SIGNER_MISMATCH');
+  });
+
+  test('a server that trusts only configured roots answers 409', async () => {
+    const strict = await startTestServer({ env: { SIGNATURE_TRUST: 'trusted-roots' } });
+    try {
+      const r = await strict.call('POST', '/admin/sign', { admin: true, body: { content: '{}', tax_id: DEMO.doctorTaxId } });
+      assert.equal(r.status, 409);
+    } finally {
+      await strict.close();
+    }
+  });
+});
