@@ -306,6 +306,13 @@ describe('check 8: the SMS timeout procedure', () => {
     assert.equal((await outbox(c.id)).length, MAX);
     assert.equal(await attempts(c.id), MAX);
   });
+  test(`${2 * MAX} resends at once: exactly ${MAX} pass, one SMS each`, async () => {
+    const c = await comp();
+    const rs = await Promise.all(Array.from({ length: 2 * MAX }, () => mis.call('PATCH', resendPath(w.personId, c.id))));
+    assert.deepEqual(rs.map((r) => r.status).sort(), [...Array(MAX).fill(202), ...Array(MAX).fill(429)], rs.map((r) => r.text).join('\n'));
+    assert.equal((await outbox(c.id)).length, MAX);
+    assert.equal(await attempts(c.id), MAX);
+  });
   test('the timeout is checked before the authentication method (full window, method gone → 429)', async () => {
     const c = await comp({ informWith: randomUUID() });
     await fillWindow(c.id);
