@@ -324,7 +324,11 @@ describe('cancel: what happens after the checks', () => {
     assert.equal(sms.status, 200, sms.text);
     assert.deepEqual(
       sms.body.data.map((m: any) => [m.phone_number, m.body, m.entity_name]),
-      [['+380501112233', `Медичний висновок ${withMethod.document.title} скасовано`, 'composition']],
+      [
+        ['+380501112233', `Медичний висновок ${withMethod.document.title} скасовано`, 'composition'],
+        // newest first: the sign's first SMS (src/compositions/resend-sms.ts, informOnFinal) came before
+        ['+380501112233', `Медичний висновок про тимчасову непрацездатність ${withMethod.document.title} створено`, 'composition'],
+      ],
     );
     const badMethod = await (async () => {
       const enc = crypto.randomUUID();

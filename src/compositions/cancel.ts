@@ -9,17 +9,10 @@ import { cancelTimeoutDays, CANCELLATION_REASON_SYSTEMS, TaskFailure } from './m
 import { MESSAGES } from './messages.ts';
 import { compositionPath } from './document.ts';
 import { isAllowedCode } from './dictionaries.ts';
-import {
-  custodianOf,
-  hasEmployeeWithTaxId,
-  lockForCancel,
-  lockReplaced,
-  markCancelled,
-  markReplacedFinal,
-  smsPhoneOfAuthMethod,
-} from './composition-store.ts';
+import { custodianOf, hasEmployeeWithTaxId, lockForCancel, lockReplaced, markCancelled, markReplacedFinal } from './composition-store.ts';
 import { enqueueErlnTask, pendingTaskOf, slNumOf } from '../erln/task-store.ts';
-import { enqueueSms, nudgeSmsRelay } from '../platform/sms/outbox.ts';
+import { nudgeSmsRelay } from '../platform/sms/outbox.ts';
+import { enqueueCompositionSms } from './resend-sms.ts';
 import { lockPending, markDone, type ClaimedJob, type JobStore } from './job-store.ts';
 import { verifiedJson } from './signature.ts';
 import type { JobState, SignBody } from './schemas.ts';
@@ -136,17 +129,12 @@ export async function runCancel(ctx: JobContext, row: ClaimedJob): Promise<Outco
     });
     // 16. an SMS to the patient when INFORM_WITH names an active authentication method of theirs
     //     (a method that is gone or inactive skips the SMS, never the cancel)
-    const informWith = doc.extension?.find((e) => e.valueCode === 'INFORM_WITH')?.valueUuid ?? null;
-    const phone = informWith ? await smsPhoneOfAuthMethod(tx, informWith, [comp.subject_id, comp.focus_id]) : null;
-    if (phone) {
-      await enqueueSms(tx, {
-        phoneNumber: phone,
-        body: config.CANCEL_COMPOSITION_SMS_TEMPLATE.replaceAll('<composition_number>', doc.title ?? ''),
-        entityName: 'composition',
-        entityId: compositionId,
-      });
-      smsQueued = true;
-    }
+    smsQueued = await enqueueCompositionSms(tx, {
+      id: compositionId,
+      document: doc,
+      personIds: [comp.subject_id, comp.focus_id],
+      template: config.CANCEL_COMPOSITION_SMS_TEMPLATE,
+    });
     // 17. ERLN is asked to cancel the record it holds (CANCEL_ERLN_RECORD)
     if (await slNumOf(tx, compositionId)) await enqueueErlnTask(tx, queue, compositionId, 'CANCEL_ERLN_RECORD');
     // the job DONE with the composition's link

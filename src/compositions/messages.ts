@@ -92,4 +92,16 @@ export const MESSAGES = {
   // job errors of the job machinery
   internalError: (attempts: number) => `The job failed after ${attempts} attempts; send the request again`,
   jobTimeout: (seconds: number) => `The job was not processed within ${seconds} seconds; it was cancelled. Send the request again.`,
+
+  // Resend SMS on Composition (resend-sms.ts): the published texts, and ours for what the sources leave open
+  /** the patient is neither a person nor a preperson, or the composition is not the caller's or not the patient's */
+  smsNotFound: 'Not found',
+  /** the composition is not FINAL (published for ENTERED_IN_ERROR; the status as the composition shows it) */
+  smsStatus: (status: string) => `You can not resend SMS for Composition in status ${status}`,
+  /** the caller's legal entity is not of a type in ME_ALLOWED_TRANSACTIONS_LE_TYPES, or not active */
+  legalEntityNotAllowed: 'Action is not allowed for the legal entity',
+  /** INFORM_WITH is missing, gone, inactive, ended, or not OTP / THIRD_PERSON with an OTP confidant */
+  authMethodInactive: "Authentication method doesn't exist or is inactive",
+  /** ours: a composition type without a CREATE_<type>_COMPOSITION_SMS_TEMPLATE (DRIVERS) */
+  smsTypeNotSupported: (type: string) => `SMS is not provided for Composition of type ${type}`,
 } as const;

@@ -29,6 +29,7 @@ import { acceptCancel } from './cancel.ts';
 import { getComposition, searchCompositions, type SearchPage } from './read.ts';
 import { getIntegrationData } from './integration-data.ts';
 import { resendToErln } from './erln-resend.ts';
+import { resendCompositionSms } from './resend-sms.ts';
 
 function sendJob(request: FastifyRequest, reply: FastifyReply, state: JobState, status: number) {
   const url = `${baseUrl(request)}/api/patients/composition/job/${state.id}`;
@@ -63,6 +64,13 @@ const responses = {
     200: dataEnvelope(JobState, 'The request was successfully submitted for processing: the async job'),
     '4xx': errorEnvelope(
       '404 No conclusion found; 400 This request is not allowed to be resubmitted (inappropriate status or type of request); 401, 403',
+    ),
+  },
+  resendSms: {
+    202: dataEnvelope(JobState, 'The SMS is queued for delivery (or, for a preperson, nothing is sent): a job already DONE, not stored'),
+    '4xx': errorEnvelope(
+      '404 Not found; 409 You can not resend SMS for Composition in status <status> / Action is not allowed for the legal entity / ' +
+        "Authentication method doesn't exist or is inactive; 429 Sending SMS timeout (Retry-After); 401, 403",
     ),
   },
   integrationData: {
@@ -155,6 +163,30 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
     },
     async (request, reply) =>
       sendJob(request, reply, await resendToErln(requestContext(platform, request), request.params.id, request.body), 200),
+  );
+
+  app.patch(
+    '/patients/:patientId/compositions/:compositionId/actions/resend',
+    {
+      config: { scopes: ['composition:resend_sms'] },
+      schema: {
+        hide,
+        tags: ['compositions'],
+        summary: 'Resend SMS on Composition (the SMS of a FINAL composition, to the method INFORM_WITH names)',
+        description:
+          'The checks answer on the call (404, 409, 429 with Retry-After); 202 with a job already DONE when the SMS is queued. ' +
+          'A preperson gets no SMS (202, no links). No body is read.',
+        params: Type.Object({ patientId: Type.String(), compositionId: Type.String() }),
+        response: responses.resendSms,
+      },
+    },
+    async (request, reply) =>
+      sendData(
+        request,
+        reply,
+        await resendCompositionSms(requestContext(platform, request), request.params.patientId, request.params.compositionId),
+        { status: 202 },
+      ),
   );
 
   app.get(

@@ -15,6 +15,7 @@ import { finalExists } from './create.ts';
 import type { JobState, SignBody } from './schemas.ts';
 import type { JobContext, Outcome } from './worker.ts';
 import { enqueueErlnTask } from '../erln/task-store.ts';
+import { informOnFinal } from './resend-sms.ts';
 
 /** Producer side: the checks a request passes before its job is accepted. */
 export async function acceptSign(ctx: RequestContext, jobs: JobStore, id: string, body: SignBody): Promise<JobState> {
@@ -76,6 +77,9 @@ export async function runSign(ctx: JobContext, row: ClaimedJob): Promise<Outcome
     if (comp.type_code === 'TEMP_DISABILITY' && comp.focus_type === 'person') {
       await enqueueErlnTask(tx, ctx.platform.queue, compositionId, 'CREATE_ERLN_RECORD');
     }
+    // 11. the first SMS, when INFORM_WITH names an active method with an OTP phone (resend-sms.ts; a bad
+    //     method skips the SMS, never the sign; the outbox relay sends it on its next tick)
+    await informOnFinal(tx, ctx.platform.config, { ...comp, id: compositionId, document: stored });
     const href = compositionPath({ subjectId: comp.subject_id, encounterId: comp.encounter_id, id: compositionId });
     const r = await markDone(tx, row.id, compositionId, [{ entity: 'composition', href }]);
     return r && { status: 'DONE', onTime: r.on_time };

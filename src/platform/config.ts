@@ -114,6 +114,11 @@ export const ConfigSchema = Type.Object({
     maxLength: 1000,
     description: 'SMS to the patient when an МВН naming INFORM_WITH becomes FINAL, and on resend',
   }),
+  ME_ALLOWED_TRANSACTIONS_LE_TYPES: Type.String({
+    default: 'MSP,MSP_PHARMACY,PRIMARY_CARE,OUTPATIENT,EMERGENCY',
+    pattern: '^[A-Z_]+(,[A-Z_]+)*$',
+    description: 'Legal entity types that may resend the composition SMS (comma-separated; 409 for others)',
+  }),
   // ERLN (the register of sick-leave certificates): src/erln, docs/erln.md
   ERLN_ADAPTER: Type.Union([Type.Literal('simulator'), Type.Literal('http')], {
     default: 'simulator',
