@@ -92,4 +92,8 @@ export const MESSAGES = {
   // job errors of the job machinery
   internalError: (attempts: number) => `The job failed after ${attempts} attempts; send the request again`,
   jobTimeout: (seconds: number) => `The job was not processed within ${seconds} seconds; it was cancelled. Send the request again.`,
+
+  // getPrintForm
+  /** the template is not one of the composition's category (EMAL_PRINT_FORM_ALLOWED_TEMPLATE_IDS_BY_CATEGORY) */
+  formNotFound: 'Form not found',
 } as const;
