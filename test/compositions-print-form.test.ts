@@ -216,6 +216,28 @@ describe('getPrintForm: what the form shows', () => {
     }
   });
 
+  test('a stored document of an odd shape (a fixture stores any) still prints: what is missing is "не зазначено"', async () => {
+    const c = await fixtureComposition('FINAL');
+    await server.fixtures({
+      compositions: [
+        {
+          id: c.id,
+          status: 'FINAL',
+          type: 'TEMP_DISABILITY',
+          category: 'SICKNESS',
+          subject_id: w.personId,
+          encounter_id: c.encounterId,
+          author_id: w.authorId,
+          legal_entity_id: w.legalEntityId,
+          document: { title: 42, event: 'none', type: { coding: 'x' }, category: {} },
+        },
+      ],
+    });
+    const r = await mis.call('GET', formPath(c));
+    assert.equal(r.status, 200, r.text);
+    assert.match(textOf(r.text), /Період дії не зазначено Категорія не зазначено Тип Медичний висновок про тимчасову непрацездатність/);
+  });
+
   test("a preperson's form names the preperson; care categories name the person on leave too", async () => {
     await server.fixtures({ prepersons: [{ id: w.prepersonId, first_name: 'Невідомий', last_name: 'Пацієнт' }] });
     const pre = await fixtureComposition('FINAL', { subjectId: w.prepersonId });

@@ -83,7 +83,8 @@ export async function getPrintForm(
     dictionary === null || code === null
       ? null
       : (described.get(`${dictionary}\u0000${code}`) ?? FALLBACK_LABELS[dictionary]?.[code] ?? code);
-  const period = doc.event?.find((e) => codeOf(e.code) === 'COMPOSITION_VALIDITY_PERIOD')?.period;
+  // a fixture may store any document: read it defensively, never a 500 for its shape
+  const period = (Array.isArray(doc.event) ? doc.event : []).find((e) => codeOf(e?.code) === 'COMPOSITION_VALIDITY_PERIOD')?.period;
   const slNum = c.type_code === 'TEMP_DISABILITY' && c.status !== 'PRELIMINARY' ? await slNumOf(db, c.id) : null;
   const patient = fullName(facts?.subject ?? null);
   const focus = c.focus_id !== null && c.focus_id !== c.subject_id ? fullName(facts?.focus ?? null) : null;
