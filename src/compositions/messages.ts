@@ -104,4 +104,7 @@ export const MESSAGES = {
   authMethodInactive: "Authentication method doesn't exist or is inactive",
   /** ours: a composition type without a CREATE_<type>_COMPOSITION_SMS_TEMPLATE (DRIVERS) */
   smsTypeNotSupported: (type: string) => `SMS is not provided for Composition of type ${type}`,
+  // getPrintForm
+  /** the template is not one of the composition's category (EMAL_PRINT_FORM_ALLOWED_TEMPLATE_IDS_BY_CATEGORY) */
+  formNotFound: 'Form not found',
 } as const;

@@ -30,6 +30,8 @@ import { getComposition, searchCompositions, type SearchPage } from './read.ts';
 import { getIntegrationData } from './integration-data.ts';
 import { resendToErln } from './erln-resend.ts';
 import { resendCompositionSms } from './resend-sms.ts';
+import { getPrintForm } from './print-form.ts';
+import { PrintFormQuery } from './schemas.ts';
 
 function sendJob(request: FastifyRequest, reply: FastifyReply, state: JobState, status: number) {
   const url = `${baseUrl(request)}/api/patients/composition/job/${state.id}`;
@@ -291,6 +293,43 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
     async (request, reply) =>
       sendPage(request, reply, await searchCompositions(requestContext(platform, request), request.query, request.params.patientId)),
   );
+
+  app.get(
+    '/patients/:patientId/composition/:id/episode/:episodeId/encounter/:encounterId/printForm',
+    {
+      config: { scopes: ['composition:read'] },
+      schema: {
+        hide,
+        tags: ['compositions'],
+        summary: 'Print form of a composition (getPrintForm): printable HTML',
+        description:
+          'The composition in any status as an HTML page for printing (A4), rendered anew on every call. ' +
+          'templateId: 1001 for TEMP_DISABILITY (МВТН), 1000 for NEWBORN (МВН); another template → 404 Form not found.',
+        params: Type.Object({ patientId: Type.String(), id: Type.String(), episodeId: Type.String(), encounterId: Type.String() }),
+        querystring: PrintFormQuery,
+        response: {
+          200: {
+            description: 'Form exists: the printable HTML page',
+            content: { 'text/html': { schema: Type.String({ description: 'An HTML document (UTF-8)' }) } },
+          },
+          '4xx': errorEnvelope(
+            "404 Composition not found (unknown, another custodian's, or not at this path), 404 Form not found (the template is not the composition type's), 422 templateId missing or not an integer, 401, 403 (scope)",
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const html = await getPrintForm(requestContext(platform, request), request.params.id, request.params, request.query.templateId);
+      return reply.type('text/html; charset=utf-8').headers(PRINT_FORM_HEADERS).send(html);
+    },
+  );
+};
+
+/** The form carries personal data and is made anew on every call; its page loads nothing and runs no script. */
+const PRINT_FORM_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
 };
 
 function sendPage(request: FastifyRequest, reply: FastifyReply, page: SearchPage) {

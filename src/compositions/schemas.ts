@@ -133,3 +133,16 @@ export const IntegrationItem = Type.Object(
   },
   strict,
 );
+
+/** The print form's query (getPrintForm): the template of the form, `EMAL_PRINT_FORM_ALLOWED_TEMPLATE_IDS_BY_CATEGORY`. */
+export const PrintFormQuery = Type.Object(
+  {
+    templateId: Type.Integer({
+      minimum: 1,
+      maximum: 2_147_483_647,
+      description: 'The print template: 1001 for TEMP_DISABILITY (МВТН), 1000 for NEWBORN (МВН)',
+    }),
+  },
+  strict,
+);
+export type PrintFormQuery = Static<typeof PrintFormQuery>;
