@@ -352,6 +352,10 @@ describe('check 10: the SMS', () => {
     assert.equal(r.status, 202, r.text);
     assert.equal(r.body.data.status, 'DONE');
     assert.equal(r.body.data.links[0].entity, 'composition');
+    // the job the 202 names is stored: polling it answers the same DONE job
+    const polled = await mis.call('GET', `/api/patients/composition/job/${r.body.data.id}`);
+    assert.equal(polled.status, 200, polled.text);
+    assert.deepEqual([polled.body.data.status, polled.body.data.links], ['DONE', r.body.data.links]);
     assert.match(r.body.data.links[0].href, new RegExp(`/patients/${w.personId}/encounter/[0-9a-f-]{36}/composition/${c.id}$`));
     assert.deepEqual(await outbox(c.id), [[PHONE, `Медичний висновок про тимчасову непрацездатність ${c.title} створено`]]);
     assert.equal(await attempts(c.id), 1);

@@ -376,6 +376,36 @@ export async function insertErlnResendJob(tx: Db, auth: AuthContext, composition
   return { eta, id, links: [{ entity: 'job', href: jobPath(id) }], status: 'PENDING' };
 }
 
+/**
+ * The job of a composition SMS resend, written DONE in the caller's transaction with the SMS
+ * (resend-sms.ts): the 202 names a job the client can poll like any other.
+ */
+export async function insertDoneResendSmsJob(
+  tx: Db,
+  auth: AuthContext,
+  compositionId: string | null,
+  links: { entity: string; href: string }[],
+): Promise<JobState> {
+  const id = randomUUID();
+  const r = await tx.query<{ now: Date }>(
+    `INSERT INTO composition_jobs (id, kind, client_id, legal_entity_id, user_id, employee_id, request_hash, request, composition_id,
+                                   status, links, first_eta, started_at, finished_at)
+     VALUES ($1, 'RESEND_SMS', $2, $3, $4, $5, $6, '{}', $7, 'DONE', $8, clock_timestamp(), clock_timestamp(), clock_timestamp())
+     RETURNING finished_at AS now`,
+    [
+      id,
+      auth.clientId,
+      auth.legalEntityId,
+      auth.userId,
+      auth.employeeId,
+      requestHash('RESEND_SMS', compositionId ?? '', {}),
+      compositionId,
+      JSON.stringify(links),
+    ],
+  );
+  return { eta: new Date(r.rows[0].now).toISOString(), id, links, status: 'DONE' };
+}
+
 export async function markFailed(db: Db, jobId: string, error: JobError) {
   const r = await db.query<{ on_time: boolean }>(
     `UPDATE composition_jobs SET status = 'FAILED', error = $2, finished_at = clock_timestamp()

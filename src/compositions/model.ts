@@ -12,7 +12,7 @@ export type JobStatus = (typeof JOB_STATUS)[number];
  * until it handles it, and the start-up check (job-store.ts, ensureJobKinds) adds its ETA statistics
  * row and refuses to start while the composition_jobs.kind CHECK constraint does not allow exactly these.
  */
-export const JOB_KINDS = ['CREATE', 'SIGN', 'CANCEL', 'ERLN_RESEND'] as const;
+export const JOB_KINDS = ['CREATE', 'SIGN', 'CANCEL', 'ERLN_RESEND', 'RESEND_SMS'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const COMPOSITION_STATUSES = ['PRELIMINARY', 'FINAL', 'AMENDED', 'ENTERED_IN_ERROR'] as const;

@@ -4,7 +4,6 @@
  * sign.ts). The checks run in the published order; each is one numbered step below and the first
  * failing one answers on the call. docs/composition-sms.md has the texts and the decisions.
  */
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../platform/config.ts';
 import type { Db } from '../platform/db.ts';
 import type { RequestContext } from '../platform/context.ts';
@@ -16,6 +15,7 @@ import { MESSAGES } from './messages.ts';
 import { compositionPath } from './document.ts';
 import { smsPhoneOfAuthMethod } from './composition-store.ts';
 import { readResendFacts } from './sms-store.ts';
+import { insertDoneResendSmsJob } from './job-store.ts';
 import type { JobState } from './schemas.ts';
 
 /** entity_name of the SMS timeout procedure and of the outbox rows. */
@@ -85,20 +85,19 @@ export async function informOnFinal(
 const allowedLeTypes = (config: Config) => config.ME_ALLOWED_TRANSACTIONS_LE_TYPES.split(',');
 
 /**
- * The checks answer on the call; success is 202 with a job that is already DONE (the SMS is in the
- * outbox, delivered asynchronously). The job is not stored: docs/composition-sms.md says why.
+ * The checks answer on the call; success is 202 with a job written DONE with the SMS (kind RESEND_SMS:
+ * the SMS is in the outbox, delivered asynchronously), which the client can poll like any job.
  */
 export async function resendCompositionSms(ctx: RequestContext, patientId: string, compositionId: string): Promise<JobState> {
   const { platform, auth } = ctx;
   const { db, config, queue } = platform;
-  const done = (links: JobState['links']): JobState => ({ eta: new Date().toISOString(), id: randomUUID(), links, status: 'DONE' });
   // 1. token valid and not expired → 401 "Invalid access token"                         (platform onRequest hook)
   // 2. scope composition:resend_sms → 403 "Your scope does not allow … composition:resend_sms" (platform onRequest hook)
   const facts = await readResendFacts(db, patientId, compositionId, auth.legalEntityId);
   // 3. the patient is a person (or a preperson) → 404 "Not found"
   if (!facts.person && !facts.preperson) throw notFound(MESSAGES.smsNotFound);
   // 4. a preperson (no MPI authentication methods): every step below is skipped, nothing is sent → success
-  if (!facts.person) return done([]);
+  if (!facts.person) return db.transaction((tx) => insertDoneResendSmsJob(tx, auth, null, []));
   // 5. the composition exists, is the caller's, and the patient is its subject or focus → 404 "Not found"
   const c = facts.composition;
   if (!c) throw notFound(MESSAGES.smsNotFound);
@@ -116,7 +115,8 @@ export async function resendCompositionSms(ctx: RequestContext, patientId: strin
     sendTimeoutSeconds: config.COMPOSITION_SEND_TIMEOUT,
   };
   const document = JSON.parse(c.document) as InformingDocument;
-  await db.transaction(async (tx) => {
+  const href = compositionPath({ subjectId: c.subject_id, encounterId: c.encounter_id, id: limit.entityId });
+  const job = await db.transaction(async (tx) => {
     // 8. SMS timeout procedure (COMPOSITION_MAX_ATTEMPTS_COUNT, COMPOSITION_SEND_TIMEOUT, "composition", id)
     //    → 429 "Sending SMS timeout. Try later. Next attempt will be available at <time>". The attempt is
     //    recorded under the entity's lock; a later check failing rolls the transaction back, so a refused
@@ -137,10 +137,11 @@ export async function resendCompositionSms(ctx: RequestContext, patientId: strin
       entityName: SMS_ENTITY,
       entityId: limit.entityId,
     });
+    // the job the 202 names, DONE with the SMS
+    return insertDoneResendSmsJob(tx, auth, limit.entityId, [{ entity: 'composition', href }]);
   });
   // the outbox row is committed: let the relay turn it into a delivery job now (not awaited)
   void nudgeSmsRelay(queue);
   ctx.log.info({ composition_id: limit.entityId }, 'composition SMS resent');
-  const href = compositionPath({ subjectId: c.subject_id, encounterId: c.encounter_id, id: limit.entityId });
-  return done([{ entity: 'composition', href }]);
+  return job;
 }

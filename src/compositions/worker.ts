@@ -115,8 +115,9 @@ export class Worker {
           others.push(one(f, runCancel));
           break;
         case 'ERLN_RESEND':
-          // RC_4's job is finished by the ERLN worker with its integration task (src/erln/tasks.ts);
-          // it is never put on this queue
+        case 'RESEND_SMS':
+          // RC_4's job is finished by the ERLN worker with its integration task (src/erln/tasks.ts), an SMS
+          // resend's is written DONE with its SMS (resend-sms.ts): neither is ever put on this queue
           results[k] = { skipped: true };
           break;
         default: {
