@@ -5,19 +5,6 @@
 import { Type, type Static } from 'typebox';
 import { dataEnvelope, errorEnvelope } from '../platform/http/envelope.ts';
 
-/** Exact texts of the published checks; `notFound` is ours (the pages give the status only). */
-export const MESSAGES = {
-  notFound: 'Preperson not found',
-  notActive: 'Preperson is not active',
-  externalIdEmpty: 'external_id should not be empty',
-  birthDateInFuture: "Birth date can't be in the future",
-  deathDateInFuture: 'Death date can not be in future',
-  deathBeforeBirth: 'Death date should equal or greater than birth_date',
-  noAllowedField: `at least one of the fields ${['first_name', 'last_name', 'second_name', 'gender', 'external_id', 'birth_date', 'emergency_contact', 'death_date'].join(', ')} must be submitted`,
-  forbiddenField: 'schema does not allow additional properties',
-  notInDictionary: 'value is not allowed in enum',
-} as const;
-
 /** What an update may change (the published list), in the order the response shows them. */
 export const UPDATABLE_FIELDS = [
   'first_name',
@@ -31,6 +18,20 @@ export const UPDATABLE_FIELDS = [
 ] as const;
 /** Fields an update must not carry: the note is written once, the status follows death_date. */
 export const FORBIDDEN_UPDATE_FIELDS = ['note', 'status'] as const;
+
+/** Exact texts of the published checks; `notFound` is ours (the pages give the status only). */
+export const MESSAGES = {
+  notFound: 'Preperson not found',
+  notActive: 'Preperson is not active',
+  externalIdEmpty: 'external_id should not be empty',
+  birthDateInFuture: "Birth date can't be in the future",
+  deathDateInFuture: 'Death date can not be in future',
+  deathBeforeBirth: 'Death date should equal or greater than birth_date',
+  // the two "Schema validation failed" checks: the sources give no description, these are ours
+  noAllowedField: `at least one of the fields ${UPDATABLE_FIELDS.join(', ')} must be submitted`,
+  forbiddenField: 'schema does not allow additional properties',
+  notInDictionary: 'value is not allowed in enum',
+} as const;
 
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 255, description, example: 'Петро' });
 const DateOnly = (description: string) => Type.String({ format: 'date', description, example: '1980-01-01' });
