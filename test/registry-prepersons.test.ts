@@ -541,3 +541,13 @@ describe('PATCH /api/prepersons/{id}', () => {
     assert.equal(final.first_name, statuses[1] === 422 ? 'Невідомий' : 'Зиновій');
   });
 });
+
+describe('today', () => {
+  test('"today" for birth and death dates is the calendar day in Kyiv, not in UTC', () => {
+    // 22:30 UTC in December is 00:30 of the next day in Kyiv (UTC+2); in July 21:30 UTC is 00:30 (UTC+3)
+    assert.equal(todayInKyiv(new Date('2026-12-04T22:30:00Z')), '2026-12-05');
+    assert.equal(todayInKyiv(new Date('2026-12-04T21:59:00Z')), '2026-12-04');
+    assert.equal(todayInKyiv(new Date('2026-07-04T21:30:00Z')), '2026-07-05');
+    assert.equal(todayInKyiv(new Date('2026-07-04T20:59:00Z')), '2026-07-04');
+  });
+});
