@@ -258,6 +258,20 @@ before(async () => {
     ],
     'PATCH /api/patients/composition/{id}/sign': cms.map((data) => ({ data })),
     'PATCH /api/patients/composition/{id}/cancel': cms.map((data) => ({ data })),
+    'POST /api/prepersons': [
+      { external_id: 'FUZZ-1', gender: 'MALE' },
+      {
+        external_id: 'FUZZ-2',
+        gender: 'FEMALE',
+        birth_date: '1980-01-01',
+        emergency_contact: { first_name: 'Петро', last_name: 'Іванов', phones: [{ type: 'MOBILE', number: '+380503410870' }] },
+        note: 'fuzz',
+      },
+    ],
+    'PATCH /api/prepersons/{id}': [
+      { first_name: 'Іван', birth_date: '1980-01-01' },
+      { external_id: 'FUZZ-3', gender: 'FEMALE' },
+    ],
     'POST /admin/clients': [
       { name: 'Fuzz MIS', legal_entity_id: w.legalEntityId },
       { name: 'Fuzz MIS 2', legal_entity_id: null, secret: 'fuzz-secret-1' },
@@ -290,7 +304,7 @@ before(async () => {
 
   const knownFor = (op: Op, param: string) => {
     if (param === 'id')
-      return /medication_requests/.test(op.route) ? known.mrId : /\/persons\//.test(op.route) ? known.patientId : known.compositionId;
+      return /medication_requests/.test(op.route) ? known.mrId : /\/(pre)?persons\//.test(op.route) ? known.patientId : known.compositionId;
     return known[param] ?? uuids;
   };
 

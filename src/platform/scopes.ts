@@ -10,4 +10,6 @@ export const ALL_SCOPES = [
   'composition:resend_sms',
   'dictionary:read',
   'person:read',
+  'preperson:read',
+  'preperson:write',
 ] as const;

@@ -27,6 +27,7 @@ import {
   type Json,
   type TableSpec,
 } from '../platform/fixtures.ts';
+import { EmergencyContact } from './preperson-schemas.ts';
 
 // ---------------------------------------------------------------- schema helpers
 
@@ -282,10 +283,12 @@ const persons: TableSpec = {
   },
 };
 
+// A fixture preperson carries what the Prepersons API keeps (the Preperson_response fields), so a row
+// copied from a response goes in as is; its status is one the API can show.
 const prepersons: TableSpec = {
   kind: 'prepersons',
   table: 'prepersons',
-  audit: AUDIT_AT,
+  audit: ['inserted_at', 'inserted_by', 'updated_at', 'updated_by'],
   columns: {
     first_name: { schema: Str, default: (i) => personName(i.gender as string).first_name },
     last_name: { schema: Str, default: () => pick(LAST_NAMES) },
@@ -293,8 +296,11 @@ const prepersons: TableSpec = {
     birth_date: { schema: DateStr },
     gender: { schema: Str, default: () => 'MALE' },
     external_id: { schema: Str },
-    status: { schema: Str, required: true, default: () => 'ACTIVE' },
+    status: { schema: Type.Union([Type.Literal('ACTIVE'), Type.Literal('INACTIVE')]), required: true, default: () => 'ACTIVE' },
     is_active: { schema: Bool, required: true, default: () => true },
+    death_date: { schema: DateStr },
+    emergency_contact: { schema: EmergencyContact, json: true },
+    note: { schema: Str },
   },
 };
 
