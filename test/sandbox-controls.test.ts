@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_KEY, call, startTestServer, waitFor, type CallResult, type TestServer } from './support/harness.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
+import { ensureSandbox } from '../src/sandbox/demo.ts';
+import { ALL_SCOPES } from '../src/platform/scopes.ts';
 import { KEPT_TABLES, RESET_TABLES, tablesOfSchema } from '../src/sandbox/sandbox-store.ts';
 
 const PHONE = '+380501112233'; // the demo OTP person's phone
@@ -144,6 +146,14 @@ describe('POST /admin/reset', () => {
     assert.equal(raw.status, 422, 'malformed JSON is refused like any other bad body');
     assert.equal((await server.runtime.platform.db.query('SELECT 1 FROM persons WHERE id = $1', [marker])).rowCount, 1);
   });
+});
+
+test('a start on a sandbox made by an earlier version gives its printed token the scopes added since', async () => {
+  const db = server.runtime.platform.db;
+  await db.query(`UPDATE access_tokens SET scopes = '{composition:read}' WHERE client_id = $1`, [DEMO.clientId]);
+  await ensureSandbox(server.runtime.platform, { embedded: true });
+  const r = await db.query<{ scopes: string[] }>('SELECT scopes FROM access_tokens WHERE client_id = $1', [DEMO.clientId]);
+  assert.deepEqual(r.rows[0].scopes, [...ALL_SCOPES]);
 });
 
 describe('GET /admin/requests: the request journal', () => {

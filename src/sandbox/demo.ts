@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Platform } from '../platform/platform.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
 import { loadDemoData, DEMO } from './demo-data.ts';
-import { getState, setState } from './sandbox-store.ts';
+import { getState, grantScopes, setState } from './sandbox-store.ts';
 
 export interface SandboxInfo {
   adminKey?: string;
@@ -45,6 +45,9 @@ export async function ensureSandbox(platform: Platform, opts: { embedded: boolea
     creds = { clientId: client.id, secret: client.secret, token: access_token };
     await setState(db, 'demo_credentials', creds);
     info.loaded = true;
+  } else {
+    // a sandbox made by an earlier version keeps its printed token: it gets the scopes added since
+    await grantScopes(db, creds.clientId, [...ALL_SCOPES]);
   }
   info.demo = { ...creds, ids: DEMO };
   return info;

@@ -20,6 +20,11 @@ export async function deleteState(db: Db, key: string): Promise<void> {
   await db.query('DELETE FROM sandbox_state WHERE key = $1', [key]);
 }
 
+/** Every token of the client gets these scopes (the demo client's, on start). */
+export async function grantScopes(db: Db, clientId: string, scopes: string[]): Promise<void> {
+  await db.query('UPDATE access_tokens SET scopes = $2 WHERE client_id = $1 AND scopes IS DISTINCT FROM $2', [clientId, scopes]);
+}
+
 export async function exists(db: Db, table: 'legal_entities' | 'employees' | 'mis_clients', id: string): Promise<boolean> {
   return (await db.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).rowCount > 0;
 }
