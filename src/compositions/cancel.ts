@@ -15,10 +15,11 @@ import {
   lockForCancel,
   lockReplaced,
   markCancelled,
-  markReplacedFinal,
+  markUnamended,
   smsPhoneOfAuthMethod,
 } from './composition-store.ts';
 import { enqueueErlnTask, pendingTaskOf, slNumOf } from '../erln/task-store.ts';
+import { relatesToCode } from './chains.ts';
 import { enqueueSms, nudgeSmsRelay } from '../platform/sms/outbox.ts';
 import { lockPending, markDone, type ClaimedJob, type JobStore } from './job-store.ts';
 import { verifiedJson } from './signature.ts';
@@ -118,13 +119,15 @@ export async function runCancel(ctx: JobContext, row: ClaimedJob): Promise<Outco
     if (pending) throw new TaskFailure('CANCELLATION_FOR_RUNNING_TASK', MESSAGES.cancelRunningTask);
 
     const doc = JSON.parse(comp.document) as DocumentLinks & Record<string, unknown>;
-    // 14. a replacement gives its place back: the composition it replaces goes AMENDED → FINAL
-    //     (1137 it is gone, 1136 it is not AMENDED)
-    if (doc.relatesTo?.code?.toLowerCase() === 'replaces' && doc.relatesTo.targetIdentifier?.value) {
+    // 14. a chain link gives its place back: the composition it replaces or appends to goes AMENDED →
+    //     the status it had (FINAL; ENTERED_IN_ERROR for a replaced one, whose ERLN record stays
+    //     cancelled) (1137 it is gone, 1136 it is not AMENDED; published for "replaces", applied to
+    //     "appends" as well)
+    if (relatesToCode(doc.relatesTo?.code) && doc.relatesTo?.targetIdentifier?.value) {
       const target = await lockReplaced(tx, doc.relatesTo.targetIdentifier.value);
       if (!target) throw new TaskFailure('CANT_CANCEL_NOT_FOUND', MESSAGES.replacedNotFound);
       if (target.status !== 'AMENDED') throw new TaskFailure('CANT_CANCEL_NONAMENDED_COMPOSITION', MESSAGES.replacedNotAmended);
-      await markReplacedFinal(tx, doc.relatesTo.targetIdentifier.value);
+      await markUnamended(tx, doc.relatesTo.targetIdentifier.value, target.amended_from_status ?? 'FINAL');
     }
     // 15. ENTERED_IN_ERROR, with the reason and the signed content
     await markCancelled(tx, {

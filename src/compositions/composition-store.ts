@@ -137,7 +137,22 @@ export interface CreateFacts {
   /** NEWBORN only: a NEWBORN composition (not cancelled) exists for the subject */
   newborn_exists: boolean | null;
   /** relatesTo only: the related composition, or null when it does not exist */
-  relates_to: { status: string; type_code: string; subject_type: string } | null;
+  relates_to: RelatedFacts | null;
+}
+
+/** The composition a create's relatesTo names, as the chain rules read it. */
+export interface RelatedFacts {
+  status: string;
+  type_code: string;
+  category_code: string;
+  subject_type: string;
+  subject_id: string;
+  /** its document's events (the validity period) */
+  event: { code?: { coding?: { code?: string }[] }; period?: { start?: string; end?: string | null } }[] | null;
+  cancelled_at: string | null;
+  cancel_reason_code: string | null;
+  /** a FINAL or AMENDED composition links to it: it is not the last link of its chain */
+  successor_exists: boolean;
 }
 
 export interface CreateFactsItem {
@@ -168,15 +183,56 @@ export interface CompositionToSign {
   type_code: string;
   category_code: string;
   focus_type: string | null;
+  /** a chain link: the composition it links to, how (lower-cased relatesTo.code) and the flow create chose */
+  relates_to_id: string | null;
+  relates_to_code: string | null;
+  chain_flow: string | null;
 }
 
 export async function lockForSign(tx: Db, id: string): Promise<CompositionToSign | undefined> {
   const c = await tx.query<CompositionToSign>(
-    `SELECT status, document, author_id, custodian_id, encounter_id, subject_id, type_code, category_code, focus_type
+    `SELECT status, document, author_id, custodian_id, encounter_id, subject_id, type_code, category_code, focus_type,
+            relates_to_id, relates_to_code, chain_flow
        FROM compositions WHERE id = $1 FOR UPDATE`,
     [id],
   );
   return c.rows[0];
+}
+
+/** The target of a chain link, locked (sign re-checks it and amends it); undefined when it is gone. */
+export interface ChainTarget {
+  status: string;
+  amended_from_status: string | null;
+  /** a FINAL or AMENDED composition links to it */
+  successor_exists: boolean;
+}
+
+export async function lockChainTarget(tx: Db, id: string): Promise<ChainTarget | undefined> {
+  const r = await tx.query<{ status: string; amended_from_status: string | null }>(
+    'SELECT status, amended_from_status FROM compositions WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  const t = r.rows[0];
+  if (!t) return undefined;
+  const s = await tx.query(`SELECT 1 FROM compositions WHERE relates_to_id = $1 AND status IN ('FINAL', 'AMENDED') LIMIT 1`, [id]);
+  return { ...t, successor_exists: s.rowCount !== 0 };
+}
+
+/** A signed link amends its target: AMENDED, the status it had kept to give back on the link's cancel. */
+export async function markAmended(tx: Db, id: string, fromStatus: string): Promise<void> {
+  await setChainStatus(tx, id, 'AMENDED', fromStatus);
+}
+
+/** Rewrites the status of a composition and of its document (only that field: the signed content stays as signed). */
+async function setChainStatus(tx: Db, id: string, status: string, amendedFrom: string | null): Promise<void> {
+  const r = await tx.query<{ document: string }>('SELECT document FROM compositions WHERE id = $1', [id]);
+  const doc = { ...(JSON.parse(r.rows[0]?.document ?? '{}') as Record<string, unknown>), status };
+  await tx.query(`UPDATE compositions SET status = $2, amended_from_status = $3, document = $4, updated_at = now() WHERE id = $1`, [
+    id,
+    status,
+    amendedFrom,
+    JSON.stringify(doc),
+  ]);
 }
 
 /** The composition a cancel job works on, locked for the rest of the transaction. */
@@ -360,17 +416,19 @@ export async function pathOfComposition(db: Db, id: string): Promise<string | un
   return c && compositionPath({ subjectId: c.subject_id, encounterId: c.encounter_id, id });
 }
 
-/** The composition a cancelled replacement replaced, locked (its status goes back to FINAL). */
-export async function lockReplaced(tx: Db, id: string): Promise<{ status: string } | undefined> {
+/** The target of a cancelled chain link, locked (its status goes back to the one it had before it was amended). */
+export async function lockReplaced(tx: Db, id: string): Promise<{ status: string; amended_from_status: string | null } | undefined> {
   if (!UUID_RE.test(id)) return undefined;
-  const r = await tx.query<{ status: string }>('SELECT status FROM compositions WHERE id = $1 FOR UPDATE', [id]);
+  const r = await tx.query<{ status: string; amended_from_status: string | null }>(
+    'SELECT status, amended_from_status FROM compositions WHERE id = $1 FOR UPDATE',
+    [id],
+  );
   return r.rows[0];
 }
 
-export async function markReplacedFinal(tx: Db, id: string): Promise<void> {
-  const r = await tx.query<{ document: string }>('SELECT document FROM compositions WHERE id = $1', [id]);
-  const doc = { ...(JSON.parse(r.rows[0]?.document ?? '{}') as Record<string, unknown>), status: 'FINAL' };
-  await tx.query(`UPDATE compositions SET status = 'FINAL', document = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(doc)]);
+/** AMENDED → `status` (FINAL, or ENTERED_IN_ERROR for a replaced one). */
+export async function markUnamended(tx: Db, id: string, status: string): Promise<void> {
+  await setChainStatus(tx, id, status, null);
 }
 
 /**

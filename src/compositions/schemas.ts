@@ -38,8 +38,12 @@ export const Extension = Type.Object(
   strict,
 );
 
+/** relatesTo.code: the published texts write REPLACES, MIS send replaces; both spellings are taken (chains.ts). */
 export const RelatesTo = Type.Object(
-  { code: Type.Union([Type.Literal('replaces'), Type.Literal('appends')]), targetIdentifier: Reference },
+  {
+    code: Type.Union([Type.Literal('replaces'), Type.Literal('REPLACES'), Type.Literal('appends'), Type.Literal('APPENDS')]),
+    targetIdentifier: Reference,
+  },
   strict,
 );
 
