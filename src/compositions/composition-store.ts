@@ -49,6 +49,8 @@ export interface SearchFilter {
   type?: string;
   encounter?: string;
   episodeOfCare?: string;
+  /** the links of a chain that name this composition */
+  relatesTo?: string;
   status?: string;
 }
 
@@ -74,6 +76,7 @@ export async function searchDocuments(
   if (f.type) add('type_code = ?', f.type);
   if (f.encounter) add('encounter_id = ?', f.encounter);
   if (f.episodeOfCare) add('episode_id = ?', f.episodeOfCare);
+  if (f.relatesTo) add('relates_to_id = ?', f.relatesTo);
   if (f.status) add('status = ?', f.status);
   const sqlWhere = where.join(' AND ');
   const r = await db.query<{ document: string; total: number }>(
