@@ -334,6 +334,9 @@ export interface CompositionRow {
   client_id: string;
   document: string;
   signed_at: string | null;
+  /** the cancellation reason (JSON {coding, text}) and time of an ENTERED_IN_ERROR one */
+  cancel_reason: string | null;
+  cancelled_at: string | null;
 }
 
 /** The stored title and job of a composition (a fixture update keeps them), or undefined. */
@@ -363,13 +366,14 @@ export async function fixtureFacts(
 export async function upsertComposition(tx: Db, c: CompositionRow): Promise<void> {
   await tx.query(
     `INSERT INTO compositions (id, job_id, status, type_code, category_code, title, subject_type, subject_id, focus_type, focus_id,
-                              encounter_id, episode_id, author_id, custodian_id, client_id, document, signed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                              encounter_id, episode_id, author_id, custodian_id, client_id, document, signed_at, cancel_reason, cancelled_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, type_code = EXCLUDED.type_code, category_code = EXCLUDED.category_code,
        subject_type = EXCLUDED.subject_type, subject_id = EXCLUDED.subject_id, focus_type = EXCLUDED.focus_type,
        focus_id = EXCLUDED.focus_id, encounter_id = EXCLUDED.encounter_id, episode_id = EXCLUDED.episode_id,
        author_id = EXCLUDED.author_id, custodian_id = EXCLUDED.custodian_id, document = EXCLUDED.document,
-       signed_at = EXCLUDED.signed_at, updated_at = now()`,
+       signed_at = EXCLUDED.signed_at, cancel_reason = EXCLUDED.cancel_reason, cancelled_at = EXCLUDED.cancelled_at,
+       amended_from_status = NULL, updated_at = now()`,
     [
       c.id,
       c.job_id,
@@ -388,6 +392,8 @@ export async function upsertComposition(tx: Db, c: CompositionRow): Promise<void
       c.client_id,
       c.document,
       c.signed_at,
+      c.cancel_reason,
+      c.cancelled_at,
     ],
   );
 }
