@@ -203,6 +203,9 @@ describe('RC_5 extension / reduction (relatesTo "appends")', () => {
     assert.equal(got.body.data.status, 'AMENDED');
     const found = await mis.call('GET', `/api/patients/searchComposition?subject=${w.personId}&relatesTo=${target}`);
     assert.equal(found.status, 200, found.text);
+    const notUuid = await mis.call('GET', `/api/patients/searchComposition?subject=${w.personId}&relatesTo=nope`);
+    assert.equal(notUuid.status, 422, notUuid.text);
+    assert.equal(notUuid.body.error.invalid[0].entry, '$.relatesTo');
     assert.deepEqual(
       found.body.data.map((d: { identifier: { value: string } }) => d.identifier.value),
       [link.id],
@@ -441,6 +444,23 @@ describe('sign re-checks the target under its lock', () => {
       ['FAILED', 1148, 'CANT_REPLACE_NOT_CANCELLED', MESSAGES.replacedNotCancelled('AMENDED')],
     );
     assert.deepEqual([(await state(cancelled)).status, (await state(c2.id)).status], ['AMENDED', 'PRELIMINARY']);
+  });
+
+  test('two links of one target signed at the same time: one DONE, the other FAILED 1153; the target AMENDED once', async () => {
+    const target = await finalMvtn({ category: 'RESTORATION' });
+    const links = await Promise.all(
+      [EXTENSION, REDUCTION].map(async (p) => createDone(mis, await linkBody('appends', target, { period: p, category: 'RESTORATION' }))),
+    );
+    const jobs = await Promise.all(links.map((l) => sign(l.id, l.document)));
+    assert.deepEqual(jobs.map((j) => j.status).sort(), ['DONE', 'FAILED']);
+    assert.equal(jobs.find((j) => j.status === 'FAILED').error.code, 1153);
+    const winner = links[jobs.findIndex((j) => j.status === 'DONE')]!;
+    const found = await mis.call('GET', `/api/patients/${w.personId}/composition?relatesTo=${target}&status=FINAL`);
+    assert.deepEqual(
+      found.body.data.map((d: { identifier: { value: string } }) => d.identifier.value),
+      [winner.id],
+    );
+    assert.equal((await state(target)).status, 'AMENDED');
   });
 
   test('a target cancelled between create and sign: 1160 at sign (after 1153, which has nothing to say)', async () => {
