@@ -463,6 +463,16 @@ describe('sign re-checks the target under its lock', () => {
     assert.equal((await state(target)).status, 'AMENDED');
   });
 
+  test('sign: 1127 is checked before the chain (two links on one encounter: the second fails 1127, not 1153)', async () => {
+    const target = await finalMvtn({ category: 'PROSTHETIC' });
+    const enc = await encounter();
+    const l1 = await createDone(mis, await linkBody('appends', target, { period: EXTENSION, category: 'PROSTHETIC', encounterId: enc }));
+    const l2 = await createDone(mis, await linkBody('appends', target, { period: REDUCTION, category: 'PROSTHETIC', encounterId: enc }));
+    assert.equal((await sign(l1.id, l1.document)).status, 'DONE');
+    const s = await sign(l2.id, l2.document);
+    assert.deepEqual([s.status, s.error.code], ['FAILED', 1127]);
+  });
+
   test('a target cancelled between create and sign: 1160 at sign (after 1153, which has nothing to say)', async () => {
     const target = await finalMvtn({ category: 'TEMP_TRANSFER' });
     const link = await createDone(mis, await linkBody('appends', target, { period: EXTENSION, category: 'TEMP_TRANSFER' }));
@@ -499,6 +509,30 @@ describe('cancel of a link gives its target its status back', () => {
     await cancel(l7.id);
     assert.deepEqual([(await state(t7)).status, (await state(t7)).amended_from_status], ['ENTERED_IN_ERROR', null]);
     assert.equal(JSON.parse((await state(t7)).document).status, 'ENTERED_IN_ERROR');
+  });
+
+  test('a target that cannot be FINAL again (another FINAL of its kind on its encounter since): the cancel fails 1127, nothing changes', async () => {
+    const target = await finalMvtn({ category: 'QUARANTINE' });
+    const enc = (await db().query<{ encounter_id: string }>('SELECT encounter_id FROM compositions WHERE id = $1', [target])).rows[0]!
+      .encounter_id;
+    const link = await linked(await linkBody('appends', target, { period: EXTENSION, category: 'QUARANTINE' }));
+    // the target is AMENDED: a new QUARANTINE one on its encounter may become FINAL
+    await linked(createBody(w, { category: 'QUARANTINE', encounterId: enc, ...TARGET }));
+    await erlnSettled(link.id);
+    const signer = await makeSigner({ taxId: w.authorTaxId });
+    const content = {
+      id: link.id,
+      reason: { coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_OTHER' }], text: 'x' },
+    };
+    const r = await mis.call('PATCH', `/api/patients/composition/${link.id}/cancel`, {
+      body: { data: await signCms(signer, JSON.stringify(content)) },
+    });
+    const job = (await pollJob(mis, r.body.data.id)).body.data;
+    assert.deepEqual(
+      [job.status, job.error.code, job.error.type, job.error.message],
+      ['FAILED', 1127, 'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS', MESSAGES.finalExists(enc, 'TEMP_DISABILITY', 'QUARANTINE')],
+    );
+    assert.deepEqual([(await state(link.id)).status, (await state(target)).status], ['FINAL', 'AMENDED']);
   });
 });
 

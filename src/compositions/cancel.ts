@@ -11,6 +11,7 @@ import { compositionPath } from './document.ts';
 import { isAllowedCode } from './dictionaries.ts';
 import {
   custodianOf,
+  finalExistsOnEncounter,
   hasEmployeeWithTaxId,
   lockForCancel,
   lockReplaced,
@@ -20,6 +21,7 @@ import {
 } from './composition-store.ts';
 import { enqueueErlnTask, pendingTaskOf, slNumOf } from '../erln/task-store.ts';
 import { relatesToCode } from './chains.ts';
+import { finalExists } from './create.ts';
 import { enqueueSms, nudgeSmsRelay } from '../platform/sms/outbox.ts';
 import { lockPending, markDone, type ClaimedJob, type JobStore } from './job-store.ts';
 import { verifiedJson } from './signature.ts';
@@ -122,12 +124,18 @@ export async function runCancel(ctx: JobContext, row: ClaimedJob): Promise<Outco
     // 14. a chain link gives its place back: the composition it replaces or appends to goes AMENDED →
     //     the status it had (FINAL; ENTERED_IN_ERROR for a replaced one, whose ERLN record stays
     //     cancelled) (1137 it is gone, 1136 it is not AMENDED; published for "replaces", applied to
-    //     "appends" as well)
+    //     "appends" as well); 1127 when it cannot be FINAL again, since another FINAL composition of
+    //     its type and category was signed on its encounter meanwhile
     if (relatesToCode(doc.relatesTo?.code) && doc.relatesTo?.targetIdentifier?.value) {
-      const target = await lockReplaced(tx, doc.relatesTo.targetIdentifier.value);
+      const targetId = doc.relatesTo.targetIdentifier.value;
+      const target = await lockReplaced(tx, targetId);
       if (!target) throw new TaskFailure('CANT_CANCEL_NOT_FOUND', MESSAGES.replacedNotFound);
       if (target.status !== 'AMENDED') throw new TaskFailure('CANT_CANCEL_NONAMENDED_COMPOSITION', MESSAGES.replacedNotAmended);
-      await markUnamended(tx, doc.relatesTo.targetIdentifier.value, target.amended_from_status ?? 'FINAL');
+      const back = target.amended_from_status ?? 'FINAL';
+      if (back === 'FINAL' && (await finalExistsOnEncounter(tx, target.encounter_id, target.type_code, target.category_code, targetId))) {
+        throw finalExists(target.encounter_id, target.type_code, target.category_code);
+      }
+      await markUnamended(tx, targetId, back);
     }
     // 15. ENTERED_IN_ERROR, with the reason and the signed content
     await markCancelled(tx, {

@@ -426,10 +426,18 @@ export async function pathOfComposition(db: Db, id: string): Promise<string | un
 }
 
 /** The target of a cancelled chain link, locked (its status goes back to the one it had before it was amended). */
-export async function lockReplaced(tx: Db, id: string): Promise<{ status: string; amended_from_status: string | null } | undefined> {
+export interface ReplacedTarget {
+  status: string;
+  amended_from_status: string | null;
+  encounter_id: string;
+  type_code: string;
+  category_code: string;
+}
+
+export async function lockReplaced(tx: Db, id: string): Promise<ReplacedTarget | undefined> {
   if (!UUID_RE.test(id)) return undefined;
-  const r = await tx.query<{ status: string; amended_from_status: string | null }>(
-    'SELECT status, amended_from_status FROM compositions WHERE id = $1 FOR UPDATE',
+  const r = await tx.query<ReplacedTarget>(
+    'SELECT status, amended_from_status, encounter_id, type_code, category_code FROM compositions WHERE id = $1 FOR UPDATE',
     [id],
   );
   return r.rows[0];
