@@ -473,6 +473,17 @@ describe('sign re-checks the target under its lock', () => {
     assert.deepEqual([s.status, s.error.code], ['FAILED', 1127]);
   });
 
+  test('a target gone between create and sign: 1160 at sign', async () => {
+    const target = await fixture({ status: 'FINAL', category: 'FAMILY_CARE', period: TARGET });
+    const link = await createDone(
+      mis,
+      await linkBody('appends', target, { period: EXTENSION, category: 'FAMILY_CARE', focus: { type: 'person', id: w.motherId } }),
+    );
+    await db().query('UPDATE compositions SET id = $2, job_id = $3 WHERE id = $1', [target, randomUUID(), randomUUID()]);
+    const s = await sign(link.id, link.document);
+    assert.deepEqual([s.status, s.error.code, s.error.message], ['FAILED', 1160, MESSAGES.relatedMissing]);
+  });
+
   test('a target cancelled between create and sign: 1160 at sign (after 1153, which has nothing to say)', async () => {
     const target = await finalMvtn({ category: 'TEMP_TRANSFER' });
     const link = await createDone(mis, await linkBody('appends', target, { period: EXTENSION, category: 'TEMP_TRANSFER' }));
@@ -581,6 +592,32 @@ describe('the replacement switch off', () => {
     });
     const body = { ...createBody(offWorld, { encounterId: await enc(), ...TARGET }), relatesTo: relatesTo('replaces', cancelled) };
     await expectFailed(body, 1181, 'REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', MESSAGES.cancelledReplacement, offMis);
+  });
+
+  test('1181 for a NEWBORN relatesTo, "not enabled"', async () => {
+    const newborn = {
+      ...createBody(offWorld, {
+        type: 'NEWBORN',
+        category: 'LIVE_BIRTH',
+        subject: { type: 'preperson', id: offWorld.prepersonId },
+        focus: { type: 'person', id: offWorld.motherId },
+        encounterId: offWorld.prepersonEncounterId,
+        end: null,
+      }),
+      relatesTo: relatesTo('replaces', randomUUID()),
+    };
+    // the target must exist (422 otherwise): any composition will do, 1181 answers first
+    const { id } = await createDone(
+      offMis,
+      createBody(offWorld, {
+        category: 'CHILD_CARE',
+        subject: { type: 'preperson', id: offWorld.prepersonId },
+        focus: { type: 'person', id: offWorld.motherId },
+        encounterId: offWorld.prepersonEncounterId,
+      }),
+    );
+    newborn.relatesTo = relatesTo('replaces', id);
+    await expectFailed(newborn, 1181, 'REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', MESSAGES.newbornReplacement, offMis);
   });
 });
 
