@@ -9,10 +9,18 @@
  *   5. PATCH /api/patients/composition/{id}/sign   → 202 + async job; poll until DONE
  *   6. GET  the composition again                  → FINAL
  *
+ * Then the МВТН chains, each a create with `relatesTo` followed by a sign (ESOZ gives them no endpoints of
+ * their own), on encounters the example adds through the sandbox's POST /admin/fixtures (ADMIN_KEY):
+ *   7. RC_5 extension: `appends` the FINAL one with the days that follow → the new one FINAL, the old AMENDED
+ *   8. cancel + RC_7 replacement: cancel an МВТН (signed cancel body), then `replaces` it → FINAL, the old AMENDED
+ *   9. RC_6 refinement: an МВТН of an unidentified patient (POST /api/prepersons), then the identified person's
+ *      `replaces` it → FINAL (and now ERLN gets it), the preperson's AMENDED
+ *
  * Environment:
  *   BASE_URL  default http://localhost:4000
- *   TOKEN     access token  ┐ `npm start` on the embedded database prints both as
- *   API_KEY   MIS api-key   ┘ "demo token" and "demo api-key"
+ *   TOKEN     access token  ┐ `npm start` on the embedded database prints them
+ *   API_KEY   MIS api-key   │ ("demo token", "demo api-key", "admin key") and the line
+ *   ADMIN_KEY sandbox key   ┘ that exports them; without ADMIN_KEY the chains (7–9) are skipped
  *   PERSON_ID, ENCOUNTER_ID, AUTHOR_ID, AUTHOR_TAX_ID  default: the sandbox demo data
  *
  * Signing: production signatures are КЕП (DSTU 4145, qualified CA). The embedded sandbox runs with
@@ -28,10 +36,13 @@ import { DEMO } from '../src/sandbox/demo-data.ts';
 const BASE_URL = (process.env.BASE_URL ?? 'http://localhost:4000').replace(/\/$/, '');
 const TOKEN = process.env.TOKEN ?? '';
 const API_KEY = process.env.API_KEY ?? '';
+const ADMIN_KEY = process.env.ADMIN_KEY ?? '';
 const PERSON_ID = process.env.PERSON_ID ?? DEMO.personOtpId;
 const ENCOUNTER_ID = process.env.ENCOUNTER_ID ?? DEMO.encounterId;
 const AUTHOR_ID = process.env.AUTHOR_ID ?? DEMO.doctorEmployeeId;
 const AUTHOR_TAX_ID = process.env.AUTHOR_TAX_ID ?? DEMO.doctorTaxId;
+const EPISODE_ID = process.env.EPISODE_ID ?? DEMO.episodeId;
+const LEGAL_ENTITY_ID = process.env.LEGAL_ENTITY_ID ?? DEMO.legalEntityId;
 
 if (!TOKEN || !API_KEY) {
   process.stderr.write(`Set TOKEN and API_KEY.
@@ -53,10 +64,14 @@ const show = (label: string, v: unknown) => process.stdout.write(`    ${label}: 
 
 async function api(method: string, path: string, body?: unknown) {
   let res: Response;
+  // the sandbox's own routes take the admin key instead of the MIS credentials
+  const auth: Record<string, string> = path.startsWith('/admin/')
+    ? { 'x-admin-key': ADMIN_KEY }
+    : { authorization: `Bearer ${TOKEN}`, 'api-key': API_KEY };
   try {
     res = await fetch(BASE_URL + path, {
       method,
-      headers: { authorization: `Bearer ${TOKEN}`, 'api-key': API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (err) {
@@ -224,3 +239,134 @@ const final = await api('GET', href);
 show('status', final.body.data.status);
 show('title', final.body.data.title);
 process.stdout.write(`\nDone: conclusion ${final.body.data.title} is ${final.body.data.status}.\n`);
+
+// ── the МВТН chains ─────────────────────────────────────────────────────────────────────────────
+if (!ADMIN_KEY) {
+  process.stdout.write(
+    '\nADMIN_KEY not set: the chains (extension, replacement, refinement) need new encounters from the sandbox; skipped.\n',
+  );
+  process.exit(0);
+}
+
+/** A new encounter of the patient (a person or a preperson), in the demo episode (the sandbox's fixtures). */
+async function newEncounter(patientId: string): Promise<string> {
+  const id = crypto.randomUUID();
+  const r = await api('POST', '/admin/fixtures', {
+    encounters: [{ id, person_id: patientId, episode_id: EPISODE_ID, legal_entity_id: LEGAL_ENTITY_ID, employee_id: AUTHOR_ID }],
+  });
+  if (r.status !== 200) throw new Error(`fixtures: ${r.status} ${JSON.stringify(r.body)}`);
+  return id;
+}
+
+/** An МВТН body: `patient` is the subject and the person on leave. */
+function mvtn(o: {
+  patient: { type: 'person' | 'preperson'; id: string };
+  encounterId: string;
+  category: string;
+  start: string;
+  end: string;
+  relatesTo?: { code: 'appends' | 'replaces'; id: string };
+}) {
+  return {
+    ...body,
+    category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: o.category }] },
+    event: [{ ...body.event[0], period: { start: `${o.start}T00:00:01Z`, end: `${o.end}T20:59:59Z` } }],
+    subject: ref(o.patient.type, o.patient.id),
+    encounter: ref('encounter', o.encounterId),
+    section: { focus: ref(o.patient.type, o.patient.id) },
+    ...(o.relatesTo ? { relatesTo: { code: o.relatesTo.code, targetIdentifier: ref('composition', o.relatesTo.id) } } : {}),
+  };
+}
+
+/** create → job → the PRELIMINARY document; then sign → job; answers the composition's id and href. */
+async function createAndSign(b: unknown): Promise<{ id: string; href: string }> {
+  const c = await api('POST', '/api/patients/composition', b);
+  if (c.status !== 202) throw new Error(JSON.stringify(c.body, null, 2));
+  const cj = await waitForJob(c.body.data.id, c.body.data.eta);
+  if (cj.status !== 'DONE') throw new Error(`create failed: ${JSON.stringify(cj.error)}`);
+  const href: string = cj.links[0].href;
+  const draft = (await api('GET', href)).body.data;
+  const s = await api('PATCH', `/api/patients/composition/${draft.identifier.value}/sign`, {
+    data: await signAttached(signer, JSON.stringify(draft)),
+  });
+  if (s.status !== 202) throw new Error(JSON.stringify(s.body, null, 2));
+  const sj = await waitForJob(s.body.data.id, s.body.data.eta);
+  if (sj.status !== 'DONE') throw new Error(`sign failed: ${JSON.stringify(sj.error)}`);
+  return { id: draft.identifier.value, href };
+}
+
+const statusOf = async (href: string) => (await api('GET', href)).body.data.status as string;
+
+step(7, 'RC_5 extension: `appends` the FINAL conclusion with the days that follow its end');
+const extension = await createAndSign(
+  mvtn({
+    patient: { type: 'person', id: PERSON_ID },
+    encounterId: await newEncounter(PERSON_ID),
+    category,
+    start: day(5),
+    end: day(9),
+    relatesTo: { code: 'appends', id: doc.identifier.value },
+  }),
+);
+show('extension', `${await statusOf(extension.href)} (relatesTo appends ${doc.identifier.value})`);
+show('the extended one', await statusOf(href));
+
+step(8, 'Cancel a conclusion, then RC_7: a replacement `replaces` the cancelled one');
+const wrong = await createAndSign(
+  mvtn({ patient: { type: 'person', id: PERSON_ID }, encounterId: await newEncounter(PERSON_ID), category, start: day(20), end: day(24) }),
+);
+const cancelContent = {
+  id: wrong.id,
+  reason: {
+    coding: [{ system: 'eHealth/COMPOSITION_CANCELLATION_REASONS_TEMP_DISABILITY', code: 'INCORRECT_DISABILITY_PERIOD' }],
+    text: 'wrong period',
+  },
+};
+const cancel = await api('PATCH', `/api/patients/composition/${wrong.id}/cancel`, {
+  data: await signAttached(signer, JSON.stringify(cancelContent)),
+});
+if (cancel.status !== 202) throw new Error(JSON.stringify(cancel.body, null, 2));
+const cancelJob = await waitForJob(cancel.body.data.id, cancel.body.data.eta);
+if (cancelJob.status !== 'DONE') throw new Error(`cancel failed: ${JSON.stringify(cancelJob.error)}`);
+show('cancelled', await statusOf(wrong.href));
+const replacement = await createAndSign(
+  mvtn({
+    patient: { type: 'person', id: PERSON_ID },
+    encounterId: await newEncounter(PERSON_ID),
+    category,
+    start: day(20),
+    end: day(22),
+    relatesTo: { code: 'replaces', id: wrong.id },
+  }),
+);
+show('replacement', `${await statusOf(replacement.href)} (relatesTo replaces ${wrong.id})`);
+show('the replaced one', await statusOf(wrong.href));
+
+step(9, 'RC_6 refinement: a conclusion of an unidentified patient, then the identified person’s `replaces` it');
+const preperson = await api('POST', '/api/prepersons', { external_id: `mis-${Date.now()}`, gender: 'MALE', first_name: 'Невідомий' });
+if (preperson.status !== 201) throw new Error(JSON.stringify(preperson.body, null, 2));
+const prepersonId: string = preperson.body.data.id;
+show('preperson', prepersonId);
+const unidentified = await createAndSign(
+  mvtn({
+    patient: { type: 'preperson', id: prepersonId },
+    encounterId: await newEncounter(prepersonId),
+    category: 'SICKNESS',
+    start: day(30),
+    end: day(33),
+  }),
+);
+show('preperson’s conclusion', await statusOf(unidentified.href));
+const refined = await createAndSign(
+  mvtn({
+    patient: { type: 'person', id: PERSON_ID },
+    encounterId: await newEncounter(PERSON_ID),
+    category: 'SICKNESS',
+    start: day(30),
+    end: day(33),
+    relatesTo: { code: 'replaces', id: unidentified.id },
+  }),
+);
+show('refinement', `${await statusOf(refined.href)} (relatesTo replaces ${unidentified.id})`);
+show('the preperson’s one', await statusOf(unidentified.href));
+process.stdout.write('\nDone: the extension, the replacement and the refinement are FINAL, the conclusions they continue AMENDED.\n');

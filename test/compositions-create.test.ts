@@ -213,6 +213,24 @@ describe('create: business rules fail the job with the numbered error', () => {
   test('1182 SUBJECT_FOCUS_EQUALITY_REQUIRED', async () => {
     await expectFailed(createBody(w, { focus: { type: 'person', id: w.motherId } }), 1182, 'SUBJECT_FOCUS_EQUALITY_REQUIRED');
   });
+  test('1127 is checked before 1002 (block B: the encounter first, then one NEWBORN per subject)', async () => {
+    const body = createBody(w, {
+      type: 'NEWBORN',
+      category: 'LIVE_BIRTH',
+      subject: { type: 'preperson', id: w.prepersonId },
+      focus: { type: 'person', id: w.motherId },
+      encounterId: w.prepersonEncounterId,
+      end: null,
+    });
+    const first = await createDone(mis, body);
+    const signer = await makeSigner({ taxId: w.authorTaxId });
+    const s = await mis.call('PATCH', `/api/patients/composition/${first.id}/sign`, {
+      body: { data: await signCms(signer, JSON.stringify(first.document)) },
+    });
+    assert.equal((await pollJob(mis, s.body.data.id)).body.data.status, 'DONE');
+    // the same encounter (1127) and the same subject (1002): 1127 answers
+    await expectFailed(body, 1127, 'FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS');
+  });
   test('1127 FINAL_COMPOSITION_FOR_ENCOUNTER_ALREADY_EXISTS', async () => {
     const body = createBody(w, { category: 'QUARANTINE' });
     const first = await createDone(mis, body);

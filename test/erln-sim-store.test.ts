@@ -36,6 +36,15 @@ for (const [name, makeStore] of stores) {
       await sim.store.reset();
     });
 
+    test('a continuation (REQUEST_TYPE 2) gets its own SL number and keeps the one it continues', async () => {
+      await sim.store.reset();
+      const first = await sim.createRecord(sampleCreateRequest(), 'first');
+      const next = await sim.createRecord({ ...sampleCreateRequest(), REQUEST_TYPE: 2, PREVIOUS_SL_NUM: first.SL_NUM }, 'next');
+      assert.notEqual(next.SL_NUM, first.SL_NUM);
+      const record = (await sim.store.records()).find((r) => r.sl_num === next.SL_NUM);
+      assert.deepEqual([record?.request_type, record?.previous_sl_num], [2, first.SL_NUM]);
+    });
+
     test('one record per idempotency key, also when the calls run at once', async () => {
       await sim.store.reset();
       const req = sampleCreateRequest();
@@ -50,6 +59,7 @@ for (const [name, makeStore] of stores) {
           sl_num: replies[0]?.SL_NUM,
           composition_id: req.COMPOSITION_ID,
           request_type: 1,
+          previous_sl_num: null,
           category: 'SICKNESS',
           period_start: '2026-12-01',
           period_end: '2026-12-07',

@@ -9,8 +9,18 @@ import { cancelTimeoutDays, CANCELLATION_REASON_SYSTEMS, TaskFailure } from './m
 import { MESSAGES } from './messages.ts';
 import { compositionPath } from './document.ts';
 import { isAllowedCode } from './dictionaries.ts';
-import { custodianOf, hasEmployeeWithTaxId, lockForCancel, lockReplaced, markCancelled, markReplacedFinal } from './composition-store.ts';
+import {
+  custodianOf,
+  finalExistsOnEncounter,
+  hasEmployeeWithTaxId,
+  lockForCancel,
+  lockReplaced,
+  markCancelled,
+  markUnamended,
+} from './composition-store.ts';
 import { enqueueErlnTask, pendingTaskOf, slNumOf } from '../erln/task-store.ts';
+import { relatesToCode } from './chains.ts';
+import { finalExists } from './create.ts';
 import { nudgeSmsRelay } from '../platform/sms/outbox.ts';
 import { enqueueCompositionSms } from './resend-sms.ts';
 import { lockPending, markDone, type ClaimedJob, type JobStore } from './job-store.ts';
@@ -111,13 +121,21 @@ export async function runCancel(ctx: JobContext, row: ClaimedJob): Promise<Outco
     if (pending) throw new TaskFailure('CANCELLATION_FOR_RUNNING_TASK', MESSAGES.cancelRunningTask);
 
     const doc = JSON.parse(comp.document) as DocumentLinks & Record<string, unknown>;
-    // 14. a replacement gives its place back: the composition it replaces goes AMENDED → FINAL
-    //     (1137 it is gone, 1136 it is not AMENDED)
-    if (doc.relatesTo?.code?.toLowerCase() === 'replaces' && doc.relatesTo.targetIdentifier?.value) {
-      const target = await lockReplaced(tx, doc.relatesTo.targetIdentifier.value);
+    // 14. a chain link gives its place back: the composition it replaces or appends to goes AMENDED →
+    //     the status it had (FINAL; ENTERED_IN_ERROR for a replaced one, whose ERLN record stays
+    //     cancelled) (1137 it is gone, 1136 it is not AMENDED; published for "replaces", applied to
+    //     "appends" as well); 1127 when it cannot be FINAL again, since another FINAL composition of
+    //     its type and category was signed on its encounter meanwhile
+    if (relatesToCode(doc.relatesTo?.code) && doc.relatesTo?.targetIdentifier?.value) {
+      const targetId = doc.relatesTo.targetIdentifier.value;
+      const target = await lockReplaced(tx, targetId);
       if (!target) throw new TaskFailure('CANT_CANCEL_NOT_FOUND', MESSAGES.replacedNotFound);
       if (target.status !== 'AMENDED') throw new TaskFailure('CANT_CANCEL_NONAMENDED_COMPOSITION', MESSAGES.replacedNotAmended);
-      await markReplacedFinal(tx, doc.relatesTo.targetIdentifier.value);
+      const back = target.amended_from_status ?? 'FINAL';
+      if (back === 'FINAL' && (await finalExistsOnEncounter(tx, target.encounter_id, target.type_code, target.category_code, targetId))) {
+        throw finalExists(target.encounter_id, target.type_code, target.category_code);
+      }
+      await markUnamended(tx, targetId, back);
     }
     // 15. ENTERED_IN_ERROR, with the reason and the signed content
     await markCancelled(tx, {

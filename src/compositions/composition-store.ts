@@ -49,6 +49,8 @@ export interface SearchFilter {
   type?: string;
   encounter?: string;
   episodeOfCare?: string;
+  /** the links of a chain that name this composition */
+  relatesTo?: string;
   status?: string;
 }
 
@@ -74,6 +76,7 @@ export async function searchDocuments(
   if (f.type) add('type_code = ?', f.type);
   if (f.encounter) add('encounter_id = ?', f.encounter);
   if (f.episodeOfCare) add('episode_id = ?', f.episodeOfCare);
+  if (f.relatesTo) add('relates_to_id = ?', f.relatesTo);
   if (f.status) add('status = ?', f.status);
   const sqlWhere = where.join(' AND ');
   const r = await db.query<{ document: string; total: number }>(
@@ -137,7 +140,22 @@ export interface CreateFacts {
   /** NEWBORN only: a NEWBORN composition (not cancelled) exists for the subject */
   newborn_exists: boolean | null;
   /** relatesTo only: the related composition, or null when it does not exist */
-  relates_to: { status: string; type_code: string; subject_type: string } | null;
+  relates_to: RelatedFacts | null;
+}
+
+/** The composition a create's relatesTo names, as the chain rules read it. */
+export interface RelatedFacts {
+  status: string;
+  type_code: string;
+  category_code: string;
+  subject_type: string;
+  subject_id: string;
+  /** its document's events (the validity period) */
+  event: { code?: { coding?: { code?: string }[] }; period?: { start?: string; end?: string | null } }[] | null;
+  cancelled_at: string | null;
+  cancel_reason_code: string | null;
+  /** a FINAL or AMENDED composition links to it: it is not the last link of its chain */
+  successor_exists: boolean;
 }
 
 export interface CreateFactsItem {
@@ -168,15 +186,56 @@ export interface CompositionToSign {
   type_code: string;
   category_code: string;
   focus_type: string | null;
+  /** a chain link: the composition it links to, how (lower-cased relatesTo.code) and the flow create chose */
+  relates_to_id: string | null;
+  relates_to_code: string | null;
+  chain_flow: string | null;
 }
 
 export async function lockForSign(tx: Db, id: string): Promise<CompositionToSign | undefined> {
   const c = await tx.query<CompositionToSign>(
-    `SELECT status, document, author_id, custodian_id, encounter_id, subject_id, type_code, category_code, focus_type
+    `SELECT status, document, author_id, custodian_id, encounter_id, subject_id, type_code, category_code, focus_type,
+            relates_to_id, relates_to_code, chain_flow
        FROM compositions WHERE id = $1 FOR UPDATE`,
     [id],
   );
   return c.rows[0];
+}
+
+/** The target of a chain link, locked (sign re-checks it and amends it); undefined when it is gone. */
+export interface ChainTarget {
+  status: string;
+  amended_from_status: string | null;
+  /** a FINAL or AMENDED composition links to it */
+  successor_exists: boolean;
+}
+
+export async function lockChainTarget(tx: Db, id: string): Promise<ChainTarget | undefined> {
+  const r = await tx.query<{ status: string; amended_from_status: string | null }>(
+    'SELECT status, amended_from_status FROM compositions WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  const t = r.rows[0];
+  if (!t) return undefined;
+  const s = await tx.query(`SELECT 1 FROM compositions WHERE relates_to_id = $1 AND status IN ('FINAL', 'AMENDED') LIMIT 1`, [id]);
+  return { ...t, successor_exists: s.rowCount !== 0 };
+}
+
+/** A signed link amends its target: AMENDED, the status it had kept to give back on the link's cancel. */
+export async function markAmended(tx: Db, id: string, fromStatus: string): Promise<void> {
+  await setChainStatus(tx, id, 'AMENDED', fromStatus);
+}
+
+/** Rewrites the status of a composition and of its document (only that field: the signed content stays as signed). */
+async function setChainStatus(tx: Db, id: string, status: string, amendedFrom: string | null): Promise<void> {
+  const r = await tx.query<{ document: string }>('SELECT document FROM compositions WHERE id = $1', [id]);
+  const doc = { ...(JSON.parse(r.rows[0]?.document ?? '{}') as Record<string, unknown>), status };
+  await tx.query(`UPDATE compositions SET status = $2, amended_from_status = $3, document = $4, updated_at = now() WHERE id = $1`, [
+    id,
+    status,
+    amendedFrom,
+    JSON.stringify(doc),
+  ]);
 }
 
 /** The composition a cancel job works on, locked for the rest of the transaction. */
@@ -275,6 +334,9 @@ export interface CompositionRow {
   client_id: string;
   document: string;
   signed_at: string | null;
+  /** the cancellation reason (JSON {coding, text}) and time of an ENTERED_IN_ERROR one */
+  cancel_reason: string | null;
+  cancelled_at: string | null;
 }
 
 /** The stored title and job of a composition (a fixture update keeps them), or undefined. */
@@ -304,13 +366,14 @@ export async function fixtureFacts(
 export async function upsertComposition(tx: Db, c: CompositionRow): Promise<void> {
   await tx.query(
     `INSERT INTO compositions (id, job_id, status, type_code, category_code, title, subject_type, subject_id, focus_type, focus_id,
-                              encounter_id, episode_id, author_id, custodian_id, client_id, document, signed_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                              encounter_id, episode_id, author_id, custodian_id, client_id, document, signed_at, cancel_reason, cancelled_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, type_code = EXCLUDED.type_code, category_code = EXCLUDED.category_code,
        subject_type = EXCLUDED.subject_type, subject_id = EXCLUDED.subject_id, focus_type = EXCLUDED.focus_type,
        focus_id = EXCLUDED.focus_id, encounter_id = EXCLUDED.encounter_id, episode_id = EXCLUDED.episode_id,
        author_id = EXCLUDED.author_id, custodian_id = EXCLUDED.custodian_id, document = EXCLUDED.document,
-       signed_at = EXCLUDED.signed_at, updated_at = now()`,
+       signed_at = EXCLUDED.signed_at, cancel_reason = EXCLUDED.cancel_reason, cancelled_at = EXCLUDED.cancelled_at,
+       amended_from_status = NULL, updated_at = now()`,
     [
       c.id,
       c.job_id,
@@ -329,6 +392,8 @@ export async function upsertComposition(tx: Db, c: CompositionRow): Promise<void
       c.client_id,
       c.document,
       c.signed_at,
+      c.cancel_reason,
+      c.cancelled_at,
     ],
   );
 }
@@ -360,17 +425,27 @@ export async function pathOfComposition(db: Db, id: string): Promise<string | un
   return c && compositionPath({ subjectId: c.subject_id, encounterId: c.encounter_id, id });
 }
 
-/** The composition a cancelled replacement replaced, locked (its status goes back to FINAL). */
-export async function lockReplaced(tx: Db, id: string): Promise<{ status: string } | undefined> {
+/** The target of a cancelled chain link, locked (its status goes back to the one it had before it was amended). */
+export interface ReplacedTarget {
+  status: string;
+  amended_from_status: string | null;
+  encounter_id: string;
+  type_code: string;
+  category_code: string;
+}
+
+export async function lockReplaced(tx: Db, id: string): Promise<ReplacedTarget | undefined> {
   if (!UUID_RE.test(id)) return undefined;
-  const r = await tx.query<{ status: string }>('SELECT status FROM compositions WHERE id = $1 FOR UPDATE', [id]);
+  const r = await tx.query<ReplacedTarget>(
+    'SELECT status, amended_from_status, encounter_id, type_code, category_code FROM compositions WHERE id = $1 FOR UPDATE',
+    [id],
+  );
   return r.rows[0];
 }
 
-export async function markReplacedFinal(tx: Db, id: string): Promise<void> {
-  const r = await tx.query<{ document: string }>('SELECT document FROM compositions WHERE id = $1', [id]);
-  const doc = { ...(JSON.parse(r.rows[0]?.document ?? '{}') as Record<string, unknown>), status: 'FINAL' };
-  await tx.query(`UPDATE compositions SET status = 'FINAL', document = $2, updated_at = now() WHERE id = $1`, [id, JSON.stringify(doc)]);
+/** AMENDED → `status` (FINAL, or ENTERED_IN_ERROR for a replaced one). */
+export async function markUnamended(tx: Db, id: string, status: string): Promise<void> {
+  await setChainStatus(tx, id, status, null);
 }
 
 /**

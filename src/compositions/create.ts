@@ -9,7 +9,9 @@ import { forbidden } from '../platform/errors.ts';
 import { DISABILITY_CATEGORIES, NEWBORN_CATEGORIES, PREPERSON_CATEGORIES, SUBJECT_FOCUS_EQUAL_CATEGORIES, TaskFailure } from './model.ts';
 import { MESSAGES } from './messages.ts';
 import { buildDocument, compositionPath, generateTitle } from './document.ts';
-import { readCreateFacts, type CreateFacts } from './composition-store.ts';
+import { readCreateFacts, type CreateFacts, type RelatedFacts } from './composition-store.ts';
+import { addDays, appendsKind, dayOf, relatesToCode, validityDays, type ChainFlow } from './chains.ts';
+import { listSetting, maxDurationDays, replaceFlowEnabled, type Config } from '../platform/config.ts';
 import { finishCreates, type ClaimedJob, type FinishAnswer, type FinishItem, type JobStore } from './job-store.ts';
 import { validateCreate } from './validate.ts';
 import type { CreateCompositionBody, JobState } from './schemas.ts';
@@ -30,12 +32,37 @@ export async function acceptCreate(ctx: RequestContext, jobs: JobStore, body: Cr
   return state;
 }
 
+/** The settings and the clock the chain rules read (src/platform/config.ts). */
+export interface ChainSettings {
+  /** EMAL_COMPOSITION_FLOW_REPLACE_ENABLED (auto resolved) */
+  replaceEnabled: boolean;
+  /** EMAL_REPLACEMENT_FLOW_DISABILITY_ALLOWED_CANCELLATION_REASONS */
+  replacementReasons: readonly string[];
+  /** EMAL_FILTER_REPLACEMENT_CANCEL_TIMEOUT_DISABILITY */
+  replacementDays: number;
+  /** EMAL_FILTER_APPENDS_TIMEOUT_DISABILITY */
+  appendsDays: number;
+  now: Date;
+}
+
+export function chainSettings(config: Config, now = new Date()): ChainSettings {
+  return {
+    replaceEnabled: replaceFlowEnabled(config),
+    replacementReasons: listSetting(config.EMAL_REPLACEMENT_FLOW_DISABILITY_ALLOWED_CANCELLATION_REASONS),
+    replacementDays: maxDurationDays(config.EMAL_FILTER_REPLACEMENT_CANCEL_TIMEOUT_DISABILITY),
+    appendsDays: maxDurationDays(config.EMAL_FILTER_APPENDS_TIMEOUT_DISABILITY),
+    now,
+  };
+}
+
 /**
  * Consumer side, the business rules of one job on the facts read for its batch (CreateFacts), in the
- * order of the createComposition page. Each violation is a TaskFailure with the numbered ESOZ code:
- * the job ends FAILED and nothing is written.
+ * order of the createComposition page: block A (category, subject/focus), then block B (1127, the
+ * flow relatesTo picks, 1002, the replacement's checks). Each violation is a TaskFailure with the
+ * numbered ESOZ code (code null for this service's own named rules): the job ends FAILED and nothing
+ * is written. Returns the chain flow of a composition with relatesTo.
  */
-export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts): void {
+export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts, settings: ChainSettings): ChainFlow | null {
   const type = body.type.coding[0].code;
   const category = body.category.coding[0].code;
   const subjectType = body.subject.type.coding[0].code;
@@ -57,31 +84,95 @@ export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts
     throw new TaskFailure('SUBJECT_FOCUS_EQUALITY_REQUIRED', MESSAGES.subjectFocusEquality(category));
   }
 
-  // 5. relatesTo: 1160 the related composition exists; 1181 no NEWBORN replacement; 1146 same type;
-  //    "replaces" only as the refinement of a preperson's FINAL one (1181 for a cancelled one, else 1160);
-  //    "appends" only to a FINAL one (1160)
+  // 5. 1127 no FINAL composition of this type and category on the encounter, the related one
+  //    included (checked again by sign)
+  if (facts.final_exists) throw finalExists(body.encounter.value, type, category);
+
+  // 6. relatesTo picks the flow
+  let flow: ChainFlow | null = null;
+  const t = facts.relates_to;
   if (body.relatesTo) {
-    const t = facts.relates_to;
+    // 6.1 1160 the related composition exists
     if (!t) throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.relatedMissing);
-    if (type === 'NEWBORN') throw new TaskFailure('REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', MESSAGES.newbornReplacement);
-    if (t.type_code !== type) throw new TaskFailure('CANT_REPLACE_DIFFERENT_TYPE', MESSAGES.differentType(t.type_code, type));
-    if (body.relatesTo.code === 'replaces') {
-      const refinement = subjectType === 'person' && t.subject_type === 'preperson' && t.status === 'FINAL';
-      if (!refinement) {
-        // EMAL_COMPOSITION_FLOW_REPLACE_ENABLED = "FALSE"
-        if (t.status === 'ENTERED_IN_ERROR') throw new TaskFailure('REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', MESSAGES.cancelledReplacement);
-        throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.replacesNeedsRefinement);
-      }
-    } else if (t.status !== 'FINAL') {
-      throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.appendsNeedsFinal(t.status));
+    // 6.2 1181 NEWBORN: replacement off as published; on, the МВН replacement is not built here
+    if (type === 'NEWBORN') {
+      throw new TaskFailure(
+        'REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET',
+        settings.replaceEnabled ? MESSAGES.newbornReplacementNotBuilt : MESSAGES.newbornReplacement,
+      );
+    }
+    if (relatesToCode(body.relatesTo.code) === 'replaces') {
+      // 6.3 TEMP_DISABILITY "replaces": (a) RC_6 refinement: a person's composition for a preperson's
+      //     FINAL one; (b) RC_7 replacement of an ENTERED_IN_ERROR one, 1181 while it is off;
+      //     (c) 1160 anything else
+      if (subjectType === 'person' && t.subject_type === 'preperson' && t.status === 'FINAL') flow = 'RC_6';
+      else if (t.status === 'ENTERED_IN_ERROR') {
+        if (!settings.replaceEnabled) throw new TaskFailure('REPLACEMENT_FLOW_NOT_IMPLEMENTED_YET', MESSAGES.cancelledReplacement);
+        flow = 'RC_7';
+      } else throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.replacesNeedsRefinement);
+    } else {
+      // 6.4 "appends": RC_5 extension or reduction
+      flow = 'RC_5';
+      checkAppends(body, t, settings);
     }
   }
 
-  // 6. 1002 one NEWBORN composition per subject
+  // 7. 1002 one NEWBORN composition per subject
   if (type === 'NEWBORN' && facts.newborn_exists) throw new TaskFailure('COMPOSITION_ALREADY_EXISTS_FOR_SUBJECT', MESSAGES.newbornExists);
 
-  // 7. 1127 no FINAL composition of this type and category on the encounter (checked again by sign)
-  if (facts.final_exists) throw finalExists(body.encounter.value, type, category);
+  // 8. the refinement and the replacement replace a composition of their own type that is the last
+  //    link of its chain (1146, 1153); 1148 "not ENTERED_IN_ERROR" cannot fail here, since the flow
+  //    was chosen on that very status: sign checks it (sign.ts)
+  if (t && (flow === 'RC_6' || flow === 'RC_7')) {
+    if (t.type_code !== type) throw new TaskFailure('CANT_REPLACE_DIFFERENT_TYPE', MESSAGES.differentType(t.type_code, type));
+    if (t.successor_exists) throw new TaskFailure('CANT_AMEND_IS_APPENDED', MESSAGES.chainNotLast);
+  }
+  // 9. the replacement only: the target was cancelled with a reason that allows one, and recently enough
+  if (t && flow === 'RC_7') {
+    if (!t.cancel_reason_code || !settings.replacementReasons.includes(t.cancel_reason_code)) {
+      throw new TaskFailure(
+        'REPLACEMENT_CANCELLATION_REASON_NOT_ALLOWED',
+        MESSAGES.replacementReason(t.cancel_reason_code, settings.replacementReasons),
+      );
+    }
+    if (t.cancelled_at && settings.now.getTime() - Date.parse(t.cancelled_at) > settings.replacementDays * 86400_000) {
+      throw new TaskFailure('REPLACEMENT_FOR_OUTDATED_CANCELLATION', MESSAGES.replacementTooLate(settings.replacementDays));
+    }
+  }
+  return flow;
+}
+
+/**
+ * RC_5's rules (none published; docs/compositions.md): the target is a FINAL МВТН of the same subject
+ * and category, the last link of its chain, extended or reduced within the window after its end.
+ */
+function checkAppends(body: CreateCompositionBody, t: RelatedFacts, settings: ChainSettings): void {
+  const category = body.category.coding[0].code;
+  // a. 1160 the target is FINAL
+  if (t.status !== 'FINAL') throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.appendsNeedsFinal(t.status));
+  // b. 1146 … an МВТН
+  if (t.type_code !== body.type.coding[0].code) {
+    throw new TaskFailure('CANT_REPLACE_DIFFERENT_TYPE', MESSAGES.differentType(t.type_code, body.type.coding[0].code));
+  }
+  // c. the same subject
+  if (t.subject_id !== body.subject.value.toLowerCase())
+    throw new TaskFailure('APPENDS_DIFFERENT_SUBJECT', MESSAGES.appendsDifferentSubject);
+  // d. the same category
+  if (t.category_code !== category) {
+    throw new TaskFailure('APPENDS_DIFFERENT_CATEGORY', MESSAGES.appendsDifferentCategory(t.category_code, category));
+  }
+  // e. 1153 the last link of its chain
+  if (t.successor_exists) throw new TaskFailure('CANT_AMEND_IS_APPENDED', MESSAGES.chainNotLast);
+  // f. today (Kyiv) is at most EMAL_FILTER_APPENDS_TIMEOUT_DISABILITY days after the target's end
+  const target = validityDays(t.event);
+  if (target?.end && dayOf(settings.now.toISOString()) > addDays(target.end, settings.appendsDays)) {
+    throw new TaskFailure('APPENDS_FOR_OUTDATED_COMPOSITION', MESSAGES.appendsTooLate(target.end, settings.appendsDays));
+  }
+  // g. the period extends (starts the day after the target's end) or reduces (same start, earlier end) it
+  if (!appendsKind(t.event, body.event)) {
+    const end = target?.end ?? '';
+    throw new TaskFailure('APPENDS_INVALID_PERIOD', MESSAGES.appendsPeriod(end ? addDays(end, 1) : '', target?.start ?? '', end));
+  }
 }
 
 /** 1127, as create and sign report it. */
@@ -139,13 +230,20 @@ export async function runCreates(ctx: JobContext, creates: { row: ClaimedJob; k:
     return;
   }
   // 2.
-  type Todo = { f: { row: ClaimedJob; k: number }; episodeId: string | null; failure?: TaskFailure; item: FinishItem };
+  type Todo = {
+    f: { row: ClaimedJob; k: number };
+    episodeId: string | null;
+    flow?: ChainFlow | null;
+    failure?: TaskFailure;
+    item: FinishItem;
+  };
   let todo: Todo[] = [];
+  const settings = chainSettings(ctx.platform.config);
   for (const [i, f] of creates.entries()) {
     const body = f.row.request as CreateCompositionBody;
     try {
-      checkCreateRules(body, facts[i]);
-      todo.push({ f, episodeId: facts[i].episode_id, item: compositionItem(f.row, body, facts[i].episode_id) });
+      const flow = checkCreateRules(body, facts[i], settings);
+      todo.push({ f, episodeId: facts[i].episode_id, flow, item: compositionItem(f.row, body, facts[i].episode_id, flow) });
     } catch (err) {
       if (err instanceof TaskFailure)
         todo.push({ f, episodeId: null, failure: err, item: { job_id: f.row.id, outcome: 'FAILED', error: err.toJSON() } });
@@ -171,7 +269,7 @@ export async function runCreates(ctx: JobContext, creates: { row: ClaimedJob; k:
     todo.forEach((t, i) => {
       const a = answers[i];
       if (a.status === 'TITLE_TAKEN')
-        again.push({ ...t, item: compositionItem(t.f.row, t.f.row.request as CreateCompositionBody, t.episodeId) });
+        again.push({ ...t, item: compositionItem(t.f.row, t.f.row.request as CreateCompositionBody, t.episodeId, t.flow ?? null) });
       else if (a.status === 'SKIPPED') hooks.skipped(t.f.k);
       else hooks.finished(t.f.k, a.status, a.on_time, t.failure);
     });
@@ -180,7 +278,7 @@ export async function runCreates(ctx: JobContext, creates: { row: ClaimedJob; k:
 }
 
 /** The finishing item of a create job that passed its rules: the new composition, with a fresh title. */
-function compositionItem(row: ClaimedJob, body: CreateCompositionBody, episodeId: string | null): FinishItem {
+function compositionItem(row: ClaimedJob, body: CreateCompositionBody, episodeId: string | null, flow: ChainFlow | null): FinishItem {
   const id = randomUUID();
   const title = generateTitle();
   const custodianId = row.legal_entity_id!;
@@ -204,5 +302,7 @@ function compositionItem(row: ClaimedJob, body: CreateCompositionBody, episodeId
     custodian_id: custodianId,
     client_id: row.client_id,
     document: JSON.stringify(doc),
+    // the flow a chain link was created for: its sign re-checks the target for it
+    chain_flow: flow,
   };
 }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { Db } from '../platform/db.ts';
 import type { FixtureKind } from '../platform/platform.ts';
-import { COMPOSITION_STATUSES } from './model.ts';
+import { CANCELLATION_REASON_SYSTEMS, COMPOSITION_STATUSES } from './model.ts';
 import { buildDocument, generateTitle } from './document.ts';
 import { fixtureFacts, identityOf, upsertComposition } from './composition-store.ts';
 import type { CreateCompositionBody } from './schemas.ts';
@@ -37,6 +37,17 @@ export const compositionFixtureSchema = Type.Object(
     ),
     signed_at: Type.Optional(Type.Union([DateTime, Type.Null()])),
     document: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    /** an ENTERED_IN_ERROR one: its cancellation (the reason a replacement checks, RC_7); cancelled now unless `cancelled_at` says otherwise */
+    cancellation: Type.Optional(
+      Type.Object(
+        {
+          reason: Type.String({ minLength: 1, maxLength: 255 }),
+          text: Type.Optional(Type.String({ maxLength: 2000 })),
+          cancelled_at: Type.Optional(DateTime),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -53,6 +64,7 @@ export interface CompositionFixture {
   period?: { start: string; end?: string | null };
   signed_at?: string | null;
   document?: Record<string, unknown>;
+  cancellation?: { reason: string; text?: string; cancelled_at?: string };
 }
 
 const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }], text: code }, value });
@@ -98,6 +110,13 @@ export async function upsertCompositionFixture(tx: Db, item: CompositionFixture)
     client_id: existing?.client_id ?? FIXTURE_CLIENT_ID,
     document: JSON.stringify(document),
     signed_at: item.signed_at !== undefined ? item.signed_at : signed ? now.toISOString() : null,
+    cancel_reason: item.cancellation
+      ? JSON.stringify({
+          coding: [{ system: CANCELLATION_REASON_SYSTEMS[item.type] ?? '', code: item.cancellation.reason }],
+          text: item.cancellation.text ?? '',
+        })
+      : null,
+    cancelled_at: item.cancellation ? (item.cancellation.cancelled_at ?? now.toISOString()) : null,
   });
   return id;
 }

@@ -61,6 +61,21 @@ export const MESSAGES = {
   replacesNeedsRefinement: 'relatesTo "replaces" needs a FINAL composition of a preperson (refinement)',
   appendsNeedsFinal: (status: string) => `relatesTo "appends" needs a FINAL composition, the related one is ${status}`,
   newbornExists: 'A NEWBORN composition already exists for this subject',
+  // МВТН chains (RC_5, RC_6, RC_7): create and the re-checks of sign
+  newbornReplacementNotBuilt: 'Replacement of a NEWBORN composition is not implemented',
+  chainNotLast: 'The related composition is not the last link of its chain: a later signed composition already appends to or replaces it',
+  replacedNotCancelled: (status: string) => `The composition to replace is ${status}: only an ENTERED_IN_ERROR composition can be replaced`,
+  replacementReason: (code: string | null, allowed: readonly string[]) =>
+    `The related composition was cancelled with reason ${code ?? '(none)'}, which does not allow a replacement (allowed: ${allowed.join(', ')})`,
+  replacementTooLate: (days: number) => `The related composition was cancelled more than ${days} days ago: it can no longer be replaced`,
+  appendsDifferentSubject: 'relatesTo "appends" needs a composition of the same subject',
+  appendsDifferentCategory: (relatedCategory: string, category: string) =>
+    `relatesTo "appends" needs a composition of the same category: the related one is ${relatedCategory}, not ${category}`,
+  appendsTooLate: (end: string, days: number) =>
+    `The related composition ended on ${end}: it can be extended or reduced only until ${days} days after its end`,
+  appendsPeriod: (next: string, start: string, end: string) =>
+    `relatesTo "appends" needs an extension (a period starting ${next}, the day after the related composition ends) or a reduction (a period starting ${start} and ending before ${end})`,
+  relatedNoLongerFinal: (status: string) => `The related composition is ${status}: it is no longer FINAL`,
   finalExists: (encounterId: string, type: string, category: string) =>
     `A FINAL ${type}/${category} composition already exists for encounter ${encounterId}`,
   /** 1127 caught by the unique index (a concurrent sign won the race) */

@@ -119,6 +119,16 @@ export const TASK_ERRORS = {
   CANT_CANCEL_NOT_FOUND: 1137,
   // published without its number: the job error carries code null and the name
   CANCELLATION_TEXT_NOT_PROVIDED: null,
+  // МВТН chains (docs/compositions.md): 1153 and 1148 are published (1148's name is cut off after
+  // "CANT_REPLA": the rest is ours); the others are this service's rules, named, without a number
+  CANT_AMEND_IS_APPENDED: 1153,
+  CANT_REPLACE_NOT_CANCELLED: 1148,
+  REPLACEMENT_CANCELLATION_REASON_NOT_ALLOWED: null,
+  REPLACEMENT_FOR_OUTDATED_CANCELLATION: null,
+  APPENDS_DIFFERENT_SUBJECT: null,
+  APPENDS_DIFFERENT_CATEGORY: null,
+  APPENDS_FOR_OUTDATED_COMPOSITION: null,
+  APPENDS_INVALID_PERIOD: null,
   // sign task: HTTP-like codes, the type names the rule
   INVALID_SIGNED_DATA: 422,
   INVALID_SIGNATURE: 422,

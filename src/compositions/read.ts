@@ -102,6 +102,7 @@ export async function searchCompositions(ctx: RequestContext, q: SearchQuery, pa
       type: q.type,
       encounter: q.encounter,
       episodeOfCare: q.episodeOfCare,
+      relatesTo: q.relatesTo,
       status,
     },
     offset,

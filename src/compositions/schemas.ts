@@ -38,8 +38,12 @@ export const Extension = Type.Object(
   strict,
 );
 
+/** relatesTo.code: the published texts write REPLACES, MIS send replaces; both spellings are taken (chains.ts). */
 export const RelatesTo = Type.Object(
-  { code: Type.Union([Type.Literal('replaces'), Type.Literal('appends')]), targetIdentifier: Reference },
+  {
+    code: Type.Union([Type.Literal('replaces'), Type.Literal('REPLACES'), Type.Literal('appends'), Type.Literal('APPENDS')]),
+    targetIdentifier: Reference,
+  },
   strict,
 );
 
@@ -96,6 +100,12 @@ export const SearchQuery = Type.Object(
     status: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     encounter: Type.Optional(Type.String({ format: 'uuid' })),
     episodeOfCare: Type.Optional(Type.String({ format: 'uuid' })),
+    relatesTo: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'Ours: the compositions whose relatesTo names this one (its chain links: RC_5, RC_6, RC_7)',
+      }),
+    ),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: SEARCH_MAX_OFFSET, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SEARCH_MAX_LIMIT, default: 50 })),
   },

@@ -8,7 +8,16 @@ import { notFound } from '../platform/errors.ts';
 import { TaskFailure } from './model.ts';
 import { MESSAGES } from './messages.ts';
 import { compositionPath, firstDifference, sameDocument } from './document.ts';
-import { custodianOf, employeeTaxId, finalExistsOnEncounter, lockForSign, markSigned } from './composition-store.ts';
+import {
+  custodianOf,
+  employeeTaxId,
+  finalExistsOnEncounter,
+  lockChainTarget,
+  lockForSign,
+  markAmended,
+  markSigned,
+} from './composition-store.ts';
+import { relatesToCode, type ChainFlow } from './chains.ts';
 import { lockPending, markDone, type ClaimedJob, type JobStore } from './job-store.ts';
 import { verifiedJson } from './signature.ts';
 import { finalExists } from './create.ts';
@@ -64,7 +73,24 @@ export async function runSign(ctx: JobContext, row: ClaimedJob): Promise<Outcome
     if (await finalExistsOnEncounter(tx, comp.encounter_id, comp.type_code, comp.category_code, compositionId)) {
       throw finalExists(comp.encounter_id, comp.type_code, comp.category_code);
     }
-    // 9. FINAL, with the signed content and the signer; the job DONE with the composition's link
+    // 9. a chain link (docs/compositions.md): its target, under its row lock, is still what the flow
+    //    create chose needs — 1160 it is gone; RC_7: 1148 it is still ENTERED_IN_ERROR (a competing
+    //    replacement signed first amended it); RC_5/RC_6: 1153 no other link was signed meanwhile,
+    //    1160 it is still FINAL (not cancelled meanwhile)
+    let target: { id: string; status: string } | undefined;
+    if (comp.relates_to_id && relatesToCode(comp.relates_to_code)) {
+      const t = await lockChainTarget(tx, comp.relates_to_id);
+      if (!t) throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.relatedMissing);
+      const flow = comp.chain_flow ?? flowOf(comp.relates_to_code, t);
+      if (flow === 'RC_7') {
+        if (t.status !== 'ENTERED_IN_ERROR') throw new TaskFailure('CANT_REPLACE_NOT_CANCELLED', MESSAGES.replacedNotCancelled(t.status));
+      } else {
+        if (t.successor_exists) throw new TaskFailure('CANT_AMEND_IS_APPENDED', MESSAGES.chainNotLast);
+        if (t.status !== 'FINAL') throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.relatedNoLongerFinal(t.status));
+      }
+      target = { id: comp.relates_to_id, status: t.status };
+    }
+    // 10. FINAL, with the signed content and the signer; the job DONE with the composition's link
     await markSigned(tx, {
       id: compositionId,
       document: { ...stored, status: 'FINAL' },
@@ -72,16 +98,27 @@ export async function runSign(ctx: JobContext, row: ClaimedJob): Promise<Outcome
       jobId: row.id,
       signerTaxId: signed.taxId,
     });
-    // 10. an МВТН whose person on leave (section.focus) is an identified person goes to ERLN: the
+    // 11. … and its target AMENDED, the status it had kept for a cancel of the link to give back
+    if (target) await markAmended(tx, target.id, target.status);
+    // 12. an МВТН whose person on leave (section.focus) is an identified person goes to ERLN: the
     //     integration task is written in this transaction (a preperson's waits for the refinement)
     if (comp.type_code === 'TEMP_DISABILITY' && comp.focus_type === 'person') {
       await enqueueErlnTask(tx, ctx.platform.queue, compositionId, 'CREATE_ERLN_RECORD');
     }
-    // 11. the first SMS, when INFORM_WITH names an active method with an OTP phone (resend-sms.ts; a bad
+    // 13. the first SMS, when INFORM_WITH names an active method with an OTP phone (resend-sms.ts; a bad
     //     method skips the SMS, never the sign; the outbox relay sends it on its next tick)
     await informOnFinal(tx, ctx.platform.config, { ...comp, id: compositionId, document: stored });
     const href = compositionPath({ subjectId: comp.subject_id, encounterId: comp.encounter_id, id: compositionId });
     const r = await markDone(tx, row.id, compositionId, [{ entity: 'composition', href }]);
     return r && { status: 'DONE', onTime: r.on_time };
   });
+}
+
+/**
+ * The flow of a link created before create recorded it (chain_flow null): "appends" is RC_5; a
+ * "replaces" whose target is (or was, before it was amended) ENTERED_IN_ERROR is RC_7, else RC_6.
+ */
+function flowOf(code: string | null, t: { status: string; amended_from_status: string | null }): ChainFlow {
+  if (relatesToCode(code) === 'appends') return 'RC_5';
+  return (t.amended_from_status ?? t.status) === 'ENTERED_IN_ERROR' ? 'RC_7' : 'RC_6';
 }

@@ -7,10 +7,12 @@ import {
   DOCUMENT_TYPES,
   INCIDENT_CATEGORIES,
   INCIDENT_TYPE_TEMP_DISABILITY,
+  REQUEST_TYPES,
   type ErlnCancelRequest,
   type ErlnCreateRequest,
   type RequestType,
 } from './contract.ts';
+import { appendsKind, dayOf, relatesToCode } from '../compositions/chains.ts';
 
 export interface CreateInput {
   compositionId: string;
@@ -31,6 +33,8 @@ export interface CreateInput {
     documents: { type?: unknown; number?: unknown }[];
   };
   doctor: { employee_id: string; tax_id: string | null; no_tax_id: boolean };
+  /** A chain link: the composition it appends to or replaces, and the SL number ERLN gave that one. */
+  previous?: { code: string; document: CompositionDocumentLike; slNum: string | null } | null;
 }
 
 interface Coding {
@@ -43,14 +47,30 @@ export interface CompositionDocumentLike {
   extension?: { valueCode?: string; valueBoolean?: boolean; valueString?: string; valueDate?: string }[];
 }
 
-const kyivDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Kyiv', year: 'numeric', month: '2-digit', day: '2-digit' });
 /** `YYYY-MM-DD` of an ISO date-time in Kyiv (a bare date is kept). */
-export function kyivDate(value: string): string {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-  return kyivDay.format(new Date(value));
-}
+export const kyivDate = dayOf;
 
 const flag = (b: boolean | undefined): 0 | 1 => (b ? 1 : 0);
+
+/**
+ * REQUEST_TYPE and PREVIOUS_SL_NUM of a composition (docs/erln.md): 1 for a new one, a refinement
+ * (RC_6: the preperson's had no record) and a replacement (RC_7: the replaced record was cancelled);
+ * an "appends" link (RC_5) is 2 (extension: starts the day after the previous one ends), 4 (an
+ * extension marked IS_FORCE_RENEW: a new conclusion registered as a continuation) or 3 (reduction:
+ * same start, earlier end), with the previous link's SL number.
+ */
+export function erlnRequestType(input: Pick<CreateInput, 'document' | 'previous'>): {
+  requestType: RequestType;
+  previousSlNum: string | null;
+} {
+  const prev = input.previous;
+  if (!prev || relatesToCode(prev.code) !== 'appends') return { requestType: REQUEST_TYPES.NEW, previousSlNum: null };
+  const kind = appendsKind(prev.document.event, input.document.event);
+  const forceRenew = input.document.extension?.find((e) => e.valueCode === 'IS_FORCE_RENEW')?.valueBoolean === true;
+  const requestType =
+    kind === 'REDUCTION' ? REQUEST_TYPES.SHORTENING : forceRenew ? REQUEST_TYPES.NEW_AS_CONTINUATION : REQUEST_TYPES.CONTINUATION;
+  return { requestType, previousSlNum: prev.slNum };
+}
 
 export function erlnCreateRequest(input: CreateInput): ErlnCreateRequest {
   const doc = input.document;

@@ -83,9 +83,18 @@ export class DbErlnSimStore implements ErlnSimStore {
       const n = await tx.query<{ n: number }>("SELECT nextval('erln_sim_sl_seq')::int AS n");
       const sl = slNumber(Number(n.rows[0]?.n));
       await tx.query(
-        `INSERT INTO erln_sim_records (sl_num, composition_id, request_type, category, period_start, period_end, person_id, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'created')`,
-        [sl, req.COMPOSITION_ID, req.REQUEST_TYPE, req.CATEGORY, req.PERIOD_START, req.PERIOD_END, req.PATIENT.PERSON_ID],
+        `INSERT INTO erln_sim_records (sl_num, composition_id, request_type, previous_sl_num, category, period_start, period_end, person_id, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created')`,
+        [
+          sl,
+          req.COMPOSITION_ID,
+          req.REQUEST_TYPE,
+          req.PREVIOUS_SL_NUM,
+          req.CATEGORY,
+          req.PERIOD_START,
+          req.PERIOD_END,
+          req.PATIENT.PERSON_ID,
+        ],
       );
       const reply = createdReply(sl);
       await this.keep(tx, key, reply);
@@ -131,6 +140,7 @@ export class DbErlnSimStore implements ErlnSimStore {
       sl_num: String(x.sl_num),
       composition_id: String(x.composition_id),
       request_type: Number(x.request_type),
+      previous_sl_num: x.previous_sl_num == null ? null : String(x.previous_sl_num),
       category: String(x.category),
       period_start: day(x.period_start),
       period_end: day(x.period_end),

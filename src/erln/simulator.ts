@@ -44,6 +44,8 @@ export interface SimRecord {
   sl_num: string;
   composition_id: string;
   request_type: number;
+  /** the SL number a continuation or a shortening refers to (PREVIOUS_SL_NUM) */
+  previous_sl_num: string | null;
   category: string;
   period_start: string;
   period_end: string;
@@ -179,6 +181,7 @@ export class MemoryErlnSimStore implements ErlnSimStore {
       sl_num: sl,
       composition_id: request.COMPOSITION_ID,
       request_type: request.REQUEST_TYPE,
+      previous_sl_num: request.PREVIOUS_SL_NUM,
       category: request.CATEGORY,
       period_start: request.PERIOD_START,
       period_end: request.PERIOD_END,

@@ -167,6 +167,9 @@ interface CreateRow {
   documents: unknown;
   doctor_tax_id: string | null;
   doctor_no_tax_id: boolean | null;
+  relates_to_code: string | null;
+  prev_document: string | null;
+  prev_sl_num: string | null;
 }
 
 /** What the ERLN request of a composition is built from; undefined when its focus is not a person. */
@@ -177,8 +180,13 @@ export async function createInputOf(
   const r = await db.query<CreateRow>(
     `SELECT c.document, c.custodian_id, c.focus_type, c.author_id, c.cancel_reason,
             p.id AS p_id, p.first_name, p.last_name, p.second_name, p.birth_date::text AS birth_date, p.gender,
-            p.tax_id, p.no_tax_id, p.documents, pa.tax_id AS doctor_tax_id, pa.no_tax_id AS doctor_no_tax_id
+            p.tax_id, p.no_tax_id, p.documents, pa.tax_id AS doctor_tax_id, pa.no_tax_id AS doctor_no_tax_id,
+            c.relates_to_code, prev.document AS prev_document,
+            (SELECT t.details->>'SL_NUM' FROM composition_integration_tasks t
+              WHERE t.composition_id = c.relates_to_id AND t.type = 'CREATE_ERLN_RECORD' AND t.integration_status = 'SUCCESS'
+              ORDER BY t.inserted_at DESC LIMIT 1) AS prev_sl_num
        FROM compositions c
+       LEFT JOIN compositions prev ON prev.id = c.relates_to_id
        LEFT JOIN persons p ON p.id = c.focus_id AND c.focus_type = 'person'
        LEFT JOIN employees e ON e.id = c.author_id
        LEFT JOIN parties pa ON pa.id = e.party_id
@@ -203,6 +211,10 @@ export async function createInputOf(
       documents: (jsonValue(row.documents) as CreateInput['patient']['documents'] | null) ?? [],
     },
     doctor: { employee_id: row.author_id, tax_id: row.doctor_tax_id, no_tax_id: row.doctor_no_tax_id ?? false },
+    previous:
+      row.relates_to_code && row.prev_document
+        ? { code: row.relates_to_code, document: JSON.parse(row.prev_document) as CreateInput['document'], slNum: row.prev_sl_num }
+        : null,
   };
 }
 

@@ -13,8 +13,8 @@ import type { Db } from '../platform/db.ts';
 import type { Logger } from '../platform/logging.ts';
 import type { ErlnGateway } from './gateway.ts';
 import { ErlnUnreachableError } from './gateway.ts';
-import { REQUEST_TYPES, type ErlnReply } from './contract.ts';
-import { erlnCancelRequest, erlnCreateRequest } from './mapping.ts';
+import type { ErlnReply } from './contract.ts';
+import { erlnCancelRequest, erlnCreateRequest, erlnRequestType } from './mapping.ts';
 import { markDone, markFailed } from '../compositions/job-store.ts';
 import { pathOfComposition } from '../compositions/composition-store.ts';
 import { TaskFailure } from '../compositions/model.ts';
@@ -61,7 +61,7 @@ export async function runErlnTask(deps: ErlnWorkerDeps, taskId: string): Promise
   if (task.type === 'CREATE_ERLN_RECORD') {
     const input = await createInputOf(db, task.composition_id);
     if (!input) return finish(deps, task, { ACCEPTED: false, RESULT: null, MESSAGE: NO_PERSON_MESSAGE, SL_NUM: null });
-    const request = erlnCreateRequest({ ...input, requestType: REQUEST_TYPES.NEW, previousSlNum: null });
+    const request = erlnCreateRequest({ ...input, ...erlnRequestType(input) });
     call = () => deps.gateway.createRecord(request, task.id);
   } else {
     const slNum = await slNumOf(db, task.composition_id);

@@ -90,9 +90,9 @@ export const ConfigSchema = Type.Object({
       'RC_7 replacement of a cancelled composition: FALSE as published (create answers 1181), TRUE to allow it; auto = TRUE on the embedded sandbox, FALSE on PostgreSQL',
   }),
   EMAL_REPLACEMENT_FLOW_DISABILITY_ALLOWED_CANCELLATION_REASONS: Type.String({
-    default: 'INCORRECT_CATEGORY,INCORRECT_DISABILITY_PERIOD,INCORRECT_INOXICATION,INCORRECT_OTHER,INCORRECT_TRITMENT_VIOLATION',
+    default: 'INCORRECT_CATEGORY,INCORRECT_DISABILITY_PERIOD,INCORRECT_INOXICATION,INCORRECT_PATIENT,INCORRECT_TRITMENT_VIOLATION',
     pattern: '^[A-Z_]+(,[A-Z_]+)*$',
-    description: 'Cancellation reasons of an МВТН that allow a replacement (comma-separated)',
+    description: 'Cancellation reasons of an МВТН that allow a replacement (comma-separated; the published value)',
   }),
   EMAL_FILTER_REPLACEMENT_CANCEL_TIMEOUT_DISABILITY: Type.String({
     default: 'max-duration-days:365',

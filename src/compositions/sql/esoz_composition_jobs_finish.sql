@@ -3,7 +3,7 @@
 -- FAILED — so a redelivered job or one another worker finished changes nothing (and compositions.job_id
 -- is UNIQUE besides). Items: {"job_id", "outcome": "DONE"|"FAILED", "error", "links", and for DONE the
 -- composition: "id", "type_code", "category_code", "title", "subject_type", "subject_id", "focus_type",
--- "focus_id", "encounter_id", "episode_id", "author_id", "custodian_id", "client_id", "document"}.
+-- "focus_id", "encounter_id", "episode_id", "author_id", "custodian_id", "client_id", "document", "chain_flow"}.
 -- Answers: {"status": "DONE"|"FAILED"|"SKIPPED"|"TITLE_TAKEN", "on_time"}; TITLE_TAKEN (the generated
 -- title exists) leaves the job PENDING for the caller to finish again with another title.
 CREATE OR REPLACE FUNCTION esoz_composition_jobs_finish(p_items json)
@@ -18,7 +18,7 @@ BEGIN
     SELECT * FROM ROWS FROM (json_to_recordset(p_items) AS (
              job_id uuid, outcome text, error jsonb, links jsonb, id uuid, type_code text, category_code text, title text,
              subject_type text, subject_id uuid, focus_type text, focus_id uuid, encounter_id uuid, episode_id uuid,
-             author_id uuid, custodian_id uuid, client_id uuid, document text)) WITH ORDINALITY AS x
+             author_id uuid, custodian_id uuid, client_id uuid, document text, chain_flow text)) WITH ORDINALITY AS x
      ORDER BY x.ordinality
   LOOP
     BEGIN
@@ -27,9 +27,10 @@ BEGIN
         results[it.ordinality] := json_build_object('status', 'SKIPPED');
       ELSIF it.outcome = 'DONE' THEN
         INSERT INTO compositions (id, job_id, status, type_code, category_code, title, subject_type, subject_id, focus_type, focus_id,
-                                  encounter_id, episode_id, author_id, custodian_id, client_id, document)
+                                  encounter_id, episode_id, author_id, custodian_id, client_id, document, chain_flow)
         VALUES (it.id, it.job_id, 'PRELIMINARY', it.type_code, it.category_code, it.title, it.subject_type, it.subject_id,
-                it.focus_type, it.focus_id, it.encounter_id, it.episode_id, it.author_id, it.custodian_id, it.client_id, it.document)
+                it.focus_type, it.focus_id, it.encounter_id, it.episode_id, it.author_id, it.custodian_id, it.client_id, it.document,
+                it.chain_flow)
         ON CONFLICT (title) DO NOTHING;
         IF NOT FOUND THEN
           results[it.ordinality] := json_build_object('status', 'TITLE_TAKEN');
