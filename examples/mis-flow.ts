@@ -369,4 +369,24 @@ const refined = await createAndSign(
 );
 show('refinement', `${await statusOf(refined.href)} (relatesTo replaces ${unidentified.id})`);
 show('the preperson’s one', await statusOf(unidentified.href));
+step(10, 'What ERLN received (the sandbox’s ERLN simulator): a request type per link');
+const mine = new Map([
+  [extension.id, 'extension'],
+  [replacement.id, 'replacement'],
+  [refined.id, 'refinement'],
+]);
+for (let i = 0; i < 50; i++) {
+  const records = (await api('GET', '/admin/erln')).body.data.records as { composition_id: string }[];
+  if ([...mine.keys()].every((id) => records.some((r) => r.composition_id === id))) break;
+  await sleep(200);
+}
+for (const r of (await api('GET', '/admin/erln')).body.data.records as {
+  composition_id: string;
+  sl_num: string;
+  request_type: number;
+  previous_sl_num: string | null;
+}[]) {
+  const what = mine.get(r.composition_id);
+  if (what) show(what, `${r.sl_num}, REQUEST_TYPE ${r.request_type}${r.previous_sl_num ? `, continues ${r.previous_sl_num}` : ''}`);
+}
 process.stdout.write('\nDone: the extension, the replacement and the refinement are FINAL, the conclusions they continue AMENDED.\n');
