@@ -203,17 +203,6 @@ describe('GET /admin/requests: the request journal', () => {
     }
     assert.match(journal, /\[Redacted\]/);
   });
-
-  test('REQUEST_JOURNAL=off: 409 saying how to turn it on', async () => {
-    const off = await startTestServer({ env: { REQUEST_JOURNAL: 'off' } });
-    try {
-      const r = await off.call('GET', '/admin/requests', { admin: true });
-      assert.equal(r.status, 409);
-      assert.equal(r.body.error.message, 'The request journal is off (REQUEST_JOURNAL=on turns it on)');
-    } finally {
-      await off.close();
-    }
-  });
 });
 
 describe('DELETE /admin/sms', () => {
@@ -299,14 +288,18 @@ describe('POST /admin/sign', () => {
     });
     assert.equal(job.body.data.error.type, 'SIGNER_MISMATCH');
   });
+});
 
-  test('a server that trusts only configured roots answers 409', async () => {
-    const strict = await startTestServer({ env: { SIGNATURE_TRUST: 'trusted-roots' } });
-    try {
-      const r = await strict.call('POST', '/admin/sign', { admin: true, body: { content: '{}', tax_id: DEMO.doctorTaxId } });
-      assert.equal(r.status, 409);
-    } finally {
-      await strict.close();
-    }
-  });
+test('a server with the journal off and trusting only configured roots: 409 for the journal and for the signer, each saying why', async () => {
+  const strict = await startTestServer({ env: { REQUEST_JOURNAL: 'off', SIGNATURE_TRUST: 'trusted-roots' } });
+  try {
+    const journal = await strict.call('GET', '/admin/requests', { admin: true });
+    assert.equal(journal.status, 409);
+    assert.equal(journal.body.error.message, 'The request journal is off (REQUEST_JOURNAL=on turns it on)');
+    const sign = await strict.call('POST', '/admin/sign', { admin: true, body: { content: '{}', tax_id: DEMO.doctorTaxId } });
+    assert.equal(sign.status, 409);
+    assert.match(sign.body.error.message, /SIGNATURE_TRUST_ROOTS/);
+  } finally {
+    await strict.close();
+  }
 });
