@@ -298,6 +298,18 @@ async function createAndSign(b: unknown): Promise<{ id: string; href: string }> 
 const statusOf = async (href: string) => (await api('GET', href)).body.data.status as string;
 
 step(7, 'RC_5 extension: `appends` the FINAL conclusion with the days that follow its end');
+// a continuation names the SL number ERLN gave the conclusion it continues: wait for ERLN's answer first
+const integration = `/api/patients/${PERSON_ID}/composition/${doc.identifier.value}/episode/${EPISODE_ID}/encounter/${ENCOUNTER_ID}/integrationData`;
+for (let i = 0; ; i++) {
+  const tasks = (await api('GET', integration)).body.data as { integrationStatus: string | null; details: { SL_NUM?: string } }[];
+  const done = tasks.find((t) => t.integrationStatus);
+  if (done) {
+    show('ERLN', `${done.integrationStatus} ${done.details.SL_NUM ?? ''}`);
+    break;
+  }
+  if (i > 100) throw new Error('ERLN did not answer within 20 s');
+  await sleep(200);
+}
 const extension = await createAndSign(
   mvtn({
     patient: { type: 'person', id: PERSON_ID },

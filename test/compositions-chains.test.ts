@@ -170,6 +170,15 @@ const fixture = async (o: {
   });
   return id;
 };
+/** a fixture as ERLN registered it (a CREATE_ERLN_RECORD answered with an SL number), as RC_5 needs */
+const registered = async (id: string) => {
+  await db().query(
+    `INSERT INTO composition_integration_tasks (id, composition_id, type, task_status, integration_status, status_code, details, attempts)
+     VALUES ($1, $2, 'CREATE_ERLN_RECORD', 'DONE', 'SUCCESS', 1101, $3, 1)`,
+    [randomUUID(), id, JSON.stringify({ SL_NUM: `SLT${id.slice(0, 8)}` })],
+  );
+  return id;
+};
 /** makes `successor` (a fixture) link to `target`, as a composition signed before chains existed would */
 const linkFixture = async (successor: string, code: string, target: string) => {
   const r = await db().query<{ document: string }>('SELECT document FROM compositions WHERE id = $1', [successor]);
@@ -303,10 +312,58 @@ describe('RC_5 extension / reduction (relatesTo "appends")', () => {
         MESSAGES.appendsPeriod(day(3), day(-3), day(2)),
       );
     }
+    // a period that is neither, of a target ERLN has not registered: the period first
+    const unregistered = await fixture({ status: 'FINAL' });
+    await expectFailed(
+      await linkBody('appends', unregistered, { period: period(day(4), day(6)) }),
+      null,
+      'APPENDS_INVALID_PERIOD',
+      MESSAGES.appendsPeriod(day(3), day(-3), day(2)),
+    );
+    // … then ERLN: a continuation names the target's SL number
+    await expectFailed(
+      await linkBody('appends', unregistered, { period: EXTENSION }),
+      null,
+      'APPENDS_TARGET_NOT_IN_ERLN',
+      MESSAGES.appendsNotInErln,
+    );
     // the last day of the window still passes
-    const lastDay = await fixture({ status: 'FINAL', period: period(day(-10), day(-7)) });
+    const lastDay = await registered(await fixture({ status: 'FINAL', period: period(day(-10), day(-7)) }));
     const ok = await createComposition(mis, await linkBody('appends', lastDay, { period: period(day(-6), day(-1)) }));
     assert.equal(ok.job.body.data.status, 'DONE', ok.job.text);
+  });
+
+  test('the person on leave: subject before focus, focus before category (a care МВТН continued for another carer)', async () => {
+    const care = await registered(await fixture({ status: 'FINAL', category: 'FAMILY_CARE' }));
+    await expectFailed(
+      await linkBody('appends', care, { period: EXTENSION, category: 'PARENTAL_CARE', focus: { type: 'person', id: w.motherId } }),
+      null,
+      'APPENDS_DIFFERENT_FOCUS',
+      MESSAGES.appendsDifferentFocus,
+    );
+    await expectFailed(
+      await linkBody('appends', care, {
+        period: EXTENSION,
+        category: 'FAMILY_CARE',
+        subject: { type: 'person', id: w.motherId },
+        focus: { type: 'person', id: w.motherId },
+      }),
+      null,
+      'APPENDS_DIFFERENT_SUBJECT',
+      MESSAGES.appendsDifferentSubject,
+    );
+  });
+
+  test('a link continued already (AMENDED) is not the last of its chain: 1153, not 1160 for its status', async () => {
+    const target = await finalMvtn({ category: 'PROSTHETIC' });
+    await linked(await linkBody('appends', target, { period: EXTENSION, category: 'PROSTHETIC' }));
+    assert.equal((await state(target)).status, 'AMENDED');
+    await expectFailed(
+      await linkBody('appends', target, { period: EXTENSION, category: 'PROSTHETIC' }),
+      1153,
+      'CANT_AMEND_IS_APPENDED',
+      MESSAGES.chainNotLast,
+    );
   });
 });
 
@@ -474,11 +531,9 @@ describe('sign re-checks the target under its lock', () => {
   });
 
   test('a target gone between create and sign: 1160 at sign', async () => {
-    const target = await fixture({ status: 'FINAL', category: 'FAMILY_CARE', period: TARGET });
-    const link = await createDone(
-      mis,
-      await linkBody('appends', target, { period: EXTENSION, category: 'FAMILY_CARE', focus: { type: 'person', id: w.motherId } }),
-    );
+    const target = await registered(await fixture({ status: 'FINAL', category: 'FAMILY_CARE', period: TARGET }));
+    const link = await createDone(mis, await linkBody('appends', target, { period: EXTENSION, category: 'FAMILY_CARE' }));
+    await db().query('DELETE FROM composition_integration_tasks WHERE composition_id = $1', [target]);
     await db().query('UPDATE compositions SET id = $2, job_id = $3 WHERE id = $1', [target, randomUUID(), randomUUID()]);
     const s = await sign(link.id, link.document);
     assert.deepEqual([s.status, s.error.code, s.error.message], ['FAILED', 1160, MESSAGES.relatedMissing]);

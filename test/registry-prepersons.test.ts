@@ -232,6 +232,16 @@ describe('POST /api/prepersons', () => {
     }
   });
 
+  test('a date of year 0000 (no such year in PostgreSQL) is a 422 of the HTTP layer on create and update, never a 500', async () => {
+    const r = await mis.call('POST', '/api/prepersons', { body: { external_id: 'X', gender: 'MALE', birth_date: '0000-01-01' } });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.body.error.invalid[0].entry, '$.birth_date');
+    const created = await mis.call('POST', '/api/prepersons', { body: { external_id: 'X', gender: 'MALE' } });
+    const u = await mis.call('PATCH', `/api/prepersons/${created.body.data.id}`, { body: { death_date: '0000-02-29' } });
+    assert.equal(u.status, 422, u.text);
+    assert.equal(u.body.error.invalid[0].entry, '$.death_date');
+  });
+
   test('4 before 5: an empty external_id is answered before a birth date in the future', async () => {
     const r = await mis.call('POST', '/api/prepersons', { body: { external_id: '', gender: 'MALE', birth_date: FUTURE } });
     assertInvalid(r, [['$.external_id', 'length', MESSAGES.externalIdEmpty]]);

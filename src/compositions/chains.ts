@@ -25,15 +25,23 @@ const kyivDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Kyiv', year
  */
 export const dayOf = (value: string): string => (/^\d{4}-\d{2}-\d{2}$/.test(value) ? value : kyivDay.format(new Date(value)));
 
+/** The day of a stored value, or null when it is no date (fixtures may store documents of any shape). */
+const storedDayOf = (value: unknown): string | null =>
+  typeof value === 'string' && (/^\d{4}-\d{2}-\d{2}$/.test(value) || !Number.isNaN(Date.parse(value))) ? dayOf(value) : null;
+
 /** `day` plus `n` calendar days. */
 export const addDays = (day: string, n: number): string =>
   new Date(Date.parse(`${day}T00:00:00Z`) + n * 86400_000).toISOString().slice(0, 10);
 
 /** The validity period of a composition as Kyiv days (end null when the period is open). */
 export function validityDays(event: EventLike[] | null | undefined): { start: string; end: string | null } | null {
-  const e = event?.find((x) => x.code?.coding?.[0]?.code === 'COMPOSITION_VALIDITY_PERIOD') ?? event?.[0];
-  if (!e?.period?.start) return null;
-  return { start: dayOf(e.period.start), end: e.period.end ? dayOf(e.period.end) : null };
+  if (!Array.isArray(event)) return null;
+  const e = event.find((x) => x?.code?.coding?.[0]?.code === 'COMPOSITION_VALIDITY_PERIOD') ?? event[0];
+  if (typeof e?.period?.start !== 'string') return null;
+  const start = storedDayOf(e.period.start);
+  const end = typeof e.period.end === 'string' ? storedDayOf(e.period.end) : null;
+  if (!start || (typeof e.period.end === 'string' && !end)) return null;
+  return { start, end };
 }
 
 /**

@@ -150,12 +150,17 @@ export interface RelatedFacts {
   category_code: string;
   subject_type: string;
   subject_id: string;
+  /** the person on leave */
+  focus_type: string;
+  focus_id: string;
   /** its document's events (the validity period) */
   event: { code?: { coding?: { code?: string }[] }; period?: { start?: string; end?: string | null } }[] | null;
   cancelled_at: string | null;
   cancel_reason_code: string | null;
   /** a FINAL or AMENDED composition links to it: it is not the last link of its chain */
   successor_exists: boolean;
+  /** ERLN accepted its CREATE_ERLN_RECORD (it has an SL number) */
+  erln_registered: boolean;
 }
 
 export interface CreateFactsItem {

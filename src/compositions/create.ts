@@ -143,11 +143,15 @@ export function checkCreateRules(body: CreateCompositionBody, facts: CreateFacts
 }
 
 /**
- * RC_5's rules (none published; docs/compositions.md): the target is a FINAL МВТН of the same subject
- * and category, the last link of its chain, extended or reduced within the window after its end.
+ * RC_5's rules (none published; docs/compositions.md): the target is a FINAL МВТН of the same subject,
+ * person on leave and category, the last link of its chain, registered in ERLN, extended or reduced
+ * within the window after its end.
  */
 function checkAppends(body: CreateCompositionBody, t: RelatedFacts, settings: ChainSettings): void {
   const category = body.category.coding[0].code;
+  // a. 1153 a link that was continued already is not the last of its chain (it is AMENDED: without this
+  //    step the next one would answer 1160 for its status)
+  if (t.status === 'AMENDED' && t.successor_exists) throw new TaskFailure('CANT_AMEND_IS_APPENDED', MESSAGES.chainNotLast);
   // a. 1160 the target is FINAL
   if (t.status !== 'FINAL') throw new TaskFailure('INVALID_REPLACEMENT_ARGUMENT', MESSAGES.appendsNeedsFinal(t.status));
   // b. 1146 … an МВТН
@@ -157,6 +161,9 @@ function checkAppends(body: CreateCompositionBody, t: RelatedFacts, settings: Ch
   // c. the same subject
   if (t.subject_id !== body.subject.value.toLowerCase())
     throw new TaskFailure('APPENDS_DIFFERENT_SUBJECT', MESSAGES.appendsDifferentSubject);
+  // c. … and the same person on leave (section.focus: ERLN files the continuation under that person)
+  if (t.focus_type !== body.section.focus.type.coding[0].code || t.focus_id !== body.section.focus.value.toLowerCase())
+    throw new TaskFailure('APPENDS_DIFFERENT_FOCUS', MESSAGES.appendsDifferentFocus);
   // d. the same category
   if (t.category_code !== category) {
     throw new TaskFailure('APPENDS_DIFFERENT_CATEGORY', MESSAGES.appendsDifferentCategory(t.category_code, category));
@@ -173,6 +180,9 @@ function checkAppends(body: CreateCompositionBody, t: RelatedFacts, settings: Ch
     const end = target?.end ?? '';
     throw new TaskFailure('APPENDS_INVALID_PERIOD', MESSAGES.appendsPeriod(end ? addDays(end, 1) : '', target?.start ?? '', end));
   }
+  // h. ERLN holds the target's record (a continuation names its SL number; a target whose hand-off failed
+  //    is re-sent first with RC_4, which its AMENDED status would forbid once continued)
+  if (t.focus_type === 'person' && !t.erln_registered) throw new TaskFailure('APPENDS_TARGET_NOT_IN_ERLN', MESSAGES.appendsNotInErln);
 }
 
 /** 1127, as create and sign report it. */

@@ -69,6 +69,9 @@ export const MESSAGES = {
     `The related composition was cancelled with reason ${code ?? '(none)'}, which does not allow a replacement (allowed: ${allowed.join(', ')})`,
   replacementTooLate: (days: number) => `The related composition was cancelled more than ${days} days ago: it can no longer be replaced`,
   appendsDifferentSubject: 'relatesTo "appends" needs a composition of the same subject',
+  appendsDifferentFocus: 'relatesTo "appends" needs a composition of the same person on leave (section.focus)',
+  appendsNotInErln:
+    'relatesTo "appends" needs a composition registered in ERLN (an SL number): wait for its hand-off, or re-send it (PATCH …/erln) first',
   appendsDifferentCategory: (relatedCategory: string, category: string) =>
     `relatesTo "appends" needs a composition of the same category: the related one is ${relatedCategory}, not ${category}`,
   appendsTooLate: (end: string, days: number) =>

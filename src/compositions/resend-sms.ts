@@ -14,7 +14,7 @@ import { enqueueSms, nudgeSmsRelay } from '../platform/sms/outbox.ts';
 import { MESSAGES } from './messages.ts';
 import { compositionPath } from './document.ts';
 import { smsPhoneOfAuthMethod } from './composition-store.ts';
-import { readResendFacts } from './sms-store.ts';
+import { lockedStatus, readResendFacts } from './sms-store.ts';
 import { insertDoneResendSmsJob } from './job-store.ts';
 import type { JobState } from './schemas.ts';
 
@@ -117,6 +117,10 @@ export async function resendCompositionSms(ctx: RequestContext, patientId: strin
   const document = JSON.parse(c.document) as InformingDocument;
   const href = compositionPath({ subjectId: c.subject_id, encounterId: c.encounter_id, id: limit.entityId });
   const job = await db.transaction(async (tx) => {
+    // 6 again, under the row's lock: a cancel committed since the read above is seen, so no "created" SMS
+    // goes out for a cancelled conclusion
+    const status = await lockedStatus(tx, limit.entityId);
+    if (status !== 'FINAL') throw conflict(MESSAGES.smsStatus(status ?? c.status));
     // 8. SMS timeout procedure (COMPOSITION_MAX_ATTEMPTS_COUNT, COMPOSITION_SEND_TIMEOUT, "composition", id)
     //    → 429 "Sending SMS timeout. Try later. Next attempt will be available at <time>". The attempt is
     //    recorded under the entity's lock; a later check failing rolls the transaction back, so a refused

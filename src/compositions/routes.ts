@@ -69,7 +69,10 @@ const responses = {
     ),
   },
   resendSms: {
-    202: dataEnvelope(JobState, 'The SMS is queued for delivery (or, for a preperson, nothing is sent): a job already DONE, not stored'),
+    202: dataEnvelope(
+      JobState,
+      'The SMS is queued for delivery (or, for a preperson, nothing is sent): a job already DONE, stored (the job endpoint answers it)',
+    ),
     '4xx': errorEnvelope(
       '404 Not found; 409 You can not resend SMS for Composition in status <status> / Action is not allowed for the legal entity / ' +
         "Authentication method doesn't exist or is inactive; 429 Sending SMS timeout (Retry-After); 401, 403",

@@ -60,3 +60,9 @@ export async function readResendFacts(
     legal_entity: row.legal_entity === null ? null : jsonValue<ResendFacts['legal_entity']>(row.legal_entity),
   };
 }
+
+/** The composition's status, its row locked against a concurrent cancel until the caller's transaction ends. */
+export async function lockedStatus(tx: Db, compositionId: string): Promise<string | null> {
+  const r = await tx.query<{ status: string }>('SELECT status FROM compositions WHERE id = $1 FOR SHARE', [compositionId]);
+  return r.rows[0]?.status ?? null;
+}

@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { randomUUID } from 'node:crypto';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -66,6 +67,11 @@ function makeAjv(coerce: boolean, allErrors = true) {
     allowUnionTypes: true,
   });
   (addFormats as unknown as (a: Ajv) => void)(ajv);
+  // PostgreSQL has no year 0 (and the service no use for one): such a date is a 422 here, not a failed cast later
+  for (const name of ['date', 'date-time'] as const) {
+    const base = fullFormats[name] as { validate: (s: string) => boolean; compare: (a: string, b: string) => number | undefined };
+    ajv.addFormat(name, { type: 'string', validate: (s: string) => !s.startsWith('0000') && base.validate(s), compare: base.compare });
+  }
   return ajv;
 }
 
