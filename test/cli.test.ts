@@ -383,7 +383,10 @@ describe('esoz sign', () => {
       `esoz: signing ${f} failed: 422 validation_failed, 1 invalid entry:`,
       '  $.tax_id: string does not match pattern "^[0-9]{10}$|^[А-ЯІЇЄҐ]{2}[0-9]{6}$|^[0-9]{9}$" (format)',
     ]);
-    await fails(['sign', f], 2, ["esoz: required option '--tax-id <id>' not specified (--help shows the usage)"]);
+    // the options are checked before the file: a missing file still gets the option's message
+    await fails(['sign', path.join(dir, 'missing.json')], 2, [
+      "esoz: required option '--tax-id <id>' not specified (--help shows the usage)",
+    ]);
   });
 });
 
@@ -487,4 +490,38 @@ describe('esoz start', () => {
       busy.close();
     }
   });
+});
+
+describe('esoz worker', () => {
+  test('on the embedded database: the one line of `npm run worker` and its exit code 78', async () => {
+    await fails(
+      ['worker'],
+      78,
+      [
+        'esoz-core: the worker process needs DATABASE_URL=postgres://… (the embedded database lives inside the API process, whose workers run in-process)',
+      ],
+      { DATABASE_URL: 'memory://' },
+    );
+  });
+
+  test(
+    'on PostgreSQL: workers start on the database of the API; SIGTERM stops them with exit 0',
+    { skip: process.env.TEST_DATABASE_URL ? false : 'needs PostgreSQL (TEST_DATABASE_URL)' },
+    async () => {
+      const child = spawnEsoz(['worker'], { DATABASE_URL: server.databaseUrl, LOG_LEVEL: 'info' });
+      child.stdin.end();
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await waitFor(async () => /"msg":"worker started"/.test(out) || child.exitCode !== null, 60_000, 100);
+        assert.match(out, /"msg":"worker started"/);
+        child.kill('SIGTERM');
+        assert.equal(await exited, 0);
+      } finally {
+        await killProcess(child, 'SIGKILL');
+      }
+    },
+  );
 });
