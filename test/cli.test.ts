@@ -413,8 +413,10 @@ describe('esoz sms', () => {
     );
   });
 
-  test('--follow prints an SMS that arrives after it started; Ctrl-C (SIGINT) ends it with exit 0', async () => {
+  test('--follow prints the inbox, then an SMS that arrives after it; Ctrl-C (SIGINT) ends it with exit 0', async () => {
     assert.equal((await esoz(['reset'])).code, 0);
+    // one SMS before: once --follow has printed it, its first poll is done and what comes next is followed
+    assert.equal((await demo('PATCH', `/api/medication_requests/${DEMO.mrOtpId}/actions/resend`)).status, 200);
     const child = spawnEsoz(['sms', '--follow', '--interval', '100']);
     child.stdin.end();
     let out = '';
@@ -423,12 +425,13 @@ describe('esoz sms', () => {
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      // the first poll has happened once a request from it reached the server: give it time to start
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(out, '', 'an empty inbox after the reset');
+      await waitFor(async () => out.includes(DEMO.mrOtpId), 30_000);
+      assert.equal(out.includes(DEMO.mrThirdPersonId), false);
       assert.equal((await resend()).status, 200);
-      await waitFor(async () => out.includes(DEMO.mrThirdPersonId), 15_000);
+      await waitFor(async () => out.includes(DEMO.mrThirdPersonId), 30_000);
       assert.match(out, /\+380503334455 .* Ваш рецепт: /);
+      // newest last
+      assert.ok(out.indexOf(DEMO.mrOtpId) < out.indexOf(DEMO.mrThirdPersonId));
       child.kill('SIGINT');
       assert.equal(await exited, 0);
       assert.equal(err, '');
