@@ -441,6 +441,28 @@ describe('esoz sms', () => {
   });
 });
 
+describe('esoz sms --follow | head -1', () => {
+  test('the reader of its output going away ends it quietly: exit 0, nothing on stderr', async () => {
+    assert.equal((await esoz(['reset'])).code, 0);
+    assert.equal((await demo('PATCH', `/api/medication_requests/${DEMO.mrOtpId}/actions/resend`)).status, 200);
+    const child = spawnEsoz(['sms', '--follow', '--interval', '100']);
+    child.stdin.end();
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // as `head -1` does: read the first line, then close the pipe
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      child.stdout.destroy();
+      assert.equal((await demo('PATCH', `/api/medication_requests/${DEMO.mrThirdPersonId}/actions/resend`)).status, 200);
+      assert.equal(await exited, 0);
+      assert.equal(err, '');
+    } finally {
+      await killProcess(child, 'SIGKILL');
+    }
+  });
+});
+
 const embeddedOnly = { skip: process.env.TEST_DATABASE_URL ? 'embedded-database start; covered in the PGlite run' : false };
 
 describe('esoz start', () => {

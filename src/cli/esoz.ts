@@ -39,6 +39,12 @@ function configure(command: Command<any, any, any>) {
 }
 configure(program);
 
+// `esoz sms --follow | head -1`: the reader has gone, so there is nobody to tell; end quietly, as `tail -f` does
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
