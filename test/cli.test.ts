@@ -411,6 +411,11 @@ describe('esoz sms', () => {
       lines(one.stdout).map((l) => l.includes(DEMO.mrThirdPersonId)),
       [true],
     );
+    const json = await esoz(['sms', '--json', '-n', '1']);
+    assert.equal(json.code, 0, json.stderr);
+    const last = JSON.parse(json.stdout) as { phone_number: string; entity_id: string; body: string; status: string };
+    assert.deepEqual([last.phone_number, last.entity_id], ['+380503334455', DEMO.mrThirdPersonId]);
+    assert.match(last.body, /Код підтвердження: \d+$/);
   });
 
   test('--follow prints the inbox, then an SMS that arrives after it; Ctrl-C (SIGINT) ends it with exit 0', async () => {

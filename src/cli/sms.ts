@@ -34,6 +34,7 @@ export const smsCommand = () =>
     .option('-f, --follow', 'keep polling and print each new SMS (and each change of its status)')
     .option('--phone <number>', 'only the SMS to this phone number (+380…)')
     .addOption(new Option('-n, --last <count>', 'how many of the newest to show first').default(20).argParser(count(PAGE_SIZE_MAX)))
+    .option('--json', 'one JSON object a line, as GET /admin/sms gives each SMS (for jq and scripts)')
     .addOption(new Option('--interval <ms>', 'how often --follow asks').default(1000).argParser(count(60_000)))
     .addOption(urlOption())
     .addOption(adminKeyOption())
@@ -51,7 +52,7 @@ export const smsCommand = () =>
         for (const s of rows) {
           if (printed.get(s.id) === s.status) continue;
           printed.set(s.id, s.status);
-          process.stdout.write(line(s));
+          process.stdout.write(opts.json ? `${JSON.stringify(s)}\n` : line(s));
         }
       };
       show(await newest(opts.last));
