@@ -418,25 +418,38 @@ describe('esoz sms', () => {
     assert.match(last.body, /Код підтвердження: \d+$/);
   });
 
-  test('--follow prints the inbox, then an SMS that arrives after it; Ctrl-C (SIGINT) ends it with exit 0', async () => {
+  test('--follow prints the newest, then each SMS that arrives (newest last); Ctrl-C (SIGINT) ends it with exit 0', async () => {
     assert.equal((await esoz(['reset'])).code, 0);
-    // one SMS before: once --follow has printed it, its first poll is done and what comes next is followed
-    assert.equal((await demo('PATCH', `/api/medication_requests/${DEMO.mrOtpId}/actions/resend`)).status, 200);
-    const child = spawnEsoz(['sms', '--follow', '--interval', '100']);
+    const resendOtp = () => demo('PATCH', `/api/medication_requests/${DEMO.mrOtpId}/actions/resend`);
+    assert.equal((await resendOtp()).status, 200);
+    assert.equal((await resend()).status, 200);
+    // both delivered: a status change of the older one would rightly be printed
+    const inbox = await waitFor(async () => {
+      const r = await server.call('GET', '/admin/sms', { admin: true });
+      return r.body.data.length === 2 && r.body.data.every((s: { status: string }) => s.status !== 'PENDING') && r.body.data;
+    });
+    const [newest, older] = inbox.map((s: { id: string }) => s.id);
+    const child = spawnEsoz(['sms', '--follow', '--json', '-n', '1', '--interval', '100']);
     child.stdin.end();
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const ids = () => lines(out).map((l) => (JSON.parse(l) as { id: string }).id);
     try {
-      await waitFor(async () => out.includes(DEMO.mrOtpId), 30_000);
-      assert.equal(out.includes(DEMO.mrThirdPersonId), false);
-      assert.equal((await resend()).status, 200);
-      await waitFor(async () => out.includes(DEMO.mrThirdPersonId), 30_000);
-      assert.match(out, /\+380503334455 .* Ваш рецепт: /);
-      // newest last
-      assert.ok(out.indexOf(DEMO.mrOtpId) < out.indexOf(DEMO.mrThirdPersonId));
+      // once it has printed the newest, its first fetch is done: what comes next is followed
+      await waitFor(async () => ids().includes(newest), 30_000);
+      assert.equal((await resendOtp()).status, 200);
+      await waitFor(async () => ids().length >= 2 && ids().at(-1) !== newest && ids(), 30_000);
+      // a few more polls: the older SMS (before -n 1) is never printed
+      await new Promise((r) => setTimeout(r, 500));
+      const printed = ids();
+      assert.equal(printed[0], newest);
+      assert.equal(printed.includes(older), false, out);
+      const arrived = printed.at(-1);
+      assert.ok(arrived && ![newest, older].includes(arrived));
+      assert.equal(JSON.parse(lines(out).at(-1)!).entity_id, DEMO.mrOtpId);
       child.kill('SIGINT');
       assert.equal(await exited, 0);
       assert.equal(err, '');

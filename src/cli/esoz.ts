@@ -41,8 +41,8 @@ configure(program);
 
 // `esoz sms --follow | head -1`: the reader has gone, so there is nobody to tell; end quietly, as `tail -f` does
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  if (err.code !== 'EPIPE') process.stderr.write(`esoz: cannot write the output: ${err.message}\n`);
+  process.exit(err.code === 'EPIPE' ? 0 : 1);
 });
 
 try {

@@ -55,7 +55,10 @@ export const smsCommand = () =>
           process.stdout.write(opts.json ? `${JSON.stringify(s)}\n` : line(s));
         }
       };
-      show(await newest(opts.last));
+      const first = await newest(opts.follow ? PAGE_SIZE_MAX : opts.last);
+      // --follow: the older ones fetched count as seen, so that its first poll does not print them after the newest
+      for (const s of first.slice(0, -opts.last)) printed.set(s.id, s.status);
+      show(first.slice(-opts.last));
       if (!opts.follow) return;
       // Ctrl-C is how --follow ends: a normal end, not a failure (writes to a terminal, file or pipe are synchronous)
       process.once('SIGINT', () => process.exit(0));
