@@ -1,0 +1,43 @@
+// The console's only script: copy buttons, and the inbox refreshing itself (the page works without it).
+/* global document, Element, navigator, window, setTimeout, setInterval, fetch, location, DOMParser */
+'use strict';
+
+document.addEventListener('click', async (event) => {
+  const button = event.target instanceof Element ? event.target.closest('button.copy') : null;
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy || '');
+  if (!source) return;
+  const text = source.textContent || '';
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // no clipboard API (not a secure context): select the text for Ctrl+C
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  const label = button.textContent;
+  button.textContent = 'Copied';
+  setTimeout(() => (button.textContent = label), 1500);
+});
+
+const inbox = document.getElementById('inbox');
+const toggle = document.getElementById('auto-refresh');
+if (inbox && toggle) {
+  const every = Number(inbox.dataset.refresh) || 3000;
+  const refresh = async () => {
+    // never while hidden, switched off, or while the keyboard is inside the list (the focus would be lost)
+    if (document.hidden || !toggle.checked || inbox.contains(document.activeElement)) return;
+    try {
+      const response = await fetch(location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+      if (!response.ok || response.redirected) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('inbox');
+      if (fresh && fresh.innerHTML !== inbox.innerHTML) inbox.innerHTML = fresh.innerHTML;
+    } catch {
+      // the server is restarting: the next tick tries again
+    }
+  };
+  setInterval(refresh, every);
+}
