@@ -114,6 +114,8 @@ describe('login and session', () => {
       assert.equal(r.status, 303, p);
       assert.equal(r.location, '/console/login');
     }
+    // before the query is validated
+    assert.equal((await web('GET', '/console/sms?page=abc&unknown=1')).location, '/console/login');
     const post = await web('POST', '/console/faults/sms', { form: { mode: 'down' } });
     assert.equal(post.status, 401);
     assert.match(post.headers.get('content-type') ?? '', /^text\/html/);
@@ -186,6 +188,8 @@ describe('CSRF guard', () => {
       // no cookie at all: still the Origin answers first
       const without = await web('POST', '/console/faults/sms', { origin, form: { mode: 'down' } });
       assert.equal(without.status, 403, origin);
+      // and before the form is validated
+      assert.equal((await web('POST', '/console/faults/sms', { cookie, origin, form: { unknown: 'x' } })).status, 403, origin);
     }
     assert.equal((await faults()).sms.mode, 'ok');
   });

@@ -192,8 +192,9 @@ export const consoleRoutes: RoutesPlugin = async (app, { platform }) => {
     return reply.code(status).type('text/html; charset=utf-8').headers(PAGE_HEADERS).send(html);
   };
 
+  // Before the request is parsed or validated (an invalid query without a session is still sent to the login):
   // 1. a POST comes from a page of this server (CSRF) → 403;  2. a session, except for the login → GET: to the login page, POST: 401
-  app.addHook('preHandler', async (request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     const open = request.routeOptions.config.consoleOpen === true;
     if (request.method === 'POST' && !isSameOrigin(request, config.PUBLIC_URL)) {
       throw forbidden('The form was not posted from a page of this console (Origin check)');
