@@ -388,6 +388,8 @@ describe('in headless Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium a
     const link = page.getByRole('row').filter({ hasText: PHONE }).getByRole('link');
     await link.waitFor({ timeout: 15_000 });
     const text = await link.innerText();
+    // the live region was updated in place, not replaced
+    assert.equal(await page.locator('#inbox-count[aria-live="polite"]').innerText(), '1 message, newest first.');
     if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, 'console-inbox.png') });
     await link.click();
     await page.getByRole('heading', { name: `SMS to ${PHONE}` }).waitFor();

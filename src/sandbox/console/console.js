@@ -33,8 +33,13 @@ if (inbox && toggle) {
     try {
       const response = await fetch(location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } });
       if (!response.ok || response.redirected) return;
-      const fresh = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('inbox');
+      const doc = new DOMParser().parseFromString(await response.text(), 'text/html');
+      const fresh = doc.getElementById('inbox');
       if (fresh && fresh.innerHTML !== inbox.innerHTML) inbox.innerHTML = fresh.innerHTML;
+      // the count stays one live region (replacing it would silence it): only its text changes
+      const count = document.getElementById('inbox-count');
+      const freshCount = doc.getElementById('inbox-count');
+      if (count && freshCount && count.textContent !== freshCount.textContent) count.textContent = freshCount.textContent;
     } catch {
       // the server is restarting: the next tick tries again
     }
