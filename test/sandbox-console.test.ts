@@ -377,7 +377,13 @@ describe('in headless Chromium', { skip: !existsSync(CHROMIUM) && `no Chromium a
     await page.getByLabel('Admin key').fill(ADMIN_KEY);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
-    assert.ok((await page.locator('#line-export').innerText()).startsWith(`export BASE_URL=${server.url} TOKEN=`));
+    const line = await page.locator('#line-export').innerText();
+    assert.ok(line.startsWith(`export BASE_URL=${server.url} TOKEN=`), line);
+    // its Copy button puts the line on the clipboard
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await page.getByRole('button', { name: 'Copy the export line' }).click();
+    await page.getByRole('status').filter({ hasText: 'Copy the export line: done' }).waitFor({ state: 'attached' });
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), line);
   });
 
   test('a resend through the API appears in the open inbox by itself; open it', async () => {

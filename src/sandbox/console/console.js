@@ -20,6 +20,9 @@ document.addEventListener('click', async (event) => {
   }
   const label = button.textContent;
   button.textContent = 'Copied';
+  // the button's accessible name stays its aria-label: a screen reader hears the outcome here
+  const status = document.getElementById('copy-status');
+  if (status) status.textContent = `${button.getAttribute('aria-label') || 'Copy'}: done`;
   setTimeout(() => (button.textContent = label), 1500);
 });
 
