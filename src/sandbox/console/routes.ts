@@ -205,8 +205,8 @@ export const consoleRoutes: RoutesPlugin = async (app, { platform }) => {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const e = err instanceof AdminAnswer ? err : toEsozError(err, request);
-    const status = e instanceof AdminAnswer ? e.status : (e as EsozError).status;
+    const e: AdminAnswer | EsozError = err instanceof AdminAnswer ? err : toEsozError(err, request);
+    const { status } = e;
     if (status >= 500) request.log.error({ err }, 'console request failed');
     else request.log.info({ status }, 'console request rejected');
     return page(
@@ -217,7 +217,7 @@ export const consoleRoutes: RoutesPlugin = async (app, { platform }) => {
       {
         status,
         message: e.message,
-        invalid: e instanceof EsozError || e instanceof AdminAnswer ? (e.invalid ?? null) : null,
+        invalid: e.invalid ?? null,
         loggedIn: hasSession(request),
       },
       status,
