@@ -29,6 +29,11 @@ export const REDACT_PATHS = [
   'secret',
   'token',
   'sms_body',
+  // the sandbox console's session cookie and its login form field
+  'req.headers.cookie',
+  'headers.cookie',
+  'admin_key',
+  '*.admin_key',
 ];
 
 const SENSITIVE_QUERY =

@@ -86,8 +86,11 @@ function keptBody(body: unknown, contentType: string | undefined): unknown {
   return json.length > JOURNAL_BODY_CHARS ? `${json.slice(0, JOURNAL_BODY_CHARS)}…(${json.length} chars)` : redacted;
 }
 
-/** Paths the journal leaves out: probes, metrics, the API docs and the journal itself. */
-const SKIPPED = /^\/(health\/|metrics$|docs(\/|$)|openapi\.json$|admin\/requests$)/;
+/**
+ * Paths the journal leaves out: probes, metrics, the API docs, the journal itself, and the sandbox
+ * console's pages (its login form carries the admin key; its actions are journaled as the admin calls they make).
+ */
+const SKIPPED = /^\/(health\/|metrics$|docs(\/|$)|openapi\.json$|admin\/requests$|console(\/|$))/;
 
 export class RequestJournal {
   private readonly entries: JournalEntry[] = [];
