@@ -14,7 +14,9 @@ export function printBanner(o: { port: number; config: Config; sandbox?: Sandbox
     `  database: ${o.embedded ? (o.config.DATABASE_URL ? 'PGlite in memory' : `PGlite in ${o.config.DATA_DIR}`) : 'PostgreSQL'}`,
     `  API docs: ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
   ];
-  if (o.sandbox?.adminKey) lines.push(`  admin key (x-admin-key): ${o.sandbox.adminKey}`);
+  if (o.sandbox?.adminKey) {
+    lines.push(`  admin key (x-admin-key): ${o.sandbox.adminKey}`, `  console: ${url}/console   (log in with the admin key)`);
+  }
   const d = o.sandbox?.demo;
   if (d) {
     lines.push(
@@ -29,6 +31,7 @@ export function printBanner(o: { port: number; config: Config; sandbox?: Sandbox
       'The README walk-through and the composition example (in another terminal):',
       `  export BASE_URL=${url} TOKEN=${d.token} API_KEY=${d.secret}${o.sandbox?.adminKey ? ` ADMIN_KEY=${o.sandbox.adminKey}` : ''}`,
       '  npm run example:composition',
+      '  npx esoz --help   (the sandbox from the command line: reset, token, sign, sms --follow, …)',
     );
   }
   process.stdout.write(lines.join('\n') + '\n\n');
