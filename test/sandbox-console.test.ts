@@ -281,7 +281,7 @@ describe('forms act through the admin API', () => {
     assert.equal((await admin('GET', '/sms')).body.data.length, 0);
   });
 
-  test('compositions: the relatesTo link and the ones that relate to it, read from the stored documents', async () => {
+  test('compositions: the relatesTo link and the ones that relate to it, from the relatesTo columns', async () => {
     const cookie = await login();
     const encounters = [randomUUID(), randomUUID()];
     await server.fixtures({

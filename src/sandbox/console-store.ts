@@ -4,6 +4,7 @@
  * Read-only; the console's actions go through the admin API.
  */
 import type { Db } from '../platform/db.ts';
+import { jsonValue } from '../platform/json.ts';
 
 /** How many rows a console list shows (newest first): a sandbox page, not a report. */
 export const CONSOLE_LIST_LIMIT = 200;
@@ -55,6 +56,13 @@ export async function recentJobs(db: Db, status?: string): Promise<JobRow[]> {
   return r.rows;
 }
 
+export interface CompositionLink {
+  id: string;
+  code: string;
+  title: string | null;
+  status: string | null;
+}
+
 export interface CompositionRow {
   id: string;
   title: string;
@@ -62,38 +70,31 @@ export interface CompositionRow {
   category_code: string;
   status: string;
   subject_id: string;
-  document: string;
   inserted_at: Date | string;
+  /** the composition its relatesTo names (compositions.relates_to_id / relates_to_code), with its title and status */
+  relates_to: CompositionLink | null;
+  /** the compositions whose relatesTo names this one */
+  related_from: CompositionLink[];
 }
 
+/** The newest compositions with both ends of their chain links (the relatesTo columns and their index). */
 export async function recentCompositions(db: Db): Promise<CompositionRow[]> {
-  const r = await db.query<CompositionRow>(
-    `SELECT id, title, type_code, category_code, status, subject_id, document, inserted_at
-       FROM compositions ORDER BY inserted_at DESC, id DESC LIMIT $1`,
+  const r = await db.query<Omit<CompositionRow, 'relates_to' | 'related_from'> & { relates_to: unknown; related_from: unknown }>(
+    `SELECT c.id, c.title, c.type_code, c.category_code, c.status, c.subject_id, c.inserted_at,
+            CASE WHEN c.relates_to_id IS NOT NULL THEN
+              json_build_object('id', c.relates_to_id, 'code', c.relates_to_code, 'title', t.title, 'status', t.status) END AS relates_to,
+            COALESCE((SELECT json_agg(json_build_object('id', f.id, 'code', f.relates_to_code, 'title', f.title, 'status', f.status)
+                                      ORDER BY f.inserted_at)
+                        FROM compositions f WHERE f.relates_to_id = c.id), '[]'::json) AS related_from
+       FROM compositions c LEFT JOIN compositions t ON t.id = c.relates_to_id
+      ORDER BY c.inserted_at DESC, c.id DESC LIMIT $1`,
     [CONSOLE_LIST_LIMIT],
   );
-  return r.rows;
-}
-
-/**
- * The compositions whose stored document names a relatesTo (the document is text: its JSON is read by
- * the caller, which also decides what a document that does not parse means).
- */
-export async function compositionsWithRelatesTo(db: Db): Promise<Pick<CompositionRow, 'id' | 'title' | 'status' | 'document'>[]> {
-  const r = await db.query<Pick<CompositionRow, 'id' | 'title' | 'status' | 'document'>>(
-    `SELECT id, title, status, document FROM compositions WHERE strpos(document, '"relatesTo"') > 0 ORDER BY inserted_at DESC LIMIT $1`,
-    [CONSOLE_LIST_LIMIT * 5],
-  );
-  return r.rows;
-}
-
-export async function compositionTitles(db: Db, ids: string[]): Promise<Map<string, { title: string; status: string }>> {
-  if (!ids.length) return new Map();
-  const r = await db.query<{ id: string; title: string; status: string }>(
-    'SELECT id, title, status FROM compositions WHERE id = ANY($1::uuid[])',
-    [ids],
-  );
-  return new Map(r.rows.map((x) => [x.id, { title: x.title, status: x.status }]));
+  return r.rows.map((row) => ({
+    ...row,
+    relates_to: row.relates_to === null ? null : jsonValue<CompositionLink>(row.relates_to),
+    related_from: jsonValue<CompositionLink[]>(row.related_from),
+  }));
 }
 
 export interface ErlnTaskRow {

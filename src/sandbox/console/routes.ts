@@ -25,16 +25,7 @@ import { simView } from '../../erln/sim-controls.ts';
 import { simulatorOf } from '../../erln/capability.ts';
 import { getState, smsPage } from '../sandbox-store.ts';
 import { DEMO } from '../demo-data.ts';
-import {
-  compositionTitles,
-  compositionsWithRelatesTo,
-  deleteSmsById,
-  recentCompositions,
-  recentErlnTasks,
-  recentJobs,
-  smsById,
-  type SmsRow,
-} from '../console-store.ts';
+import { deleteSmsById, recentCompositions, recentErlnTasks, recentJobs, smsById, type SmsRow } from '../console-store.ts';
 import { endSession, hasSession, isAdminKey, isSameOrigin, sessionSecret, startSession } from './session.ts';
 
 const DIR = path.join(SCHEMA.root, 'src', 'sandbox', 'console');
@@ -135,22 +126,6 @@ const shown = (v: Date | string | null | undefined) => {
   const s = iso(v);
   return s ? `${s.slice(0, 10)} ${s.slice(11, 19)} UTC` : '';
 };
-
-interface Relation {
-  code: string;
-  id: string;
-}
-function relatesToOf(document: string): Relation | null {
-  try {
-    const doc = JSON.parse(document) as { relatesTo?: { code?: unknown; targetIdentifier?: { value?: unknown } } };
-    const value = doc.relatesTo?.targetIdentifier?.value;
-    if (typeof value !== 'string') return null;
-    return { code: typeof doc.relatesTo?.code === 'string' ? doc.relatesTo.code : '', id: value };
-  } catch {
-    // a fixture may store any text: no link is read from it
-    return null;
-  }
-}
 
 /** An error of an admin route answered to an injected call, as the console shows it. */
 class AdminAnswer extends Error {
@@ -338,35 +313,16 @@ export const consoleRoutes: RoutesPlugin = async (app, { platform }) => {
   // --- compositions and their relatesTo links -------------------------------------------------------
   app.get('/compositions', { schema: hidden }, async (request, reply) => {
     const rows = await recentCompositions(db);
-    const related = await compositionsWithRelatesTo(db);
-    // the ones that name each composition in their relatesTo
-    const from = new Map<string, { id: string; title: string; status: string; code: string }[]>();
-    for (const r of related) {
-      const rel = relatesToOf(r.document);
-      if (!rel) continue;
-      const list = from.get(rel.id) ?? [];
-      list.push({ id: r.id, title: r.title, status: r.status, code: rel.code });
-      from.set(rel.id, list);
-    }
-    const targets = rows.map((c) => relatesToOf(c.document)).filter((x): x is Relation => x !== null);
-    const titles = await compositionTitles(
-      db,
-      targets.map((t) => t.id).filter((id) => /^[0-9a-f-]{36}$/i.test(id)),
-    );
-    const compositions = rows.map((c) => {
-      const rel = relatesToOf(c.document);
-      const target = rel ? titles.get(rel.id) : undefined;
-      return {
-        id: c.id,
-        title: c.title,
-        type: c.type_code,
-        category: c.category_code,
-        status: c.status,
-        created: shown(c.inserted_at),
-        relatesTo: rel ? { ...rel, title: target?.title ?? null, status: target?.status ?? null } : null,
-        relatedFrom: from.get(c.id) ?? [],
-      };
-    });
+    const compositions = rows.map((c) => ({
+      id: c.id,
+      title: c.title,
+      type: c.type_code,
+      category: c.category_code,
+      status: c.status,
+      created: shown(c.inserted_at),
+      relatesTo: c.relates_to,
+      relatedFrom: c.related_from,
+    }));
     return page(request, reply, 'compositions', 'Compositions', { compositions });
   });
 
