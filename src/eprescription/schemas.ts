@@ -79,7 +79,11 @@ export const MedicationRequestView = Type.Object(
     prior_prescription: Type.Optional(Json('Reference to the prior medication request')),
     container_dosage: Type.Optional(Json('system, code, value')),
   },
-  { additionalProperties: false, description: 'Medication_request_Public_Response_with_Medical_Program_min (never verification_code)' },
+  {
+    additionalProperties: false,
+    title: 'MedicationRequest',
+    description: 'Medication_request_Public_Response_with_Medical_Program_min (never verification_code)',
+  },
 );
 
 const common = {
