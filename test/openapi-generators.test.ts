@@ -100,7 +100,7 @@ test("the FAILED job's task errors are enumerated: every TASK_ERRORS type, and i
   assert.deepEqual(doc.components.schemas.JobState.properties.error, { $ref: '#/components/schemas/JobError' });
 });
 
-test('the examples are real: the create body is accepted as it stands, the job examples match JobState', async () => {
+test('the examples are real: the create body is accepted as it stands, the job and MR resend examples match their schemas', async () => {
   const create = doc.paths['/api/patients/composition'].post;
   const body = create.requestBody.content['application/json'].example;
   const r = await server.call('POST', '/api/patients/composition', { token: creds.token, apiKey: creds.apiKey, body });
@@ -115,6 +115,9 @@ test('the examples are real: the create body is accepted as it stands, the job e
   for (const { value } of Object.values(job.examples as Record<string, { value: any }>)) {
     assert.ok(validate(value), `${value.data.status}: ${JSON.stringify(validate.errors)}`);
   }
+  const mr = deref.paths['/api/medication_requests/{id}/actions/resend'].patch.responses['200'].content['application/json'];
+  assert.equal(mr.example.data.status, 'ACTIVE');
+  assert.ok(ajv.validate(mr.schema, mr.example), `the MR resend answer: ${JSON.stringify(ajv.errors)}`);
   const sign = deref.paths['/api/patients/composition/{id}/sign'].patch.requestBody.content['application/json'];
   assert.ok(ajv.validate(sign.schema, sign.example), JSON.stringify(ajv.errors));
 });

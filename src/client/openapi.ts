@@ -2204,6 +2204,251 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "meta": {
+           *         "code": 200,
+           *         "url": "http://localhost:4000/api/medication_requests/6f1d0c2a-0000-4000-8000-000000000100/actions/resend",
+           *         "type": "object",
+           *         "request_id": "req-1"
+           *       },
+           *       "data": {
+           *         "id": "6f1d0c2a-0000-4000-8000-000000000100",
+           *         "status": "ACTIVE",
+           *         "request_number": "00K8-177K-PP4A-MP7O",
+           *         "created_at": "2026-12-04",
+           *         "started_at": "2026-12-04",
+           *         "ended_at": "2027-01-02",
+           *         "dispense_valid_from": "2026-12-04",
+           *         "dispense_valid_to": "2027-01-03",
+           *         "legal_entity": {
+           *           "id": "6f1d0c2a-0000-4000-8000-000000000010",
+           *           "name": "Клініка Ноунейм",
+           *           "short_name": "Ноунейм",
+           *           "public_name": "Клініка Ноунейм",
+           *           "type": "MSP",
+           *           "edrpou": "5432345432",
+           *           "status": "ACTIVE"
+           *         },
+           *         "division": {
+           *           "id": "6f1d0c2a-0000-4000-8000-000000000015",
+           *           "legal_entity_id": "6f1d0c2a-0000-4000-8000-000000000010",
+           *           "name": "Бориспільське відділення Клініки Ноунейм",
+           *           "addresses": [
+           *             {
+           *               "zip": "08300",
+           *               "area": "Київська",
+           *               "type": "RESIDENCE",
+           *               "region": "Бориспільський",
+           *               "street": "вул. Київський Шлях",
+           *               "country": "UA",
+           *               "building": "15",
+           *               "apartment": "23",
+           *               "settlement": "Бориспіль",
+           *               "street_type": "STREET",
+           *               "settlement_id": "b075f148-7f93-4fc2-b2ec-2d81b19a9b7b",
+           *               "settlement_type": "CITY"
+           *             }
+           *           ],
+           *           "phones": [
+           *             {
+           *               "type": "MOBILE",
+           *               "number": "+380503410870"
+           *             }
+           *           ],
+           *           "email": "boryspil@nouneim.example.com",
+           *           "working_hours": {
+           *             "fri": [
+           *               [
+           *                 "08.00",
+           *                 "12.00"
+           *               ]
+           *             ],
+           *             "mon": [
+           *               [
+           *                 "08.00",
+           *                 "12.00"
+           *               ],
+           *               [
+           *                 "14.00",
+           *                 "18.00"
+           *               ]
+           *             ],
+           *             "thu": [
+           *               [
+           *                 "08.00",
+           *                 "12.00"
+           *               ],
+           *               [
+           *                 "14.00",
+           *                 "18.00"
+           *               ]
+           *             ],
+           *             "tue": [
+           *               [
+           *                 "08.00",
+           *                 "12.00"
+           *               ],
+           *               [
+           *                 "14.00",
+           *                 "18.00"
+           *               ]
+           *             ],
+           *             "wed": [
+           *               [
+           *                 "08.00",
+           *                 "12.00"
+           *               ],
+           *               [
+           *                 "14.00",
+           *                 "18.00"
+           *               ]
+           *             ]
+           *           },
+           *           "type": "CLINIC",
+           *           "external_id": "3213213",
+           *           "location": {
+           *             "latitude": 50.345,
+           *             "longitude": 30.9547
+           *           },
+           *           "dls_id": "2872985",
+           *           "dls_verified": true
+           *         },
+           *         "employee": {
+           *           "id": "6f1d0c2a-0000-4000-8000-000000000020",
+           *           "position": "P6",
+           *           "party": {
+           *             "id": "6f1d0c2a-0000-4000-8000-000000000019",
+           *             "no_tax_id": false,
+           *             "first_name": "Петро",
+           *             "last_name": "Іванов",
+           *             "second_name": "Миколайович",
+           *             "email": "doctor@nouneim.example.com",
+           *             "phones": [
+           *               {
+           *                 "type": "MOBILE",
+           *                 "number": "+380503410870"
+           *               }
+           *             ]
+           *           }
+           *         },
+           *         "person": {
+           *           "id": "6f1d0c2a-0000-4000-8000-000000000030",
+           *           "short_name": "Іванов П. М.",
+           *           "age": 36
+           *         },
+           *         "medication_info": {
+           *           "medication_id": "6f1d0c2a-0000-4000-8000-000000000045",
+           *           "medication_name": "Аміодарон 200мг таблетки",
+           *           "form": "PILL",
+           *           "dosage": {
+           *             "numerator_unit": "MG",
+           *             "numerator_value": 200,
+           *             "denumerator_unit": "PILL",
+           *             "denumerator_value": 1
+           *           },
+           *           "ingredients": [
+           *             {
+           *               "id": "1349a693-4db1-4a3f-9ac6-8c2f9e541982",
+           *               "name": "Аміодарон",
+           *               "sctid": "372821002",
+           *               "dosage": {
+           *                 "numerator_unit": "MG",
+           *                 "numerator_value": 200,
+           *                 "denumerator_unit": "PILL",
+           *                 "denumerator_value": 1
+           *               },
+           *               "is_primary": true,
+           *               "name_original": "Amiodarone"
+           *             }
+           *           ],
+           *           "medication_qty": 30
+           *         },
+           *         "medical_program": {
+           *           "id": "6f1d0c2a-0000-4000-8000-000000000040",
+           *           "name": "Доступні ліки",
+           *           "medical_program_settings": {
+           *             "care_plan_required": false,
+           *             "medication_request_max_period_day": 90,
+           *             "medication_request_notification_disabled": false,
+           *             "employee_types_to_create_medication_request": [
+           *               "DOCTOR",
+           *               "SPECIALIST"
+           *             ]
+           *           },
+           *           "medical_program_settings_text": null,
+           *           "is_active": true,
+           *           "medication_dispense_allowed": true,
+           *           "medication_dispense_allowed_text": null,
+           *           "medication_request_allowed": true,
+           *           "medication_request_allowed_text": null,
+           *           "type": "MEDICATION",
+           *           "funding_source": "NHS",
+           *           "mr_blank_type": "F-1",
+           *           "inserted_at": "2026-12-04T22:35:45Z",
+           *           "inserted_by": null,
+           *           "updated_at": "2026-12-04T22:35:45Z",
+           *           "updated_by": null
+           *         },
+           *         "intent": "order",
+           *         "category": "community",
+           *         "context": {
+           *           "identifier": {
+           *             "type": {
+           *               "coding": [
+           *                 {
+           *                   "code": "encounter",
+           *                   "system": "eHealth/resources"
+           *                 }
+           *               ]
+           *             },
+           *             "value": "6f1d0c2a-0000-4000-8000-000000000055"
+           *           }
+           *         },
+           *         "dosage_instruction": [
+           *           {
+           *             "text": "1 таблетка 3 рази на день після їжі",
+           *             "route": {
+           *               "coding": [
+           *                 {
+           *                   "code": "26643006",
+           *                   "system": "eHealth/SNOMED/route_codes"
+           *                 }
+           *               ]
+           *             },
+           *             "timing": {
+           *               "repeat": {
+           *                 "period": 1,
+           *                 "frequency": 3,
+           *                 "period_unit": "d"
+           *               }
+           *             },
+           *             "sequence": 1,
+           *             "dose_and_rate": {
+           *               "type": {
+           *                 "coding": [
+           *                   {
+           *                     "code": "ordered",
+           *                     "system": "eHealth/dose_and_rate"
+           *                   }
+           *                 ]
+           *               },
+           *               "dose_quantity": {
+           *                 "code": "pill",
+           *                 "unit": "pill",
+           *                 "value": 1,
+           *                 "system": "eHealth/ucum/units"
+           *               }
+           *             },
+           *             "as_needed_boolean": false,
+           *             "patient_instruction": "1 таблетка 3 рази на день після їжі"
+           *           }
+           *         ],
+           *         "is_blocked": false,
+           *         "priority": "routine"
+           *       }
+           *     }
+           */
           'application/json': {
             data: components['schemas']['MedicationRequest'];
             meta: components['schemas']['Meta'];
