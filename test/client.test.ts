@@ -15,7 +15,8 @@ let server: TestServer;
 let creds: { token: string; apiKey: string };
 
 before(async () => {
-  server = await startTestServer({ env: { DEMO_DATA: 'on' } });
+  // the sandbox signer (POST /admin/sign) works where any test CA is trusted: the embedded default, set here for PostgreSQL too
+  server = await startTestServer({ env: { DEMO_DATA: 'on', SIGNATURE_TRUST: 'any-test-ca' } });
   const demo = server.runtime.sandbox!.demo!;
   creds = { token: demo.token, apiKey: demo.secret };
 });
