@@ -3163,20 +3163,8 @@ export interface operations {
           };
         };
       };
-      /** @description forbidden: Access denied (the client acts for no legal entity); the scope does not allow the call */
+      /** @description forbidden: Access denied (the client acts for no legal entity), or the scope does not allow composition:create */
       403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            error: components['schemas']['Error'];
-            meta: components['schemas']['Meta'];
-          };
-        };
-      };
-      /** @description not_found: Composition not found (sign; also another custodian's) / The object of the Composition was not found (cancel) */
-      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -3279,7 +3267,7 @@ export interface operations {
           };
         };
       };
-      /** @description forbidden: Access denied (the client acts for no legal entity); the scope does not allow the call */
+      /** @description forbidden: the token's scope does not allow `composition:cancel` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3291,7 +3279,7 @@ export interface operations {
           };
         };
       };
-      /** @description not_found: Composition not found (sign; also another custodian's) / The object of the Composition was not found (cancel) */
+      /** @description not_found: The object of the Composition was not found (unknown, or another custodian's) */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3303,7 +3291,7 @@ export interface operations {
           };
         };
       };
-      /** @description validation_failed: invalid[] lists every failed rule (schema, dictionaries, referenced person/encounter/employee, extensions) */
+      /** @description validation_failed: the body is not {data: <base64 CMS>} (the CMS itself is checked by the job: its FAILED error says why) */
       422: {
         headers: {
           [name: string]: unknown;
@@ -3513,7 +3501,7 @@ export interface operations {
           };
         };
       };
-      /** @description forbidden: Access denied (the client acts for no legal entity); the scope does not allow the call */
+      /** @description forbidden: the token's scope does not allow `composition:sign` */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3525,7 +3513,7 @@ export interface operations {
           };
         };
       };
-      /** @description not_found: Composition not found (sign; also another custodian's) / The object of the Composition was not found (cancel) */
+      /** @description not_found: Composition not found (unknown, or another custodian's) */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3537,7 +3525,7 @@ export interface operations {
           };
         };
       };
-      /** @description validation_failed: invalid[] lists every failed rule (schema, dictionaries, referenced person/encounter/employee, extensions) */
+      /** @description validation_failed: the body is not {data: <base64 CMS>} (the CMS itself is checked by the job: its FAILED error says why) */
       422: {
         headers: {
           [name: string]: unknown;

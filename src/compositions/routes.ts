@@ -54,14 +54,31 @@ function sendJob(request: FastifyRequest, reply: FastifyReply, state: JobState, 
  */
 const jobExamples = [JOB_EXAMPLES.pending, JOB_EXAMPLES.done, JOB_EXAMPLES.failed];
 const responses = {
-  accepted: {
+  created: {
     202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)', [
       JOB_EXAMPLES.accepted,
     ]),
     ...errorResponses({
-      403: 'forbidden: Access denied (the client acts for no legal entity); the scope does not allow the call',
-      404: "not_found: Composition not found (sign; also another custodian's) / The object of the Composition was not found (cancel)",
+      403: 'forbidden: Access denied (the client acts for no legal entity), or the scope does not allow composition:create',
       422: 'validation_failed: invalid[] lists every failed rule (schema, dictionaries, referenced person/encounter/employee, extensions)',
+    }),
+  },
+  signed: {
+    202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)', [
+      JOB_EXAMPLES.accepted,
+    ]),
+    ...errorResponses({
+      404: "not_found: Composition not found (unknown, or another custodian's)",
+      422: 'validation_failed: the body is not {data: <base64 CMS>} (the CMS itself is checked by the job: its FAILED error says why)',
+    }),
+  },
+  cancelled: {
+    202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)', [
+      JOB_EXAMPLES.accepted,
+    ]),
+    ...errorResponses({
+      404: "not_found: The object of the Composition was not found (unknown, or another custodian's)",
+      422: 'validation_failed: the body is not {data: <base64 CMS>} (the CMS itself is checked by the job: its FAILED error says why)',
     }),
   },
   job: {
@@ -124,7 +141,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
         operationId: 'createComposition',
         summary: 'Create a composition (async job)',
         body: CreateCompositionBody,
-        response: responses.accepted,
+        response: responses.created,
       },
     },
     async (request, reply) => sendJob(request, reply, await acceptCreate(requestContext(platform, request), jobs, request.body), 202),
@@ -142,7 +159,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
         summary: 'Sign a PRELIMINARY composition (async job)',
         params: Type.Object({ id: Type.String() }),
         body: SignBody,
-        response: responses.accepted,
+        response: responses.signed,
       },
     },
     async (request, reply) =>
@@ -161,7 +178,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
         summary: 'Cancel a FINAL composition (async job)',
         params: Type.Object({ id: Type.String() }),
         body: SignBody,
-        response: responses.accepted,
+        response: responses.cancelled,
       },
     },
     async (request, reply) =>
