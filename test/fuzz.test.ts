@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { startTestServer, backend, ADMIN_KEY, type TestServer, type Mis } from './support/harness.ts';
 import { seedWorld, createBody, misOf, createDone, pollJob, type World } from './support/compositions.ts';
 import { makeSigner, signCms } from './support/cms.ts';
@@ -174,7 +175,8 @@ before(async () => {
   ];
 
   // Routes: every operation of the served document, and the unprefixed twin of an /api route when the server has it.
-  const doc = (await server.call('GET', '/openapi.json')).body;
+  // dereferenced: the schemas the bodies are drawn from are named components ($ref) in the served document
+  const doc: any = await SwaggerParser.dereference((await server.call('GET', '/openapi.json')).body);
   ops = [];
   for (const [route, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
     for (const [method, op] of Object.entries(item)) {

@@ -183,7 +183,9 @@ test('OpenAPI is generated from the route schemas; docs are browsable', async ()
   assert.deepEqual(spec.body.paths['/api/test/echo'].post.security, [{ bearer: [], apiKey: [] }]);
   const resend = spec.body.paths['/api/medication_requests/{id}/actions/resend'].patch.responses;
   assert.deepEqual(Object.keys(resend).sort(), ['200', '401', '403', '404', '409', '429']);
-  const view = resend['200'].content['application/json'].schema.properties.data;
+  // the view is a named component (openapi-document.ts)
+  assert.deepEqual(resend['200'].content['application/json'].schema.properties.data, { $ref: '#/components/schemas/MedicationRequest' });
+  const view = spec.body.components.schemas.MedicationRequest;
   assert.deepEqual(view.properties.person.required, ['id', 'short_name', 'age']);
   assert.equal(view.properties.verification_code, undefined);
   assert.match(resend['429'].description, /^Sending SMS timeout\. Try later\./);

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../platform/platform.ts';
 import { requestContext } from '../platform/context.ts';
-import { baseUrl, sendData, dataEnvelope, pageEnvelope, errorEnvelope } from '../platform/http/envelope.ts';
+import { baseUrl, sendData, dataEnvelope, pageEnvelope, errorResponses } from '../platform/http/envelope.ts';
 import { badRequest, notFound } from '../platform/errors.ts';
 import { UUID_RE } from '../platform/uuid.ts';
 import {
@@ -18,6 +18,7 @@ import {
   CREATE_BODY_LIMIT,
   CreateCompositionBody,
   JobState,
+  JOB_EXAMPLES,
   SearchQuery,
   SignBody,
 } from './schemas.ts';
@@ -46,45 +47,79 @@ function sendJob(request: FastifyRequest, reply: FastifyReply, state: JobState, 
   return sendData(request, reply, state, { status, headers });
 }
 
-/** Declared responses (OpenAPI; checked against every response in the tests). */
+/**
+ * Declared responses (OpenAPI; checked against every response in the tests). 401 access_denied (token,
+ * api-key) and 403 forbidden (scope) are declared for every authenticated route by the OpenAPI transform
+ * (server.ts).
+ */
+const jobExamples = [JOB_EXAMPLES.pending, JOB_EXAMPLES.done, JOB_EXAMPLES.failed];
 const responses = {
-  accepted: {
-    202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)'),
-    '4xx': errorEnvelope(
-      'ESOZ error: 401 access_denied, 403 forbidden, 404 not_found, 422 validation_failed (invalid[] lists every failed rule)',
-    ),
+  created: {
+    202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)', [
+      JOB_EXAMPLES.accepted,
+    ]),
+    ...errorResponses({
+      403: 'forbidden: Access denied (the client acts for no legal entity), or the scope does not allow composition:create',
+      422: 'validation_failed: invalid[] lists every failed rule (schema, dictionaries, referenced person/encounter/employee, extensions)',
+    }),
+  },
+  signed: {
+    202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)', [
+      JOB_EXAMPLES.accepted,
+    ]),
+    ...errorResponses({
+      404: "not_found: Composition not found (unknown, or another custodian's)",
+      422: 'validation_failed: the body is not {data: <base64 CMS>} (the CMS itself is checked by the job: its FAILED error says why)',
+    }),
+  },
+  cancelled: {
+    202: dataEnvelope(JobState, 'Accepted: the async job (Location / Content-Location: its status URL; Retry-After)', [
+      JOB_EXAMPLES.accepted,
+    ]),
+    ...errorResponses({
+      404: "not_found: The object of the Composition was not found (unknown, or another custodian's)",
+      422: 'validation_failed: the body is not {data: <base64 CMS>} (the CMS itself is checked by the job: its FAILED error says why)',
+    }),
   },
   job: {
-    200: dataEnvelope(JobState, 'The async job (Retry-After while PENDING)'),
-    '4xx': errorEnvelope('400 Invalid request format (the id is not a UUID), 404 Task not found, 401, 403'),
+    200: dataEnvelope(JobState, 'The async job (Retry-After while PENDING); FAILED carries error {code, type, message}', jobExamples),
+    ...errorResponses({
+      400: 'bad_request: Invalid request format (the id is not a UUID)',
+      404: "not_found: Task not found (unknown, or another client's job)",
+    }),
   },
   composition: {
     200: dataEnvelope(CompositionDocument, 'The composition'),
-    '4xx': errorEnvelope("404 Composition not found (also for another custodian's composition), 401, 403 (scope)"),
+    ...errorResponses({ 404: "not_found: Composition not found (also for another custodian's composition)" }),
   },
   erlnResend: {
-    200: dataEnvelope(JobState, 'The request was successfully submitted for processing: the async job'),
-    '4xx': errorEnvelope(
-      '404 No conclusion found; 400 This request is not allowed to be resubmitted (inappropriate status or type of request); 401, 403',
-    ),
+    200: dataEnvelope(JobState, 'The request was successfully submitted for processing: the async job', [JOB_EXAMPLES.done]),
+    ...errorResponses({
+      400: 'bad_request: This request is not allowed to be resubmitted (inappropriate status or type of request)',
+      404: 'not_found: No conclusion found',
+      422: 'validation_failed: the request takes no body: send none, {} or []',
+    }),
   },
   resendSms: {
     202: dataEnvelope(
       JobState,
       'The SMS is queued for delivery (or, for a preperson, nothing is sent): a job already DONE, stored (the job endpoint answers it)',
     ),
-    '4xx': errorEnvelope(
-      '404 Not found; 409 You can not resend SMS for Composition in status <status> / Action is not allowed for the legal entity / ' +
-        "Authentication method doesn't exist or is inactive; 429 Sending SMS timeout (Retry-After); 401, 403",
-    ),
+    ...errorResponses({
+      404: 'not_found: Not found',
+      409:
+        'request_conflict: You can not resend SMS for Composition in status <status> / Action is not allowed for the legal entity / ' +
+        "Authentication method doesn't exist or is inactive",
+      429: 'sms_timeout: Sending SMS timeout (Retry-After)',
+    }),
   },
   integrationData: {
     200: dataEnvelope(Type.Array(IntegrationItem), 'Composition found: its processing tasks in other registers (ERLN), oldest first'),
-    '4xx': errorEnvelope("404 Composition not found (unknown, another custodian's, or PRELIMINARY), 401, 403 (scope)"),
+    ...errorResponses({ 404: "not_found: Composition not found (unknown, another custodian's, or PRELIMINARY)" }),
   },
   search: {
     200: pageEnvelope(CompositionDocument, 'A page of compositions, newest first'),
-    '4xx': errorEnvelope('422 validation_failed, 404, 401, 403'),
+    ...errorResponses({ 422: 'validation_failed: a query parameter is invalid, or subject and focus are both given / both missing' }),
   },
 };
 
@@ -106,9 +141,10 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'createComposition',
         summary: 'Create a composition (async job)',
         body: CreateCompositionBody,
-        response: responses.accepted,
+        response: responses.created,
       },
     },
     async (request, reply) => sendJob(request, reply, await acceptCreate(requestContext(platform, request), jobs, request.body), 202),
@@ -122,10 +158,11 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'signComposition',
         summary: 'Sign a PRELIMINARY composition (async job)',
         params: Type.Object({ id: Type.String() }),
         body: SignBody,
-        response: responses.accepted,
+        response: responses.signed,
       },
     },
     async (request, reply) =>
@@ -140,10 +177,11 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'cancelComposition',
         summary: 'Cancel a FINAL composition (async job)',
         params: Type.Object({ id: Type.String() }),
         body: SignBody,
-        response: responses.accepted,
+        response: responses.cancelled,
       },
     },
     async (request, reply) =>
@@ -157,6 +195,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'resendCompositionToErln',
         summary: 'RC_4: re-send an МВТН to ERLN',
         description:
           'Re-sends a FINAL МВТН whose last ERLN task ended with integration status ERROR (no body, {} or []). ' +
@@ -177,6 +216,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'resendCompositionSms',
         summary: 'Resend SMS on Composition (the SMS of a FINAL composition, to the method INFORM_WITH names)',
         description:
           'The checks answer on the call (404, 409, 429 with Retry-After); 202 with a job already DONE when the SMS is queued. ' +
@@ -201,6 +241,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'getCompositionJob',
         summary: 'Async job status (compositionAsyncJobStateResponse)',
         params: Type.Object({ asyncJobId: Type.String() }),
         response: responses.job,
@@ -224,6 +265,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'getComposition',
         summary: 'Get a composition',
         params: Type.Object({ patientId: Type.String(), id: Type.String(), episodeId: Type.String(), encounterId: Type.String() }),
         response: responses.composition,
@@ -240,6 +282,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'getIntegrationData',
         summary: 'Integration data: the ERLN tasks of a composition (getIntegrationData)',
         params: Type.Object({ patientId: Type.String(), id: Type.String(), episodeId: Type.String(), encounterId: Type.String() }),
         response: responses.integrationData,
@@ -256,6 +299,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'getCompositionByEncounter',
         summary: 'Get a composition (path of the async-job sequence)',
         params: Type.Object({ patientId: Type.String(), encounterId: Type.String(), id: Type.String() }),
         response: responses.composition,
@@ -272,6 +316,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'searchCompositions',
         summary: 'Search compositions by subject or focus',
         querystring: SearchQuery,
         response: responses.search,
@@ -287,6 +332,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'searchPatientCompositions',
         summary: "Search a patient's compositions",
         params: Type.Object({ patientId: Type.String() }),
         querystring: Type.Omit(SearchQuery, ['subject', 'focus']),
@@ -304,6 +350,7 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
       schema: {
         hide,
         tags: ['compositions'],
+        operationId: 'getPrintForm',
         summary: 'Print form of a composition (getPrintForm): printable HTML',
         description:
           'The composition in any status as an HTML page for printing (A4), rendered anew on every call. ' +
@@ -315,9 +362,10 @@ export const compositionRoutes: FastifyPluginAsyncTypebox<CompositionRoutesOptio
             description: 'Form exists: the printable HTML page',
             content: { 'text/html': { schema: Type.String({ description: 'An HTML document (UTF-8)' }) } },
           },
-          '4xx': errorEnvelope(
-            "404 Composition not found (unknown, another custodian's, or not at this path), 404 Form not found (the template is not the composition type's), 422 templateId missing or not an integer, 401, 403 (scope)",
-          ),
+          ...errorResponses({
+            404: "not_found: Composition not found (unknown, another custodian's, or not at this path) / Form not found (the template is not the composition type's)",
+            422: 'validation_failed: templateId missing or not an integer',
+          }),
         },
       },
     },

@@ -24,6 +24,7 @@ export const eprescriptionRoutes: RoutesPlugin = async (app, { platform }) => {
     {
       config: { scopes: ['medication_request:details'] },
       schema: {
+        operationId: 'getMedicationRequest',
         summary: 'Get a medication request',
         description: 'Get Medication request by ID (or request number).',
         tags: ['ePrescription'],
@@ -41,6 +42,7 @@ export const eprescriptionRoutes: RoutesPlugin = async (app, { platform }) => {
     {
       config: { scopes: ['medication_request:resend'] },
       schema: {
+        operationId: 'resendMedicationRequest',
         summary: 'Resend a medication request (SMS)',
         description:
           'Resend Medication Request: SMS with the request number and verification code to the person ' +

@@ -7,6 +7,7 @@
  * Top-level null values are left out of the view, hence optional here.
  */
 import { Type } from 'typebox';
+import { RESEND_EXAMPLE } from './examples.ts';
 import { dataEnvelope, errorEnvelope } from '../platform/http/envelope.ts';
 
 const open = { additionalProperties: true } as const;
@@ -79,7 +80,11 @@ export const MedicationRequestView = Type.Object(
     prior_prescription: Type.Optional(Json('Reference to the prior medication request')),
     container_dosage: Type.Optional(Json('system, code, value')),
   },
-  { additionalProperties: false, description: 'Medication_request_Public_Response_with_Medical_Program_min (never verification_code)' },
+  {
+    additionalProperties: false,
+    title: 'MedicationRequest',
+    description: 'Medication_request_Public_Response_with_Medical_Program_min (never verification_code)',
+  },
 );
 
 const common = {
@@ -94,7 +99,7 @@ export const getMedicationRequestResponses = {
 };
 
 export const resendMedicationRequestResponses = {
-  200: dataEnvelope(MedicationRequestView, 'SMS queued; the medication request'),
+  200: dataEnvelope(MedicationRequestView, 'SMS queued; the medication request', [RESEND_EXAMPLE]),
   401: common[401],
   403: errorEnvelope("Missing scope medication_request:resend, or: Can't resend Medication request without verification code! (forbidden)"),
   404: common[404],

@@ -40,7 +40,11 @@ const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
     '/erln',
     {
       config: { admin: true },
-      schema: { tags: ['sandbox admin'], summary: 'ERLN simulator: fault settings, records (newest first), last calls' },
+      schema: {
+        tags: ['sandbox admin'],
+        operationId: 'adminGetErln',
+        summary: 'ERLN simulator: fault settings, records (newest first), last calls',
+      },
     },
     async (request, reply) => sendData(request, reply, await simView(simulatorOf(platform).store)),
   );
@@ -50,6 +54,7 @@ const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { admin: true },
       schema: {
         tags: ['sandbox admin'],
+        operationId: 'adminSetErln',
         summary: 'ERLN simulator: set faults (mode ok|down|reject|slow, reject_code, reject_message, delay_ms, fail_next)',
         body: SimSettingsPatch,
       },

@@ -109,7 +109,12 @@ export const dictionaryRoutes: RoutesPlugin = async (app, { platform }) => {
     '/dictionaries',
     {
       config: { scopes: ['dictionary:read'] },
-      schema: { tags: ['dictionaries'], summary: 'Get dictionaries (v1: values as {code: description})', querystring: DictionaryQuery },
+      schema: {
+        tags: ['dictionaries'],
+        operationId: 'getDictionaries',
+        summary: 'Get dictionaries (v1: values as {code: description})',
+        querystring: DictionaryQuery,
+      },
     },
     async (request, reply) => sendData(request, reply, await listDictionaries(platform.db, request.query)),
   );

@@ -198,6 +198,7 @@ export const personRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { scopes: ['person:read'] },
       schema: {
         tags: ['MPI'],
+        operationId: 'getPersonAuthenticationMethods',
         summary: "Get a person's authentication methods",
         description:
           "The person's active authentication methods with their ids (the id a composition's INFORM_WITH extension names). " +

@@ -20,6 +20,7 @@ export const prepersonRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { scopes: [PREPERSON_SCOPES.write] },
       schema: {
         tags: ['MPI'],
+        operationId: 'createPreperson',
         summary: 'Create preperson',
         description:
           'An unidentified patient, known to the MIS by its external_id; no digital signature. ' +
@@ -37,6 +38,7 @@ export const prepersonRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { scopes: [PREPERSON_SCOPES.read] },
       schema: {
         tags: ['MPI'],
+        operationId: 'getPreperson',
         summary: 'Get preperson by ID',
         description: 'The preperson by its MPI identifier (ACTIVE or INACTIVE).',
         params: PrepersonParams,
@@ -51,6 +53,7 @@ export const prepersonRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { scopes: [PREPERSON_SCOPES.write] },
       schema: {
         tags: ['MPI'],
+        operationId: 'updatePreperson',
         summary: 'Update preperson',
         description:
           'Changes any field but note and status. Checks in order: exists (404), ACTIVE (422 Preperson is not active), ' +

@@ -51,7 +51,7 @@ export const EmergencyContact = Type.Object(
     second_name: Type.Optional(Name('Second name')),
     phones: Type.Array(Phone, { minItems: 1, maxItems: 10, description: 'At least one phone' }),
   },
-  { additionalProperties: false, description: 'Emergency_Contact: whom to call about the patient' },
+  { additionalProperties: false, title: 'EmergencyContact', description: 'Emergency_Contact: whom to call about the patient' },
 );
 
 const ExternalId = Type.String({
@@ -78,7 +78,7 @@ export const CreatePrepersonBody = Type.Object(
     emergency_contact: Type.Optional(EmergencyContact),
     note: Type.Optional(Note),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'CreatePrepersonBody' },
 );
 export type CreatePrepersonBody = Static<typeof CreatePrepersonBody>;
 
@@ -99,7 +99,7 @@ export const UpdatePrepersonBody = Type.Object(
     note: Type.Optional(Type.String({ maxLength: 2000, description: 'Not allowed in an update: 422 (schema validation failed)' })),
     status: Type.Optional(Type.String({ maxLength: 50, description: 'Not allowed in an update: 422 (schema validation failed)' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'UpdatePrepersonBody' },
 );
 export type UpdatePrepersonBody = Static<typeof UpdatePrepersonBody>;
 
@@ -127,7 +127,7 @@ export const PrepersonResponse = Type.Object(
     updated_at: DateTime('Last changed'),
     updated_by: Type.Optional(Type.String({ description: 'The user (else the MIS client) of the token that changed it last' })),
   },
-  { additionalProperties: false, description: 'Preperson_response' },
+  { additionalProperties: false, title: 'Preperson', description: 'Preperson_response' },
 );
 
 export const prepersonResponses = {

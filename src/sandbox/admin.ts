@@ -5,7 +5,7 @@
  */
 import { Type } from 'typebox';
 import type { RoutesPlugin } from '../platform/platform.ts';
-import { sendData } from '../platform/http/envelope.ts';
+import { sendData, dataEnvelope } from '../platform/http/envelope.ts';
 import { conflict, invalidField, validationFailed } from '../platform/errors.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
 import { FAULTS, FaultsState } from '../platform/faults.ts';
@@ -120,6 +120,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { admin: true },
       schema: {
         tags: ['sandbox admin'],
+        operationId: 'adminUpsertFixtures',
         summary: 'Upsert registry and capability rows (one transaction)',
         body: fixturesBodySchema(fixtureKinds(platform)),
       },
@@ -133,7 +134,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
 
   app.post(
     '/clients',
-    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Create (or replace) an MIS client', body: ClientBody } },
+    {
+      config: { admin: true },
+      schema: { tags: ['sandbox admin'], operationId: 'adminCreateClient', summary: 'Create (or replace) an MIS client', body: ClientBody },
+    },
     async (request, reply) => {
       const { body } = request;
       if (body.legal_entity_id) {
@@ -161,7 +165,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
 
   app.post(
     '/tokens',
-    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Issue an access token for a client', body: TokenBody } },
+    {
+      config: { admin: true },
+      schema: { tags: ['sandbox admin'], operationId: 'adminIssueToken', summary: 'Issue an access token for a client', body: TokenBody },
+    },
     async (request, reply) => {
       const { body } = request;
       // a token for a scope no route checks would only ever answer 403: refuse it at issue time
@@ -188,7 +195,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
 
   app.get(
     '/sms',
-    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'SMS outbox, newest first', querystring: SmsQuery } },
+    {
+      config: { admin: true },
+      schema: { tags: ['sandbox admin'], operationId: 'adminListSms', summary: 'SMS outbox, newest first', querystring: SmsQuery },
+    },
     async (request, reply) => {
       const { page = 1, page_size: pageSize = 50, ...filter } = request.query;
       const { total, rows } = await smsPage(db, filter, page, pageSize);
@@ -204,6 +214,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { admin: true },
       schema: {
         tags: ['sandbox admin'],
+        operationId: 'adminDeleteSms',
         summary: 'Empty the SMS inbox (the messages matching the filters)',
         querystring: Type.Object(SmsFilter, { additionalProperties: false }),
       },
@@ -217,6 +228,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { admin: true },
       schema: {
         tags: ['sandbox admin'],
+        operationId: 'adminListRequests',
         summary: 'The request journal of this process, newest first (bodies with phones, codes and tokens redacted)',
         querystring: JournalQuery,
       },
@@ -229,7 +241,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
 
   app.delete(
     '/requests',
-    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'Empty the request journal of this process' } },
+    {
+      config: { admin: true },
+      schema: { tags: ['sandbox admin'], operationId: 'adminDeleteRequests', summary: 'Empty the request journal of this process' },
+    },
     async (request, reply) => {
       platform.services.get(requestJournalKey).clear();
       return sendData(request, reply, { cleared: true });
@@ -242,6 +257,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { admin: true },
       schema: {
         tags: ['sandbox admin'],
+        operationId: 'adminReset',
         summary: 'Back to the demo state (or empty): domain data, queued jobs, SMS and faults; clients and tokens are kept',
         body: ResetBody,
       },
@@ -263,7 +279,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
 
   app.get(
     '/faults',
-    { config: { admin: true }, schema: { tags: ['sandbox admin'], summary: 'The faults set: SMS gateway, composition jobs, ERLN' } },
+    {
+      config: { admin: true },
+      schema: { tags: ['sandbox admin'], operationId: 'adminGetFaults', summary: 'The faults set: SMS gateway, composition jobs, ERLN' },
+    },
     async (request, reply) => sendData(request, reply, await faultsView()),
   );
 
@@ -273,6 +292,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { admin: true },
       schema: {
         tags: ['sandbox admin'],
+        operationId: 'adminSetFaults',
         summary: 'Set faults: SMS gateway down/slow/fail_next, composition jobs slow/fail_next with a task error, ERLN as PUT /admin/erln',
         body: FaultsPatch,
       },
@@ -294,8 +314,18 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
       config: { admin: true },
       schema: {
         tags: ['sandbox admin'],
+        operationId: 'adminSign',
         summary: 'Sign JSON with a test key for a tax id: the base64 CMS the sign and cancel routes take as {data}',
         body: SignBody,
+        response: {
+          200: dataEnvelope(
+            Type.Object(
+              { data: Type.String({ description: 'base64 (DER) CMS SignedData, the content attached' }) },
+              { additionalProperties: false },
+            ),
+            'The CMS: send it as the body of the sign or cancel route',
+          ),
+        },
       },
     },
     async (request, reply) => {

@@ -21,7 +21,7 @@ export const MetaSchema = Type.Object(
     type: Type.Union([Type.Literal('object'), Type.Literal('list')], { description: '`list` when data is an array' }),
     request_id: Type.String({ description: 'x-request-id of the request (sent or generated)' }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'Meta' },
 );
 
 const PagingSchema = Type.Object(
@@ -31,12 +31,12 @@ const PagingSchema = Type.Object(
     total_entries: Type.Integer(),
     total_pages: Type.Integer(),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'Paging' },
 );
 
 /** `{meta, data}`: the success envelope around `data`. */
-export function dataEnvelope(data: TSchema, description: string) {
-  return Type.Object({ meta: MetaSchema, data }, { additionalProperties: false, description });
+export function dataEnvelope(data: TSchema, description: string, examples?: unknown[]) {
+  return Type.Object({ meta: MetaSchema, data }, { additionalProperties: false, description, ...(examples ? { examples } : {}) });
 }
 
 /** `{meta, data: [...], paging}`: a page of a list. */
@@ -59,7 +59,7 @@ const InvalidEntrySchema = Type.Object(
     entry_type: Type.String({ description: 'json_data_property | query_parameter | path_parameter | header | request' }),
     rules: Type.Array(InvalidRuleSchema),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'InvalidEntry' },
 );
 
 /** `{meta, error}`: the error envelope; `description` says when the status is answered. */
@@ -79,11 +79,24 @@ export function errorEnvelope(description: string) {
             }),
           ),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, title: 'Error' },
       ),
     },
     { additionalProperties: false, description },
   );
+}
+
+/**
+ * The error statuses a route answers, each described by its ESOZ error types and messages (OpenAPI);
+ * what any route may answer (a body that does not parse, 413, 415) falls to `4xx`.
+ */
+export function errorResponses(byStatus: Record<number, string>): Record<string, TSchema> {
+  return {
+    ...Object.fromEntries(Object.entries(byStatus).map(([status, description]) => [status, errorEnvelope(description)])),
+    '4xx': errorEnvelope(
+      'Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON)',
+    ),
+  };
 }
 
 export interface Paging {

@@ -12,7 +12,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { toEsozError, errorBody, normalisePublicUrl } from './envelope.ts';
+import { Type } from 'typebox';
+import { toEsozError, errorBody, normalisePublicUrl, errorEnvelope, MetaSchema } from './envelope.ts';
+import { nameSchemas } from './openapi-document.ts';
+import { postmanCollection } from './postman.ts';
 import { EsozError, accessDenied, notFound, malformed, errorOfStatus, validationFailed } from '../errors.ts';
 import { boundRequestSchema, boundedValidator, LazyValidators, nulEntries } from './bounds.ts';
 import type { AuthContext, AuthService } from '../auth.ts';
@@ -341,12 +344,40 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
         s.description = `${(schema as { description?: string })?.description ?? ''}\n\nScope: \`${cfg.scopes.join('`, `')}\``.trim();
       }
       if (cfg?.admin) s.security = [{ adminKey: [] }];
+      // the errors the platform answers before a route's own checks (onRequest hooks above)
+      if (cfg?.scopes || cfg?.admin) {
+        const declared = { ...(s.response as object) } as Record<string, unknown>;
+        declared['401'] ??= errorEnvelope(
+          cfg.admin
+            ? 'access_denied: Invalid admin key (x-admin-key missing or wrong)'
+            : 'access_denied: the access token is missing, invalid or expired, or the api-key is missing or wrong',
+        );
+        if (cfg.scopes) declared['403'] ??= errorEnvelope(`forbidden: the token's scope does not allow \`${cfg.scopes.join('`, `')}\``);
+        s.response = declared;
+      }
+      // a route that declares no success response still answers the envelope (generators then type `data` as unknown)
+      if (s.response && !Object.keys(s.response).some((status) => status.startsWith('2'))) {
+        s.response = {
+          '2xx': Type.Object({ meta: MetaSchema, data: Type.Unknown() }, { description: 'Done: the ESOZ envelope' }),
+          ...(s.response as object),
+        };
+      }
       return { schema: s as typeof schema, url };
     },
-    transformObject: (doc) => ('openapiObject' in doc ? (toOpenApi30(doc.openapiObject) as typeof doc.openapiObject) : doc.swaggerObject),
+    transformObject: (doc) =>
+      'openapiObject' in doc
+        ? (nameSchemas(toOpenApi30(doc.openapiObject) as Record<string, unknown>) as typeof doc.openapiObject)
+        : doc.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // the same document as a Postman collection (postman.ts); made once, on the first call
+  let postman: unknown;
+  app.get(
+    '/postman.json',
+    { schema: { hide: true } },
+    async () => (postman ??= postmanCollection(app.swagger() as Record<string, unknown>)),
+  );
 
   return app as unknown as App;
 }
