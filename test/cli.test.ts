@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ADMIN_KEY, call, startTestServer, waitFor, type CallResult, type TestServer } from './support/harness.ts';
+import { demoDraft } from './support/demo.ts';
 import { freePort, killProcess } from './support/processes.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 
@@ -309,40 +310,11 @@ describe('esoz token', () => {
   });
 });
 
-/** A PRELIMINARY МВТН of the demo patient on an encounter of its own, through the create job: its id and document. */
+/** A PRELIMINARY МВТН of the demo patient on an encounter of its own (test/support/demo.ts). */
 async function draft(): Promise<{ id: string; document: unknown }> {
-  const encounterId = randomUUID();
-  await server.fixtures({
-    encounters: [
-      {
-        id: encounterId,
-        person_id: DEMO.personOtpId,
-        episode_id: DEMO.episodeId,
-        legal_entity_id: DEMO.legalEntityId,
-        employee_id: DEMO.doctorEmployeeId,
-      },
-    ],
-  });
-  const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }] }, value });
-  const r = await demo('POST', '/api/patients/composition', {
-    type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
-    category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: 'SICKNESS' }] },
-    event: [
-      {
-        code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
-        period: { start: '2026-12-01T00:00:01Z', end: '2026-12-05T20:59:59Z' },
-      },
-    ],
-    subject: ref('person', DEMO.personOtpId),
-    encounter: ref('encounter', encounterId),
-    author: ref('employee', DEMO.doctorEmployeeId),
-    section: { focus: ref('person', DEMO.personOtpId) },
-  });
-  assert.equal(r.status, 202, r.text);
-  const job = await pollJob(r.body.data.id);
-  assert.equal(job.body.data.status, 'DONE', job.text);
-  const got = await demo('GET', job.body.data.links[0].href);
-  return { id: got.body.data.identifier.value, document: got.body.data };
+  const d = await demoDraft(server, demo);
+  assert.equal(d.job.body.data.status, 'DONE', d.job.text);
+  return d;
 }
 
 const pollJob = (id: string) =>

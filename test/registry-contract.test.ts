@@ -153,8 +153,11 @@ describe('mr_blank_type', () => {
   });
   test('the OpenAPI document declares mr_blank_type in the MR view', async () => {
     const doc = (await call(server.url, 'GET', '/openapi.json')).body;
-    const view = doc.paths['/api/medication_requests/{id}'].get.responses['200'].content['application/json'].schema.properties.data;
-    assert.equal(view.properties.medical_program.properties.mr_blank_type.type, 'string');
+    // named schemas are $refs into components.schemas
+    const deref = (s: any): any => (s?.$ref ? deref(doc.components.schemas[String(s.$ref).split('/').pop()!]) : s);
+    const envelope = deref(doc.paths['/api/medication_requests/{id}'].get.responses['200'].content['application/json'].schema);
+    const view = deref(envelope.properties.data);
+    assert.equal(deref(deref(view.properties.medical_program).properties.mr_blank_type).type, 'string');
   });
 });
 

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ADMIN_KEY, call, startTestServer, waitFor, type CallResult, type TestServer } from './support/harness.ts';
+import { demoDraft } from './support/demo.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 import { consoleEnabled } from '../src/sandbox/console/routes.ts';
 import type { Platform } from '../src/platform/platform.ts';
@@ -68,43 +69,11 @@ async function login(): Promise<string> {
 
 const faults = async () => (await admin('GET', '/faults')).body.data;
 
-/** A PRELIMINARY МВТН of the demo patient on an encounter of its own, through the create job. */
+/** A PRELIMINARY МВТН of the demo patient on an encounter of its own (test/support/demo.ts). */
 async function draft(): Promise<{ id: string; document: unknown }> {
-  const encounterId = randomUUID();
-  await server.fixtures({
-    encounters: [
-      {
-        id: encounterId,
-        person_id: DEMO.personOtpId,
-        episode_id: DEMO.episodeId,
-        legal_entity_id: DEMO.legalEntityId,
-        employee_id: DEMO.doctorEmployeeId,
-      },
-    ],
-  });
-  const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }] }, value });
-  const r = await demo('POST', '/api/patients/composition', {
-    type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
-    category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: 'SICKNESS' }] },
-    event: [
-      {
-        code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
-        period: { start: '2026-12-01T00:00:01Z', end: '2026-12-05T20:59:59Z' },
-      },
-    ],
-    subject: ref('person', DEMO.personOtpId),
-    encounter: ref('encounter', encounterId),
-    author: ref('employee', DEMO.doctorEmployeeId),
-    section: { focus: ref('person', DEMO.personOtpId) },
-  });
-  assert.equal(r.status, 202, r.text);
-  const job = await waitFor(async () => {
-    const j = await demo('GET', `/api/patients/composition/job/${r.body.data.id}`);
-    return j.body.data.status !== 'PENDING' && j;
-  });
-  assert.equal(job.body.data.status, 'DONE', job.text);
-  const got = await demo('GET', job.body.data.links[0].href);
-  return { id: got.body.data.identifier.value, document: got.body.data };
+  const d = await demoDraft(server, demo);
+  assert.equal(d.job.body.data.status, 'DONE', d.job.text);
+  return d;
 }
 
 describe('login and session', () => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_KEY, call, startTestServer, waitFor, type CallResult, type TestServer } from './support/harness.ts';
+import { demoDraft } from './support/demo.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 import { ensureSandbox } from '../src/sandbox/demo.ts';
 import { ALL_SCOPES } from '../src/platform/scopes.ts';
@@ -42,44 +43,8 @@ const smsRows = async () =>
     )
   ).rows;
 
-/** A PRELIMINARY МВТН of the demo patient on an encounter of its own, through the create job. */
-async function draft(): Promise<{ id: string; document: unknown; job: CallResult }> {
-  const encounterId = randomUUID();
-  await server.fixtures({
-    encounters: [
-      {
-        id: encounterId,
-        person_id: DEMO.personOtpId,
-        episode_id: DEMO.episodeId,
-        legal_entity_id: DEMO.legalEntityId,
-        employee_id: DEMO.doctorEmployeeId,
-      },
-    ],
-  });
-  const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }] }, value });
-  const r = await demo('POST', '/api/patients/composition', {
-    type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
-    category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: 'SICKNESS' }] },
-    event: [
-      {
-        code: { coding: [{ system: 'COMPOSITION_EVENTS', code: 'COMPOSITION_VALIDITY_PERIOD' }] },
-        period: { start: '2026-12-01T00:00:01Z', end: '2026-12-05T20:59:59Z' },
-      },
-    ],
-    subject: ref('person', DEMO.personOtpId),
-    encounter: ref('encounter', encounterId),
-    author: ref('employee', DEMO.doctorEmployeeId),
-    section: { focus: ref('person', DEMO.personOtpId) },
-  });
-  assert.equal(r.status, 202, r.text);
-  const job = await waitFor(async () => {
-    const j = await demo('GET', `/api/patients/composition/job/${r.body.data.id}`);
-    return j.body.data.status !== 'PENDING' && j;
-  });
-  if (job.body.data.status !== 'DONE') return { id: '', document: null, job };
-  const got = await demo('GET', job.body.data.links[0].href);
-  return { id: got.body.data.identifier.value, document: got.body.data, job };
-}
+/** A PRELIMINARY МВТН of the demo patient on an encounter of its own (test/support/demo.ts). */
+const draft = () => demoDraft(server, demo);
 
 describe('POST /admin/reset', () => {
   test('every table of the database is either emptied or kept by a reset (a new table is a decision)', async () => {
