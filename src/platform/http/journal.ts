@@ -2,8 +2,9 @@
  * The request journal of the sandbox (`GET /admin/requests`): the last REQUEST_JOURNAL_SIZE requests of
  * this process with their bodies, so an MIS developer sees what their client really sent and what came
  * back. In memory and per process on purpose: it is a debugging aid of the embedded sandbox (off by
- * default on PostgreSQL, where several processes serve), and it must cost nothing when off. Phone
- * numbers, verification codes, tokens and secrets are redacted before an entry is kept.
+ * default on PostgreSQL, where several processes serve), and it must cost nothing when off and little
+ * when on. Phone numbers, verification codes, tokens and secrets are redacted before an entry is shown
+ * (the raw request and answer are dropped then); they never leave the process otherwise.
  */
 import type { Config } from '../config.ts';
 import { isEmbedded } from '../config.ts';
@@ -92,8 +93,32 @@ function keptBody(body: unknown, contentType: string | undefined): unknown {
  */
 const SKIPPED = /^\/(health\/|metrics$|docs(\/|$)|openapi\.json$|admin\/requests$|console(\/|$))/;
 
+/** What a request leaves at record time: references and the serialised answer, nothing parsed or copied. */
+interface RawEntry {
+  seq: number;
+  at: string;
+  requestId: string;
+  method: string;
+  url: string;
+  status: number;
+  latencyMs: number;
+  clientId: string | null;
+  requestBody: unknown;
+  requestType: string | undefined;
+  responseBody: unknown;
+  responseType: string | undefined;
+  /** in place of a body too large to keep: what it was */
+  requestNote?: string;
+  responseNote?: string;
+  /** the entry as shown, made on the first read */
+  shown?: JournalEntry;
+}
+
+/** A kept answer larger than this is recorded by its size only (bounds the journal's memory). */
+const RAW_BODY_CHARS = 256 * 1024;
+
 export class RequestJournal {
-  private readonly entries: JournalEntry[] = [];
+  private readonly entries: RawEntry[] = [];
   private seq = 0;
 
   constructor(readonly size: number) {}
@@ -102,6 +127,11 @@ export class RequestJournal {
     return !SKIPPED.test(url.split('?')[0]);
   }
 
+  /**
+   * Keeps the request as it was (the parsed body by reference, the answer as sent). Parsing, redaction
+   * and cutting wait for a read of the journal: on the request path the journal costs a push, not a walk
+   * over the bodies (docs/benchmarks.md, the journal).
+   */
   record(e: {
     requestId: string;
     method: string;
@@ -113,15 +143,35 @@ export class RequestJournal {
     requestType: string | undefined;
     responseBody: unknown;
     responseType: string | undefined;
+    /** the request's Content-Length: a larger body than RAW_BODY_CHARS is kept by its size only */
+    requestBytes?: number;
   }): void {
-    const response = keptBody(e.responseBody, e.responseType);
+    const { requestBytes, ...rest } = e;
+    const largeRequest = (requestBytes ?? 0) > RAW_BODY_CHARS;
+    const responseLength = typeof e.responseBody === 'string' || Buffer.isBuffer(e.responseBody) ? e.responseBody.length : 0;
+    const large = responseLength > RAW_BODY_CHARS;
+    this.entries.push({
+      ...rest,
+      seq: ++this.seq,
+      at: new Date().toISOString(),
+      requestBody: largeRequest ? undefined : e.requestBody,
+      requestNote: largeRequest ? `(${e.requestType ?? 'unknown type'}, ${requestBytes} bytes)` : undefined,
+      responseBody: large ? undefined : e.responseBody,
+      responseNote: large ? `(${e.responseType ?? 'unknown type'}, ${responseLength} characters)` : undefined,
+    });
+    if (this.entries.length > this.size) this.entries.splice(0, this.entries.length - this.size);
+  }
+
+  private show(e: RawEntry): JournalEntry {
+    if (e.shown) return e.shown;
+    const response = e.responseNote ?? keptBody(e.responseBody, e.responseType);
     const errorType =
       response && typeof response === 'object' && 'error' in response
         ? ((response as { error?: { type?: unknown } }).error?.type ?? null)
         : null;
-    this.entries.push({
-      seq: ++this.seq,
-      at: new Date().toISOString(),
+    e.shown = {
+      seq: e.seq,
+      at: e.at,
       request_id: e.requestId,
       method: e.method,
       path: maskUrl(e.url),
@@ -129,21 +179,25 @@ export class RequestJournal {
       latency_ms: Math.round(e.latencyMs * 10) / 10,
       client_id: e.clientId,
       error_type: typeof errorType === 'string' ? errorType : null,
-      request_body: keptBody(e.requestBody, e.requestType),
+      request_body: e.requestNote ?? keptBody(e.requestBody, e.requestType),
       response_body: response,
-    });
-    if (this.entries.length > this.size) this.entries.splice(0, this.entries.length - this.size);
+    };
+    // what was kept raw is dropped once shown: only the redacted view stays
+    e.requestBody = undefined;
+    e.responseBody = undefined;
+    return e.shown;
   }
 
   /** Newest first. */
   list(f: JournalFilter = {}): JournalEntry[] {
     const out: JournalEntry[] = [];
     for (let i = this.entries.length - 1; i >= 0 && out.length < (f.limit ?? 100); i--) {
-      const e = this.entries[i];
-      if (f.method && e.method !== f.method.toUpperCase()) continue;
-      if (f.status !== undefined && e.status !== f.status) continue;
+      const raw = this.entries[i];
+      if (f.method && raw.method !== f.method.toUpperCase()) continue;
+      if (f.status !== undefined && raw.status !== f.status) continue;
+      if (f.client_id && raw.clientId !== f.client_id) continue;
+      const e = this.show(raw);
       if (f.path && !e.path.includes(f.path)) continue;
-      if (f.client_id && e.client_id !== f.client_id) continue;
       if (f.error_type && e.error_type !== f.error_type) continue;
       out.push(e);
     }

@@ -303,6 +303,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
         requestType: request.headers['content-type'] ?? (request.body === undefined ? undefined : 'application/json'),
         responseBody: sent.get(request),
         responseType: typeof type === 'string' ? type : undefined,
+        requestBytes: Number(request.headers['content-length'] ?? 0) || 0,
       });
     });
   }
