@@ -132,20 +132,12 @@ export class RequestJournal {
    * and cutting wait for a read of the journal: on the request path the journal costs a push, not a walk
    * over the bodies (docs/benchmarks.md, the journal).
    */
-  record(e: {
-    requestId: string;
-    method: string;
-    url: string;
-    status: number;
-    latencyMs: number;
-    clientId: string | null;
-    requestBody: unknown;
-    requestType: string | undefined;
-    responseBody: unknown;
-    responseType: string | undefined;
-    /** the request's Content-Length: a larger body than RAW_BODY_CHARS is kept by its size only */
-    requestBytes?: number;
-  }): void {
+  record(
+    e: Omit<RawEntry, 'seq' | 'at' | 'requestNote' | 'responseNote' | 'shown'> & {
+      /** the request's Content-Length: a larger body than RAW_BODY_CHARS is kept by its size only */
+      requestBytes?: number;
+    },
+  ): void {
     const { requestBytes, ...rest } = e;
     const largeRequest = (requestBytes ?? 0) > RAW_BODY_CHARS;
     const responseLength = typeof e.responseBody === 'string' || Buffer.isBuffer(e.responseBody) ? e.responseBody.length : 0;

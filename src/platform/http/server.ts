@@ -289,7 +289,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
       return payload;
     });
     app.addHook('onResponse', async (request, reply) => {
-      if (!journal.wants(request.url)) return;
+      // onSend kept the answer of every request the journal wants: the others have none here
+      if (!sent.has(request)) return;
       const type = reply.getHeader('content-type');
       journal.record({
         requestId: String(request.id),
