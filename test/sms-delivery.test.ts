@@ -10,8 +10,9 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startTestServer, waitFor, type TestServer } from './support/harness.ts';
 import { seedRegistry, addMr, R, PHONES, resendPath } from './eprescription-helpers.ts';
-import { deliverSms, relaySmsOutbox, sweepStuckSms, RetryLater, type DeliveryDeps } from '../src/platform/sms/delivery.ts';
-import { httpProvider } from '../src/platform/sms/providers.ts';
+import { deliverSms, deliverSmsBatch, relaySmsOutbox, sweepStuckSms, RetryLater, type DeliveryDeps } from '../src/platform/sms/delivery.ts';
+import { httpProvider, logProvider, withFaults, type SmsProvider } from '../src/platform/sms/providers.ts';
+import { Faults } from '../src/platform/faults.ts';
 import { SMS_QUEUE, enqueueSms, nudgeSmsRelay } from '../src/platform/sms/outbox.ts';
 import type { Db } from '../src/platform/db.ts';
 
@@ -374,6 +375,30 @@ test('a job lost after the relay (job row gone): the sweep hands the row back to
   assert.equal(jobs.rowCount, 1, 'the relay made exactly one new job for the row');
   const stamped = await db.query<{ enqueued_at: Date | null }>('SELECT enqueued_at FROM sms_outbox WHERE id = $1', [id]);
   assert.ok(stamped.rows[0].enqueued_at);
+});
+
+test('the log provider delivers a batch in one statement while no SMS fault is set; a fault sends each message through it', async () => {
+  const sent: string[] = [];
+  // the sandbox's provider: the log provider behind the faults, with its sends counted
+  const counted: SmsProvider = { ...logProvider, send: async (msg) => (sent.push(msg.id), logProvider.send(msg)) };
+  const faults = new Faults(db);
+  const deps: DeliveryDeps = { db, log: pino({ level: 'silent' }), provider: withFaults(counted, faults), maxTries: 3, leaseSeconds: 30 };
+  try {
+    const quiet = await Promise.all([1, 2, 3].map(() => newOutboxRow()));
+    assert.deepEqual(await deliverSmsBatch(deps, quiet), { SENT: 3, FAILED: 0, ALREADY_DONE: 0 });
+    assert.deepEqual(sent, [], 'no message went through send(): the batch statement marked them');
+    for (const r of await rows(quiet)) assert.deepEqual([r.status, r.tries, r.provider_id], ['SENT', 1, `log:${r.id}`]);
+
+    await faults.set({ sms: { fail_next: 1 } });
+    const faulty = await Promise.all([1, 2, 3].map(() => newOutboxRow()));
+    await assert.rejects(deliverSmsBatch(deps, faulty), RetryLater);
+    assert.equal(sent.length, 2, 'each message through send(): one failed by the fault, two sent');
+    const after = await rows(faulty);
+    assert.deepEqual(after.map((r) => r.status).sort(), ['NEW', 'SENT', 'SENT']);
+    assert.ok(after.every((r) => r.tries === 1));
+  } finally {
+    await faults.clear();
+  }
 });
 
 test('delivery tries are counted in /metrics', async () => {

@@ -24,7 +24,7 @@ import { Counter } from 'prom-client';
 import { SMS_QUEUE, SMS_RELAY, nudgeSmsRelay } from './outbox.ts';
 import { pruneSmsAttempts } from './sms-timeout.ts';
 import { FAULTS } from '../faults.ts';
-import { providerFromConfig, withFaults, logProvider, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
+import { providerFromConfig, withFaults, SmsSendError, type SmsProvider, type SmsMessage } from './providers.ts';
 
 export interface DeliveryDeps {
   db: Db;
@@ -89,7 +89,7 @@ export async function deliverSms(deps: DeliveryDeps, outboxId: string): Promise<
 }
 
 /**
- * The `log` provider accepts everything without I/O, so a batch is delivered with one conditional
+ * The `log` provider accepts everything without I/O (`acceptsAllNow`: no sandbox fault set), so a batch is delivered with one conditional
  * UPDATE (claim + try + SENT in one step, same conditions as `deliverSms`'s claim). Rows it did not
  * take (already SENT/FAILED, or leased by another worker) go through `deliverSms`, which tells them apart.
  */
@@ -118,7 +118,7 @@ async function deliverLogBatch(deps: DeliveryDeps, ids: string[]): Promise<strin
 export async function deliverSmsBatch(deps: DeliveryDeps, ids: string[], concurrency = 8): Promise<Record<DeliveryResult, number>> {
   const counts: Record<DeliveryResult, number> = { SENT: 0, FAILED: 0, ALREADY_DONE: 0 };
   let todo = [...new Set(ids)];
-  if (deps.provider === logProvider && todo.length > 0) {
+  if (todo.length > 0 && (await deps.provider.acceptsAllNow?.())) {
     const rest = await deliverLogBatch(deps, todo);
     counts.SENT += todo.length - rest.length;
     todo = rest;

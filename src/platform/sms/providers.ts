@@ -24,6 +24,12 @@ export interface SmsMessage {
 export interface SmsProvider {
   readonly name: string;
   send(msg: SmsMessage): Promise<{ providerId: string | null }>;
+  /**
+   * True while every message would be accepted at once without I/O, with provider id `log:<outbox id>`:
+   * the delivery then marks a whole batch SENT in one statement instead of one claim and one update
+   * per message (delivery.ts). Absent: never.
+   */
+  acceptsAllNow?(): Promise<boolean>;
 }
 
 /** A failure safe to log and store: it carries no message content and no gateway URL. */
@@ -39,6 +45,9 @@ export const logProvider: SmsProvider = {
   name: 'log',
   async send(msg) {
     return { providerId: `log:${msg.id}` };
+  },
+  async acceptsAllNow() {
+    return true;
   },
 };
 
@@ -97,6 +106,11 @@ export function withFaults(provider: SmsProvider, faults: Faults): SmsProvider {
       if (sms.mode === 'down' || (await faults.take('sms'))) throw new SmsSendError('SMS gateway unavailable (sandbox fault)');
       if (sms.mode === 'slow' && sms.delay_ms > 0) await new Promise((r) => setTimeout(r, sms.delay_ms));
       return provider.send(msg);
+    },
+    // with no fault set the wrapped provider decides; a fault needs every message to pass through send()
+    async acceptsAllNow() {
+      const { sms } = await faults.current();
+      return sms.mode === 'ok' && sms.fail_next <= 0 && (await provider.acceptsAllNow?.()) === true;
     },
   };
 }
