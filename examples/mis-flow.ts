@@ -1,6 +1,8 @@
 /**
  * `npm run example:composition` — what an MIS does to issue a medical conclusion of temporary
- * disability (МВТН) through esoz-core, step by step over HTTP:
+ * disability (МВТН) through esoz-core, step by step over HTTP, with the typed client (src/client:
+ * openapi-fetch over the types generated from /openapi.json; every call below is checked by tsc against
+ * the API). Each call is printed as it goes (`METHOD path → status`):
  *
  *   1. POST /api/patients/composition             → 202 + async job (eta)
  *   2. GET  /api/patients/composition/job/{id}     → poll at eta until DONE
@@ -31,6 +33,8 @@
 import { webcrypto } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import type { Middleware } from 'openapi-fetch';
+import { createEsozClient, type JobState, type CreateCompositionBody } from '../src/client/client.ts';
 import { DEMO } from '../src/sandbox/demo-data.ts';
 
 const BASE_URL = (process.env.BASE_URL ?? 'http://localhost:4000').replace(/\/$/, '');
@@ -62,53 +66,55 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const step = (n: number | string, text: string) => process.stdout.write(`\n[${n}] ${text}\n`);
 const show = (label: string, v: unknown) => process.stdout.write(`    ${label}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
 
-async function api(method: string, path: string, body?: unknown) {
-  let res: Response;
-  // the sandbox's own routes take the admin key instead of the MIS credentials
-  const auth: Record<string, string> = path.startsWith('/admin/')
-    ? { 'x-admin-key': ADMIN_KEY }
-    : { authorization: `Bearer ${TOKEN}`, 'api-key': API_KEY };
-  try {
-    res = await fetch(BASE_URL + path, {
-      method,
-      headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (err) {
+/** Prints every call as it goes; a server that cannot be reached ends the example with what to do. */
+const printCalls: Middleware = {
+  onResponse({ request, response }) {
+    const url = new URL(request.url);
+    process.stdout.write(`    ${request.method} ${url.pathname}${url.search} → ${response.status}\n`);
+  },
+  onError({ error }) {
     // fetch reports a refused connection as "fetch failed" with the reason in `cause`: say what to do instead.
-    const reason = (err as { cause?: { code?: string; message?: string } }).cause;
+    const reason = (error as { cause?: { code?: string; message?: string } }).cause;
     process.stderr.write(
-      `Cannot reach esoz-core at ${BASE_URL} (${reason?.code ?? reason?.message ?? String(err)}): ` +
+      `Cannot reach esoz-core at ${BASE_URL} (${reason?.code ?? reason?.message ?? String(error)}): ` +
         'start it with `npm start` in another terminal, or set BASE_URL to where it runs\n',
     );
     process.exit(1);
-  }
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  process.stdout.write(`    ${method} ${path} → ${res.status}\n`);
-  return { status: res.status, headers: res.headers, body: json };
+  },
+};
+const esoz = createEsozClient({ baseUrl: BASE_URL, token: TOKEN, apiKey: API_KEY });
+// the sandbox's own routes (/admin) take the admin key instead of the MIS credentials
+const admin = createEsozClient({ baseUrl: BASE_URL, adminKey: ADMIN_KEY });
+esoz.use(printCalls);
+admin.use(printCalls);
+
+/** The answer's data; an ESOZ error (the `{meta, error}` envelope) stops the example with its text. */
+function ok<T>(answer: { data?: T; error?: unknown; response: Response }, what: string): T {
+  if (answer.error !== undefined || answer.data === undefined)
+    throw new Error(`${what}: ${answer.response.status} ${JSON.stringify(answer.error, null, 2)}`);
+  return answer.data;
 }
 
 /** Poll a job the way the spec describes: timer to eta, GET, repeat while PENDING. */
-async function waitForJob(jobId: string, firstEta: string) {
-  let eta = firstEta;
-  for (let i = 0; i < 120; i++) {
-    const wait = Math.max(0, Date.parse(eta) - Date.now());
-    show('waiting until eta', `${eta} (${wait} ms)`);
+async function waitForJob(job: JobState): Promise<JobState> {
+  for (let i = 0; i < 120 && job.status === 'PENDING'; i++) {
+    const wait = Math.max(0, Date.parse(job.eta) - Date.now());
+    show('waiting until eta', `${job.eta} (${wait} ms)`);
     await sleep(Math.min(wait, 10_000));
-    const r = await api('GET', `/api/patients/composition/job/${jobId}`);
-    if (r.status !== 200) throw new Error(`job status: ${r.status} ${JSON.stringify(r.body)}`);
-    const job = r.body.data;
+    const answer = await esoz.GET('/api/patients/composition/job/{asyncJobId}', { params: { path: { asyncJobId: job.id } } });
+    job = ok(answer, 'job status').data;
     show('job', job);
-    if (job.status !== 'PENDING') return job;
-    eta = job.eta;
   }
-  throw new Error('job still PENDING after 120 polls');
+  if (job.status === 'PENDING') throw new Error('job still PENDING after 120 polls');
+  return job;
+}
+
+/** The composition a DONE create job links: …/patients/{patientId}/encounter/{encounterId}/composition/{id}. */
+async function getComposition(patientId: string, encounterId: string, id: string) {
+  const answer = await esoz.GET('/api/patients/{patientId}/encounter/{encounterId}/composition/{id}', {
+    params: { path: { patientId, encounterId, id } },
+  });
+  return ok(answer, 'get composition').data;
 }
 
 const ref = (code: string, value: string) => ({ type: { coding: [{ system: 'eHealth/resources', code }], text: code }, value });
@@ -173,11 +179,10 @@ process.stdout.write(`esoz-core MIS flow against ${BASE_URL}\n  patient ${PERSON
 // Rule 1127 allows one FINAL conclusion per encounter, type and category: pick a category still free,
 // so the example can run again and again on the same sandbox.
 step(0, 'Which categories already have a FINAL conclusion on this encounter?');
-const existing = await api(
-  'GET',
-  `/api/patients/searchComposition?subject=${PERSON_ID}&encounter=${ENCOUNTER_ID}&type=TEMP_DISABILITY&status=FINAL&limit=100`,
-);
-const used = new Set<string>((existing.body.data ?? []).map((d: any) => d.category.coding[0].code));
+const existing = await esoz.GET('/api/patients/searchComposition', {
+  params: { query: { subject: PERSON_ID, encounter: ENCOUNTER_ID, type: 'TEMP_DISABILITY', status: 'FINAL', limit: 100 } },
+});
+const used = new Set(ok(existing, 'search').data.map((d) => d.category.coding[0]?.code));
 const category = ['SICKNESS', 'QUARANTINE', 'COVID19', 'PREGNANCY', 'TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'].find((c) => !used.has(c));
 if (!category) throw new Error('every self-care category already has a FINAL conclusion on this encounter; use another ENCOUNTER_ID');
 show('category', category);
@@ -185,7 +190,7 @@ show('category', category);
 const today = new Date();
 const day = (offset: number) =>
   new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + offset)).toISOString().slice(0, 10);
-const body = {
+const body: CreateCompositionBody = {
   type: { coding: [{ system: 'COMPOSITION_TYPES', code: 'TEMP_DISABILITY' }] },
   category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: category }] },
   event: [
@@ -203,23 +208,22 @@ const body = {
 };
 
 step(1, 'Create the composition (async)');
-const created = await api('POST', '/api/patients/composition', body);
-if (created.status !== 202) throw new Error(JSON.stringify(created.body, null, 2));
-show('job', created.body.data);
-show('Location', created.headers.get('location') ?? '');
-show('Retry-After', created.headers.get('retry-after') ?? '');
+const created = await esoz.POST('/api/patients/composition', { body });
+show('job', ok(created, 'create').data);
+show('Location', created.response.headers.get('location') ?? '');
+show('Retry-After', created.response.headers.get('retry-after') ?? '');
 
 step(2, 'Poll the job, honouring eta');
-const createJob = await waitForJob(created.body.data.id, created.body.data.eta);
+const createJob = await waitForJob(ok(created, 'create').data);
 if (createJob.status !== 'DONE') throw new Error(`create failed: ${JSON.stringify(createJob.error)}`);
 
 step(3, 'Follow links[0].href to the PRELIMINARY composition');
-const href: string = createJob.links[0].href;
-const got = await api('GET', href);
-const doc = got.body.data;
+show('links[0].href', createJob.links[0]!.href);
+const compositionId = createJob.links[0]!.href.split('/').pop()!;
+const doc = await getComposition(PERSON_ID, ENCOUNTER_ID, compositionId);
 show('identifier', doc.identifier.value);
 show('status', doc.status);
-show('title (conclusion number)', doc.title);
+show('title (conclusion number)', doc.title ?? '');
 
 step(4, `Sign it: throwaway ECDSA key, self-signed certificate with serialNumber TINUA-${AUTHOR_TAX_ID}`);
 const signer = await makeSigner(AUTHOR_TAX_ID);
@@ -228,17 +232,16 @@ const cms = await signAttached(signer, JSON.stringify(doc));
 show('CMS (base64, first 60 chars)', `${cms.slice(0, 60)}…`);
 
 step(5, 'Send the signature (async)');
-const signReq = await api('PATCH', `/api/patients/composition/${doc.identifier.value}/sign`, { data: cms });
-if (signReq.status !== 202) throw new Error(JSON.stringify(signReq.body, null, 2));
-show('job', signReq.body.data);
-const signJob = await waitForJob(signReq.body.data.id, signReq.body.data.eta);
+const signReq = await esoz.PATCH('/api/patients/composition/{id}/sign', { params: { path: { id: compositionId } }, body: { data: cms } });
+show('job', ok(signReq, 'sign').data);
+const signJob = await waitForJob(ok(signReq, 'sign').data);
 if (signJob.status !== 'DONE') throw new Error(`sign failed: ${JSON.stringify(signJob.error)}`);
 
 step(6, 'Read it again');
-const final = await api('GET', href);
-show('status', final.body.data.status);
-show('title', final.body.data.title);
-process.stdout.write(`\nDone: conclusion ${final.body.data.title} is ${final.body.data.status}.\n`);
+const final = await getComposition(PERSON_ID, ENCOUNTER_ID, compositionId);
+show('status', final.status);
+show('title', final.title ?? '');
+process.stdout.write(`\nDone: conclusion ${final.title} is ${final.status}.\n`);
 
 // ── the МВТН chains ─────────────────────────────────────────────────────────────────────────────
 if (!ADMIN_KEY) {
@@ -248,85 +251,78 @@ if (!ADMIN_KEY) {
   process.exit(0);
 }
 
+type Patient = { type: 'person' | 'preperson'; id: string };
+
 /** A new encounter of the patient (a person or a preperson), in the demo episode (the sandbox's fixtures). */
-async function newEncounter(patientId: string): Promise<string> {
+async function newEncounter(patient: Patient): Promise<string> {
   const id = crypto.randomUUID();
-  const r = await api('POST', '/admin/fixtures', {
-    encounters: [{ id, person_id: patientId, episode_id: EPISODE_ID, legal_entity_id: LEGAL_ENTITY_ID, employee_id: AUTHOR_ID }],
+  const answer = await admin.POST('/admin/fixtures', {
+    body: {
+      encounters: [{ id, person_id: patient.id, episode_id: EPISODE_ID, legal_entity_id: LEGAL_ENTITY_ID, employee_id: AUTHOR_ID }],
+    },
   });
-  if (r.status !== 200) throw new Error(`fixtures: ${r.status} ${JSON.stringify(r.body)}`);
+  ok(answer, 'fixtures');
   return id;
 }
 
-/** An МВТН body: `patient` is the subject and the person on leave. */
-function mvtn(o: {
-  patient: { type: 'person' | 'preperson'; id: string };
-  encounterId: string;
+/** An МВТН of `patient` (the subject and the person on leave) on a new encounter of theirs. */
+async function mvtn(o: {
+  patient: Patient;
   category: string;
   start: string;
   end: string;
   relatesTo?: { code: 'appends' | 'replaces'; id: string };
-}) {
+}): Promise<CreateCompositionBody> {
   return {
     ...body,
     category: { coding: [{ system: 'COMPOSITION_CATEGORIES', code: o.category }] },
-    event: [{ ...body.event[0], period: { start: `${o.start}T00:00:01Z`, end: `${o.end}T20:59:59Z` } }],
+    event: [{ ...body.event[0]!, period: { start: `${o.start}T00:00:01Z`, end: `${o.end}T20:59:59Z` } }],
     subject: ref(o.patient.type, o.patient.id),
-    encounter: ref('encounter', o.encounterId),
+    encounter: ref('encounter', await newEncounter(o.patient)),
     section: { focus: ref(o.patient.type, o.patient.id) },
     ...(o.relatesTo ? { relatesTo: { code: o.relatesTo.code, targetIdentifier: ref('composition', o.relatesTo.id) } } : {}),
   };
 }
 
-/** create → job → the PRELIMINARY document; then sign → job; answers the composition's id and href. */
-async function createAndSign(b: unknown): Promise<{ id: string; href: string }> {
-  const c = await api('POST', '/api/patients/composition', b);
-  if (c.status !== 202) throw new Error(JSON.stringify(c.body, null, 2));
-  const cj = await waitForJob(c.body.data.id, c.body.data.eta);
-  if (cj.status !== 'DONE') throw new Error(`create failed: ${JSON.stringify(cj.error)}`);
-  const href: string = cj.links[0].href;
-  const draft = (await api('GET', href)).body.data;
-  const s = await api('PATCH', `/api/patients/composition/${draft.identifier.value}/sign`, {
-    data: await signAttached(signer, JSON.stringify(draft)),
-  });
-  if (s.status !== 202) throw new Error(JSON.stringify(s.body, null, 2));
-  const sj = await waitForJob(s.body.data.id, s.body.data.eta);
-  if (sj.status !== 'DONE') throw new Error(`sign failed: ${JSON.stringify(sj.error)}`);
-  return { id: draft.identifier.value, href };
+/** create → job → the PRELIMINARY document; then sign → job. Answers how to read the composition again. */
+async function createAndSign(b: CreateCompositionBody): Promise<{ id: string; status: () => Promise<string> }> {
+  const createJob = await waitForJob(ok(await esoz.POST('/api/patients/composition', { body: b }), 'create').data);
+  if (createJob.status !== 'DONE') throw new Error(`create failed: ${JSON.stringify(createJob.error)}`);
+  const id = createJob.links[0]!.href.split('/').pop()!;
+  const read = () => getComposition(b.subject.value, b.encounter.value, id);
+  const cms = await signAttached(signer, JSON.stringify(await read()));
+  const signJob = await waitForJob(
+    ok(await esoz.PATCH('/api/patients/composition/{id}/sign', { params: { path: { id } }, body: { data: cms } }), 'sign').data,
+  );
+  if (signJob.status !== 'DONE') throw new Error(`sign failed: ${JSON.stringify(signJob.error)}`);
+  return { id, status: async () => (await read()).status };
 }
 
-const statusOf = async (href: string) => (await api('GET', href)).body.data.status as string;
+const person: Patient = { type: 'person', id: PERSON_ID };
+const signed = { id: compositionId, status: async () => (await getComposition(PERSON_ID, ENCOUNTER_ID, compositionId)).status };
 
 step(7, 'RC_5 extension: `appends` the FINAL conclusion with the days that follow its end');
 // a continuation names the SL number ERLN gave the conclusion it continues: wait for ERLN's answer first
-const integration = `/api/patients/${PERSON_ID}/composition/${doc.identifier.value}/episode/${EPISODE_ID}/encounter/${ENCOUNTER_ID}/integrationData`;
 for (let i = 0; ; i++) {
-  const tasks = (await api('GET', integration)).body.data as { integrationStatus: string | null; details: { SL_NUM?: string } }[];
-  const done = tasks.find((t) => t.integrationStatus);
+  const answer = await esoz.GET('/api/patients/{patientId}/composition/{id}/episode/{episodeId}/encounter/{encounterId}/integrationData', {
+    params: { path: { patientId: PERSON_ID, id: compositionId, episodeId: EPISODE_ID, encounterId: ENCOUNTER_ID } },
+  });
+  const done = ok(answer, 'integrationData').data.find((t) => t.integrationStatus);
   if (done) {
-    show('ERLN', `${done.integrationStatus} ${done.details.SL_NUM ?? ''}`);
+    show('ERLN', `${done.integrationStatus} ${done.details?.SL_NUM ?? ''}`);
     break;
   }
   if (i > 100) throw new Error('ERLN did not answer within 20 s');
   await sleep(200);
 }
 const extension = await createAndSign(
-  mvtn({
-    patient: { type: 'person', id: PERSON_ID },
-    encounterId: await newEncounter(PERSON_ID),
-    category,
-    start: day(5),
-    end: day(9),
-    relatesTo: { code: 'appends', id: doc.identifier.value },
-  }),
+  await mvtn({ patient: person, category, start: day(5), end: day(9), relatesTo: { code: 'appends', id: compositionId } }),
 );
-show('extension', `${await statusOf(extension.href)} (relatesTo appends ${doc.identifier.value})`);
-show('the extended one', await statusOf(href));
+show('extension', `${await extension.status()} (relatesTo appends ${compositionId})`);
+show('the extended one', await signed.status());
 
 step(8, 'Cancel a conclusion, then RC_7: a replacement `replaces` the cancelled one');
-const wrong = await createAndSign(
-  mvtn({ patient: { type: 'person', id: PERSON_ID }, encounterId: await newEncounter(PERSON_ID), category, start: day(20), end: day(24) }),
-);
+const wrong = await createAndSign(await mvtn({ patient: person, category, start: day(20), end: day(24) }));
 const cancelContent = {
   id: wrong.id,
   reason: {
@@ -334,70 +330,46 @@ const cancelContent = {
     text: 'wrong period',
   },
 };
-const cancel = await api('PATCH', `/api/patients/composition/${wrong.id}/cancel`, {
-  data: await signAttached(signer, JSON.stringify(cancelContent)),
+const cancel = await esoz.PATCH('/api/patients/composition/{id}/cancel', {
+  params: { path: { id: wrong.id } },
+  body: { data: await signAttached(signer, JSON.stringify(cancelContent)) },
 });
-if (cancel.status !== 202) throw new Error(JSON.stringify(cancel.body, null, 2));
-const cancelJob = await waitForJob(cancel.body.data.id, cancel.body.data.eta);
+const cancelJob = await waitForJob(ok(cancel, 'cancel').data);
 if (cancelJob.status !== 'DONE') throw new Error(`cancel failed: ${JSON.stringify(cancelJob.error)}`);
-show('cancelled', await statusOf(wrong.href));
+show('cancelled', await wrong.status());
 const replacement = await createAndSign(
-  mvtn({
-    patient: { type: 'person', id: PERSON_ID },
-    encounterId: await newEncounter(PERSON_ID),
-    category,
-    start: day(20),
-    end: day(22),
-    relatesTo: { code: 'replaces', id: wrong.id },
-  }),
+  await mvtn({ patient: person, category, start: day(20), end: day(22), relatesTo: { code: 'replaces', id: wrong.id } }),
 );
-show('replacement', `${await statusOf(replacement.href)} (relatesTo replaces ${wrong.id})`);
-show('the replaced one', await statusOf(wrong.href));
+show('replacement', `${await replacement.status()} (relatesTo replaces ${wrong.id})`);
+show('the replaced one', await wrong.status());
 
 step(9, 'RC_6 refinement: a conclusion of an unidentified patient, then the identified person’s `replaces` it');
-const preperson = await api('POST', '/api/prepersons', { external_id: `mis-${Date.now()}`, gender: 'MALE', first_name: 'Невідомий' });
-if (preperson.status !== 201) throw new Error(JSON.stringify(preperson.body, null, 2));
-const prepersonId: string = preperson.body.data.id;
-show('preperson', prepersonId);
-const unidentified = await createAndSign(
-  mvtn({
-    patient: { type: 'preperson', id: prepersonId },
-    encounterId: await newEncounter(prepersonId),
-    category: 'SICKNESS',
-    start: day(30),
-    end: day(33),
-  }),
-);
-show('preperson’s conclusion', await statusOf(unidentified.href));
+const preperson = await esoz.POST('/api/prepersons', {
+  body: { external_id: `mis-${Date.now()}`, gender: 'MALE', first_name: 'Невідомий' },
+});
+const unknownPatient: Patient = { type: 'preperson', id: ok(preperson, 'preperson').data.id };
+show('preperson', unknownPatient.id);
+const unidentified = await createAndSign(await mvtn({ patient: unknownPatient, category: 'SICKNESS', start: day(30), end: day(33) }));
+show('preperson’s conclusion', await unidentified.status());
 const refined = await createAndSign(
-  mvtn({
-    patient: { type: 'person', id: PERSON_ID },
-    encounterId: await newEncounter(PERSON_ID),
-    category: 'SICKNESS',
-    start: day(30),
-    end: day(33),
-    relatesTo: { code: 'replaces', id: unidentified.id },
-  }),
+  await mvtn({ patient: person, category: 'SICKNESS', start: day(30), end: day(33), relatesTo: { code: 'replaces', id: unidentified.id } }),
 );
-show('refinement', `${await statusOf(refined.href)} (relatesTo replaces ${unidentified.id})`);
-show('the preperson’s one', await statusOf(unidentified.href));
+show('refinement', `${await refined.status()} (relatesTo replaces ${unidentified.id})`);
+show('the preperson’s one', await unidentified.status());
+
 step(10, 'What ERLN received (the sandbox’s ERLN simulator): a request type per link');
 const mine = new Map([
   [extension.id, 'extension'],
   [replacement.id, 'replacement'],
   [refined.id, 'refinement'],
 ]);
-for (let i = 0; i < 50; i++) {
-  const records = (await api('GET', '/admin/erln')).body.data.records as { composition_id: string }[];
-  if ([...mine.keys()].every((id) => records.some((r) => r.composition_id === id))) break;
+const erlnRecords = async () => ok(await admin.GET('/admin/erln'), 'ERLN simulator').data.records;
+let records = await erlnRecords();
+for (let i = 0; i < 50 && ![...mine.keys()].every((id) => records.some((r) => r.composition_id === id)); i++) {
   await sleep(200);
+  records = await erlnRecords();
 }
-for (const r of (await api('GET', '/admin/erln')).body.data.records as {
-  composition_id: string;
-  sl_num: string;
-  request_type: number;
-  previous_sl_num: string | null;
-}[]) {
+for (const r of records) {
   const what = mine.get(r.composition_id);
   if (what) show(what, `${r.sl_num}, REQUEST_TYPE ${r.request_type}${r.previous_sl_num ? `, continues ${r.previous_sl_num}` : ''}`);
 }

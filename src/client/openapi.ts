@@ -558,19 +558,95 @@ export interface components {
     };
     /**
      * CompositionDocument
-     * @description Composition: identifier, status, type, category, title, date, event, subject, encounter, episodeOfCare, author, custodian, section, extension, relatesTo, …
+     * @description Composition: the create body with identifier, status, title, date, episodeOfCare and custodian added
      */
     CompositionDocument: {
+      /** Reference */
+      author: {
+        type: components['schemas']['CodeableConcept'];
+        /** Format: uuid */
+        value: string;
+      };
+      category: components['schemas']['CodeableConcept'];
+      /** Reference */
+      custodian?: {
+        type: components['schemas']['CodeableConcept'];
+        /** Format: uuid */
+        value: string;
+      };
+      /**
+       * Format: date-time
+       * @description When it was created
+       */
+      date?: string;
+      /** Reference */
+      encounter: {
+        type: components['schemas']['CodeableConcept'];
+        /** Format: uuid */
+        value: string;
+      };
+      /** Reference */
+      episodeOfCare?: {
+        type: components['schemas']['CodeableConcept'];
+        /** Format: uuid */
+        value: string;
+      };
+      event: {
+        code: components['schemas']['CodeableConcept'];
+        /** Period */
+        period: {
+          /** Format: date-time */
+          end?: string | null;
+          /** Format: date-time */
+          start: string;
+        };
+      }[];
+      extension?: {
+        valueBoolean?: boolean;
+        valueCode: string;
+        /** Format: date */
+        valueDate?: string;
+        valueString?: string;
+        /** Format: uuid */
+        valueUuid?: string;
+      }[];
       identifier: {
         /** Format: uuid */
         value: string;
       } & {
         [key: string]: unknown;
       };
+      /** RelatesTo */
+      relatesTo?: {
+        code: 'replaces' | 'REPLACES' | 'appends' | 'APPENDS';
+        /** Reference */
+        targetIdentifier: {
+          type: components['schemas']['CodeableConcept'];
+          /** Format: uuid */
+          value: string;
+        };
+      };
+      section: {
+        /** Reference */
+        focus: {
+          type: components['schemas']['CodeableConcept'];
+          /** Format: uuid */
+          value: string;
+        };
+      } & {
+        [key: string]: unknown;
+      };
       /** @description PRELIMINARY | FINAL | ENTERED_IN_ERROR | AMENDED */
       status: string;
+      /** Reference */
+      subject: {
+        type: components['schemas']['CodeableConcept'];
+        /** Format: uuid */
+        value: string;
+      };
       /** @description compositionTitle: the human-readable number */
       title?: string;
+      type: components['schemas']['CodeableConcept'];
     } & {
       [key: string]: unknown;
     };
@@ -661,6 +737,65 @@ export interface components {
        * @example Петро
        */
       second_name?: string;
+    };
+    /** ErlnSimCall */
+    ErlnSimCall: {
+      at: string;
+      composition_id: string;
+      idempotency_key: string;
+      operation: 'create' | 'cancel';
+      outcome: 'accepted' | 'rejected' | 'replayed' | 'unavailable';
+      result: number | null;
+      sl_num: string | null;
+    };
+    /** ErlnSimRecord */
+    ErlnSimRecord: {
+      cancel_reason: string | null;
+      cancelled_at: string | null;
+      category: string;
+      composition_id: string;
+      created_at: string;
+      period_end: string;
+      period_start: string;
+      person_id: string;
+      /** @description The SL number a continuation or a shortening refers to (PREVIOUS_SL_NUM) */
+      previous_sl_num: string | null;
+      /** @description REQUEST_TYPE: 1 new, 2 continuation of the case, 3 shortening of the term, 4 new conclusion continuing a long illness */
+      request_type: number;
+      sl_num: string;
+      status: 'created' | 'cancelled';
+    };
+    /**
+     * ErlnSimSettings
+     * @description null when this server talks to a real ERLN (ERLN_ADAPTER=http)
+     */
+    ErlnSimSettings: {
+      /** @description `slow`: how long each answer takes */
+      delay_ms: number;
+      /** @description The next N calls get no answer (then `mode` applies again) */
+      fail_next: number;
+      mode: 'ok' | 'down' | 'reject' | 'slow';
+      /** @description RESULT of a rejection; null when ERLN's code is not known */
+      reject_code: number | null;
+      reject_message: string;
+    } | null;
+    /**
+     * ErlnSimulator
+     * @description The fault settings, the records and the last calls
+     */
+    ErlnSimulator: {
+      /** @description The last calls, newest first */
+      calls: components['schemas']['ErlnSimCall'][];
+      /** @description `slow`: how long each answer takes */
+      delay_ms: number;
+      /** @description The next N calls get no answer (then `mode` applies again) */
+      fail_next: number;
+      mode: 'ok' | 'down' | 'reject' | 'slow';
+      /** @description SL records, newest first */
+      records: components['schemas']['ErlnSimRecord'][];
+      /** @description RESULT of a rejection; null when ERLN's code is not known */
+      reject_code: number | null;
+      reject_message: string;
     };
     /** Error */
     Error: {
@@ -791,6 +926,24 @@ export interface components {
       id: string;
       links: components['schemas']['JobLink'][];
       status: 'PENDING' | 'FAILED' | 'DONE';
+    };
+    /** JournalEntry */
+    JournalEntry: {
+      /** Format: date-time */
+      at: string;
+      client_id: string | null;
+      /** @description `error.type` of an ESOZ error answer */
+      error_type: string | null;
+      latency_ms: number;
+      method: string;
+      path: string;
+      /** @description phones, codes and tokens redacted */
+      request_body: unknown;
+      request_id: string;
+      /** @description phones, codes and tokens redacted */
+      response_body: unknown;
+      seq: number;
+      status: number;
     };
     /**
      * MedicationRequest
@@ -1029,6 +1182,60 @@ export interface components {
       code: 'replaces' | 'REPLACES' | 'appends' | 'APPENDS';
       targetIdentifier: components['schemas']['Reference'];
     };
+    /** SandboxClient */
+    SandboxClient: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      legal_entity_id: string | null;
+      name: string;
+      /** @description the api-key of the client */
+      secret: string;
+    };
+    /** SandboxFaults */
+    SandboxFaults: {
+      composition_jobs: {
+        /** @description each composition job waits this long before it runs */
+        delay_ms: number;
+        /** @description the ESOZ task error the failed jobs carry (its code follows from it) */
+        error_type: string;
+        /** @description the next N composition jobs end FAILED with error_type */
+        fail_next: number;
+        message: string;
+      };
+      erln: components['schemas']['ErlnSimSettings'];
+      sms: {
+        delay_ms: number;
+        /** @description the next N sends fail (then mode applies) */
+        fail_next: number;
+        /** @description ok; down = the gateway does not answer (delivery retries, then FAILED); slow = each send takes delay_ms */
+        mode: 'ok' | 'down' | 'slow';
+      };
+    };
+    /** SandboxSms */
+    SandboxSms: {
+      /** @description the text as the gateway gets it (a verification code included) */
+      body: string;
+      entity_id: string;
+      /** @description what the SMS is about: medication_request, composition, … */
+      entity_name: string;
+      /** Format: uuid */
+      id: string;
+      /** Format: date-time */
+      inserted_at: string;
+      phone_number: string;
+      /** Format: date-time */
+      sent_at: string | null;
+      /** @description NEW, SENT or FAILED */
+      status: string;
+      tries: number;
+    };
+    /** SandboxToken */
+    SandboxToken: {
+      access_token: string;
+      /** Format: date-time */
+      expires_at: string;
+    };
     /**
      * SignBody
      * @description sign: the composition JSON as GET answers it, signed; cancel: {"id", "reason"} signed (POST /admin/sign makes one in the sandbox)
@@ -1111,14 +1318,26 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The client, replaced */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['SandboxClient'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description The client, created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['SandboxClient'];
             meta: components['schemas']['Meta'];
           };
         };
@@ -1146,14 +1365,14 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The simulator */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['ErlnSimulator'];
             meta: components['schemas']['Meta'];
           };
         };
@@ -1191,14 +1410,14 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The simulator with the new settings */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['ErlnSimulator'];
             meta: components['schemas']['Meta'];
           };
         };
@@ -1226,14 +1445,14 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The faults */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['SandboxFaults'];
             meta: components['schemas']['Meta'];
           };
         };
@@ -1328,14 +1547,14 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The faults set now */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['SandboxFaults'];
             meta: components['schemas']['Meta'];
           };
         };
@@ -1770,14 +1989,17 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The fixtures are in */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            /** @description the ids written, by kind */
+            data: {
+              [key: string]: string[];
+            };
             meta: components['schemas']['Meta'];
           };
         };
@@ -1813,14 +2035,14 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The entries, newest first */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['JournalEntry'][];
             meta: components['schemas']['Meta'];
           };
         };
@@ -1848,14 +2070,17 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description Emptied */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: {
+              /** @enum {boolean} */
+              cleared: true;
+            };
             meta: components['schemas']['Meta'];
           };
         };
@@ -1893,14 +2118,16 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description Reset; demo: the demo data is back */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: {
+              demo: boolean;
+            };
             meta: components['schemas']['Meta'];
           };
         };
@@ -1986,15 +2213,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description A page of the SMS outbox */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['SandboxSms'][];
             meta: components['schemas']['Meta'];
+            paging: components['schemas']['Paging'];
           };
         };
       };
@@ -2026,14 +2254,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description How many were deleted */
+      200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: {
+              deleted: number;
+            };
             meta: components['schemas']['Meta'];
           };
         };
@@ -2074,14 +2304,14 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done: the ESOZ envelope */
-      '2XX': {
+      /** @description The token */
+      201: {
         headers: {
           [name: string]: unknown;
         };
         content: {
           'application/json': {
-            data: unknown;
+            data: components['schemas']['SandboxToken'];
             meta: components['schemas']['Meta'];
           };
         };

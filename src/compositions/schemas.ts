@@ -149,18 +149,32 @@ export const SearchQuery = Type.Object(
 );
 export type SearchQuery = Static<typeof SearchQuery>;
 
-/** A composition as stored: the created document, with the signer's changes once signed or cancelled. */
+/**
+ * A composition as stored: the created document (document.ts builds it in this order), with the signer's
+ * changes once signed or cancelled. Fields the service does not build (a cancel's, a fixture's) pass.
+ */
 export const CompositionDocument = Type.Object(
   {
     identifier: Type.Object({ value: Type.String({ format: 'uuid' }) }, { additionalProperties: true }),
     status: Type.String({ description: 'PRELIMINARY | FINAL | ENTERED_IN_ERROR | AMENDED' }),
+    type: CodeableConcept,
+    category: CodeableConcept,
     title: Type.Optional(Type.String({ description: 'compositionTitle: the human-readable number' })),
+    date: Type.Optional(Type.String({ format: 'date-time', description: 'When it was created' })),
+    event: Type.Array(Event),
+    subject: Reference,
+    encounter: Reference,
+    episodeOfCare: Type.Optional(Reference),
+    author: Reference,
+    custodian: Type.Optional(Reference),
+    section: Type.Object({ focus: Reference }, { additionalProperties: true }),
+    extension: Type.Optional(Type.Array(Extension)),
+    relatesTo: Type.Optional(RelatesTo),
   },
   {
     additionalProperties: true,
     title: 'CompositionDocument',
-    description:
-      'Composition: identifier, status, type, category, title, date, event, subject, encounter, episodeOfCare, author, custodian, section, extension, relatesTo, …',
+    description: 'Composition: the create body with identifier, status, title, date, episodeOfCare and custodian added',
   },
 );
 

@@ -5,13 +5,13 @@
  */
 import type { Capability, Platform, RoutesPlugin } from '../platform/platform.ts';
 import { serviceKey } from '../platform/services.ts';
-import { sendData } from '../platform/http/envelope.ts';
+import { dataEnvelope, sendData } from '../platform/http/envelope.ts';
 import { conflict } from '../platform/errors.ts';
 import type { ErlnGateway } from './gateway.ts';
 import { HttpErlnGateway } from './http-adapter.ts';
 import { ErlnSimulator } from './simulator.ts';
 import { DbErlnSimStore } from './sim-store-db.ts';
-import { SimSettingsPatch, applySettingsPatch, simView } from './sim-controls.ts';
+import { SimSettingsPatch, SimView, applySettingsPatch, simView } from './sim-controls.ts';
 import { ERLN_QUEUE } from './task-store.ts';
 import { runErlnTask } from './tasks.ts';
 import { loadErlnDemo } from './demo.ts';
@@ -44,6 +44,7 @@ const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
         tags: ['sandbox admin'],
         operationId: 'adminGetErln',
         summary: 'ERLN simulator: fault settings, records (newest first), last calls',
+        response: { 200: dataEnvelope(SimView, 'The simulator') },
       },
     },
     async (request, reply) => sendData(request, reply, await simView(simulatorOf(platform).store)),
@@ -57,6 +58,7 @@ const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminSetErln',
         summary: 'ERLN simulator: set faults (mode ok|down|reject|slow, reject_code, reject_message, delay_ms, fail_next)',
         body: SimSettingsPatch,
+        response: { 200: dataEnvelope(SimView, 'The simulator with the new settings') },
       },
     },
     async (request, reply) => {

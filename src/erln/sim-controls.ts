@@ -1,10 +1,10 @@
 /** The simulator's controls, shared by `npm run erln-sim` and the sandbox's /admin/erln. */
 import { Type, type Static } from 'typebox';
-import { SIM_MODES, type ErlnSimStore } from './simulator.ts';
+import { SimModeSchema, SimCall, SimRecord, SimSettings, type ErlnSimStore } from './simulator.ts';
 
 export const SimSettingsPatch = Type.Object(
   {
-    mode: Type.Optional(Type.Union(SIM_MODES.map((m) => Type.Literal(m)))),
+    mode: Type.Optional(SimModeSchema),
     reject_code: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 99999 }), Type.Null()])),
     reject_message: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
     delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
@@ -18,8 +18,17 @@ export async function applySettingsPatch(store: ErlnSimStore, patch: SimSettings
   await store.setSettings({ ...(await store.settings()), ...patch });
 }
 
+export const SimView = Type.Object(
+  {
+    ...SimSettings.properties,
+    records: Type.Array(SimRecord, { description: 'SL records, newest first' }),
+    calls: Type.Array(SimCall, { description: 'The last calls, newest first' }),
+  },
+  { additionalProperties: false, title: 'ErlnSimulator', description: 'The fault settings, the records and the last calls' },
+);
+
 /** Settings, records (newest first) and the last calls (newest first). */
-export async function simView(store: ErlnSimStore) {
+export async function simView(store: ErlnSimStore): Promise<Static<typeof SimView>> {
   const [settings, records, calls] = await Promise.all([store.settings(), store.records(), store.calls()]);
   return { ...settings, records: records.sort((a, b) => b.created_at.localeCompare(a.created_at)), calls };
 }

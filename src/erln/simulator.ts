@@ -16,21 +16,25 @@ import {
   type ErlnCreateRequest,
   type ErlnReply,
 } from './contract.ts';
+import { Type, type Static } from 'typebox';
 import { ErlnUnreachableError, type ErlnGateway } from './gateway.ts';
 
 export const SIM_MODES = ['ok', 'down', 'reject', 'slow'] as const;
 export type SimMode = (typeof SIM_MODES)[number];
+export const SimModeSchema = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('reject'), Type.Literal('slow')]);
 
-export interface SimSettings {
-  mode: SimMode;
-  /** RESULT of a rejection; null when ERLN's code is not known. */
-  reject_code: number | null;
-  reject_message: string;
-  /** `slow`: how long each answer takes. */
-  delay_ms: number;
-  /** The next N calls get no answer (then `mode` applies again). */
-  fail_next: number;
-}
+// The shapes are TypeBox schemas because GET /admin/erln answers them (OpenAPI, the typed client).
+export const SimSettings = Type.Object(
+  {
+    mode: SimModeSchema,
+    reject_code: Type.Union([Type.Integer(), Type.Null()], { description: "RESULT of a rejection; null when ERLN's code is not known" }),
+    reject_message: Type.String(),
+    delay_ms: Type.Integer({ description: '`slow`: how long each answer takes' }),
+    fail_next: Type.Integer({ description: 'The next N calls get no answer (then `mode` applies again)' }),
+  },
+  { additionalProperties: false, title: 'ErlnSimSettings' },
+);
+export type SimSettings = Static<typeof SimSettings>;
 
 export const DEFAULT_SIM_SETTINGS: SimSettings = {
   mode: 'ok',
@@ -40,33 +44,43 @@ export const DEFAULT_SIM_SETTINGS: SimSettings = {
   fail_next: 0,
 };
 
-export interface SimRecord {
-  sl_num: string;
-  composition_id: string;
-  request_type: number;
-  /** the SL number a continuation or a shortening refers to (PREVIOUS_SL_NUM) */
-  previous_sl_num: string | null;
-  category: string;
-  period_start: string;
-  period_end: string;
-  person_id: string;
-  status: 'created' | 'cancelled';
-  created_at: string;
-  cancelled_at: string | null;
-  cancel_reason: string | null;
-}
+export const SimRecord = Type.Object(
+  {
+    sl_num: Type.String(),
+    composition_id: Type.String(),
+    request_type: Type.Integer({
+      description: 'REQUEST_TYPE: 1 new, 2 continuation of the case, 3 shortening of the term, 4 new conclusion continuing a long illness',
+    }),
+    previous_sl_num: Type.Union([Type.String(), Type.Null()], {
+      description: 'The SL number a continuation or a shortening refers to (PREVIOUS_SL_NUM)',
+    }),
+    category: Type.String(),
+    period_start: Type.String(),
+    period_end: Type.String(),
+    person_id: Type.String(),
+    status: Type.Union([Type.Literal('created'), Type.Literal('cancelled')]),
+    created_at: Type.String(),
+    cancelled_at: Type.Union([Type.String(), Type.Null()]),
+    cancel_reason: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false, title: 'ErlnSimRecord' },
+);
+export type SimRecord = Static<typeof SimRecord>;
 
-export type SimOutcome = 'accepted' | 'rejected' | 'replayed' | 'unavailable';
-
-export interface SimCall {
-  at: string;
-  operation: 'create' | 'cancel';
-  composition_id: string;
-  idempotency_key: string;
-  outcome: SimOutcome;
-  result: number | null;
-  sl_num: string | null;
-}
+export const SimCall = Type.Object(
+  {
+    at: Type.String(),
+    operation: Type.Union([Type.Literal('create'), Type.Literal('cancel')]),
+    composition_id: Type.String(),
+    idempotency_key: Type.String(),
+    outcome: Type.Union([Type.Literal('accepted'), Type.Literal('rejected'), Type.Literal('replayed'), Type.Literal('unavailable')]),
+    result: Type.Union([Type.Integer(), Type.Null()]),
+    sl_num: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false, title: 'ErlnSimCall' },
+);
+export type SimCall = Static<typeof SimCall>;
+export type SimOutcome = SimCall['outcome'];
 
 export const SIM_CALLS_KEPT = 100;
 export const SL_NOT_FOUND_MESSAGE = 'ЕЛН не знайдено';

@@ -5,7 +5,7 @@
  */
 import { Type } from 'typebox';
 import type { RoutesPlugin } from '../platform/platform.ts';
-import { sendData, dataEnvelope } from '../platform/http/envelope.ts';
+import { sendData, dataEnvelope, pageEnvelope } from '../platform/http/envelope.ts';
 import { conflict, invalidField, validationFailed } from '../platform/errors.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
 import { FAULTS, FaultsState } from '../platform/faults.ts';
@@ -14,6 +14,7 @@ import { trustModeOf } from '../platform/signature.ts';
 import { TASK_ERRORS } from '../compositions/model.ts';
 import { HTTP_ADAPTER_CONTROLS, simulatorOf } from '../erln/capability.ts';
 import { SimSettingsPatch, applySettingsPatch } from '../erln/sim-controls.ts';
+import { SimSettings } from '../erln/simulator.ts';
 import { applyFixtures, fixtureKinds, fixturesBodySchema } from './fixtures.ts';
 import { deleteSms, exists, smsPage } from './sandbox-store.ts';
 import { resetSandbox } from './reset.ts';
@@ -110,6 +111,60 @@ const SignBody = Type.Object(
   { additionalProperties: false },
 );
 
+// What the admin routes answer (OpenAPI and the typed client; the tests check every answer against them).
+const DateTime = Type.String({ format: 'date-time' });
+const NullableUuid = Type.Union([Uuid, Type.Null()]);
+
+const ClientView = Type.Object(
+  { id: Uuid, name: Type.String(), legal_entity_id: NullableUuid, secret: Type.String({ description: 'the api-key of the client' }) },
+  { additionalProperties: false, title: 'SandboxClient' },
+);
+
+const TokenView = Type.Object(
+  { access_token: Type.String(), expires_at: DateTime },
+  { additionalProperties: false, title: 'SandboxToken' },
+);
+
+const SmsMessageView = Type.Object(
+  {
+    id: Uuid,
+    phone_number: Type.String(),
+    body: Type.String({ description: 'the text as the gateway gets it (a verification code included)' }),
+    status: Type.String({ description: 'NEW, SENT or FAILED' }),
+    entity_name: Type.String({ description: 'what the SMS is about: medication_request, composition, …' }),
+    entity_id: Type.String(),
+    tries: Type.Integer(),
+    inserted_at: DateTime,
+    sent_at: Type.Union([DateTime, Type.Null()]),
+  },
+  { additionalProperties: false, title: 'SandboxSms' },
+);
+
+const JournalEntryView = Type.Object(
+  {
+    seq: Type.Integer(),
+    at: DateTime,
+    request_id: Type.String(),
+    method: Type.String(),
+    path: Type.String(),
+    status: Type.Integer(),
+    latency_ms: Type.Number(),
+    client_id: Type.Union([Type.String(), Type.Null()]),
+    error_type: Type.Union([Type.String(), Type.Null()], { description: '`error.type` of an ESOZ error answer' }),
+    request_body: Type.Unknown({ description: 'phones, codes and tokens redacted' }),
+    response_body: Type.Unknown({ description: 'phones, codes and tokens redacted' }),
+  },
+  { additionalProperties: false, title: 'JournalEntry' },
+);
+
+const FaultsView = Type.Object(
+  {
+    ...FaultsState.properties,
+    erln: Type.Union([SimSettings, Type.Null()], { description: 'null when this server talks to a real ERLN (ERLN_ADAPTER=http)' }),
+  },
+  { additionalProperties: false, title: 'SandboxFaults' },
+);
+
 /** The sandbox admin API (x-admin-key), registered under `/admin`. */
 export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
   const { db, auth } = platform;
@@ -123,6 +178,12 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminUpsertFixtures',
         summary: 'Upsert registry and capability rows (one transaction)',
         body: fixturesBodySchema(fixtureKinds(platform)),
+        response: {
+          200: dataEnvelope(
+            Type.Record(Type.String(), Type.Array(Type.String()), { description: 'the ids written, by kind' }),
+            'The fixtures are in',
+          ),
+        },
       },
       // no body at all is an empty set of fixtures
       preValidation: async (request) => {
@@ -136,7 +197,13 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
     '/clients',
     {
       config: { admin: true },
-      schema: { tags: ['sandbox admin'], operationId: 'adminCreateClient', summary: 'Create (or replace) an MIS client', body: ClientBody },
+      schema: {
+        tags: ['sandbox admin'],
+        operationId: 'adminCreateClient',
+        summary: 'Create (or replace) an MIS client',
+        body: ClientBody,
+        response: { 200: dataEnvelope(ClientView, 'The client, replaced'), 201: dataEnvelope(ClientView, 'The client, created') },
+      },
     },
     async (request, reply) => {
       const { body } = request;
@@ -167,7 +234,13 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
     '/tokens',
     {
       config: { admin: true },
-      schema: { tags: ['sandbox admin'], operationId: 'adminIssueToken', summary: 'Issue an access token for a client', body: TokenBody },
+      schema: {
+        tags: ['sandbox admin'],
+        operationId: 'adminIssueToken',
+        summary: 'Issue an access token for a client',
+        body: TokenBody,
+        response: { 201: dataEnvelope(TokenView, 'The token') },
+      },
     },
     async (request, reply) => {
       const { body } = request;
@@ -197,7 +270,13 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
     '/sms',
     {
       config: { admin: true },
-      schema: { tags: ['sandbox admin'], operationId: 'adminListSms', summary: 'SMS outbox, newest first', querystring: SmsQuery },
+      schema: {
+        tags: ['sandbox admin'],
+        operationId: 'adminListSms',
+        summary: 'SMS outbox, newest first',
+        querystring: SmsQuery,
+        response: { 200: pageEnvelope(SmsMessageView, 'A page of the SMS outbox') },
+      },
     },
     async (request, reply) => {
       const { page = 1, page_size: pageSize = 50, ...filter } = request.query;
@@ -217,6 +296,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminDeleteSms',
         summary: 'Empty the SMS inbox (the messages matching the filters)',
         querystring: Type.Object(SmsFilter, { additionalProperties: false }),
+        response: { 200: dataEnvelope(Type.Object({ deleted: Type.Integer() }, { additionalProperties: false }), 'How many were deleted') },
       },
     },
     async (request, reply) => sendData(request, reply, { deleted: await deleteSms(db, request.query) }),
@@ -231,6 +311,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminListRequests',
         summary: 'The request journal of this process, newest first (bodies with phones, codes and tokens redacted)',
         querystring: JournalQuery,
+        response: { 200: dataEnvelope(Type.Array(JournalEntryView), 'The entries, newest first') },
       },
     },
     async (request, reply) => {
@@ -243,7 +324,12 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
     '/requests',
     {
       config: { admin: true },
-      schema: { tags: ['sandbox admin'], operationId: 'adminDeleteRequests', summary: 'Empty the request journal of this process' },
+      schema: {
+        tags: ['sandbox admin'],
+        operationId: 'adminDeleteRequests',
+        summary: 'Empty the request journal of this process',
+        response: { 200: dataEnvelope(Type.Object({ cleared: Type.Literal(true) }, { additionalProperties: false }), 'Emptied') },
+      },
     },
     async (request, reply) => {
       platform.services.get(requestJournalKey).clear();
@@ -260,6 +346,9 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminReset',
         summary: 'Back to the demo state (or empty): domain data, queued jobs, SMS and faults; clients and tokens are kept',
         body: ResetBody,
+        response: {
+          200: dataEnvelope(Type.Object({ demo: Type.Boolean() }, { additionalProperties: false }), 'Reset; demo: the demo data is back'),
+        },
       },
       // no body at all is the default reset (back to the demo)
       preValidation: async (request) => {
@@ -281,7 +370,12 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
     '/faults',
     {
       config: { admin: true },
-      schema: { tags: ['sandbox admin'], operationId: 'adminGetFaults', summary: 'The faults set: SMS gateway, composition jobs, ERLN' },
+      schema: {
+        tags: ['sandbox admin'],
+        operationId: 'adminGetFaults',
+        summary: 'The faults set: SMS gateway, composition jobs, ERLN',
+        response: { 200: dataEnvelope(FaultsView, 'The faults') },
+      },
     },
     async (request, reply) => sendData(request, reply, await faultsView()),
   );
@@ -295,6 +389,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminSetFaults',
         summary: 'Set faults: SMS gateway down/slow/fail_next, composition jobs slow/fail_next with a task error, ERLN as PUT /admin/erln',
         body: FaultsPatch,
+        response: { 200: dataEnvelope(FaultsView, 'The faults set now') },
       },
     },
     async (request, reply) => {

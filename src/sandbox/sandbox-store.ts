@@ -48,19 +48,35 @@ function smsWhere(f: SmsFilter): { sql: string; params: unknown[] } {
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
+/** A message of the SMS outbox as the inbox shows it (GET /admin/sms), times as ISO 8601 text. */
+export interface SmsMessage {
+  id: string;
+  phone_number: string;
+  body: string;
+  status: string;
+  entity_name: string;
+  entity_id: string;
+  tries: number;
+  inserted_at: string;
+  sent_at: string | null;
+}
+
 /** One page of the SMS outbox, newest first, and how many match. */
-export async function smsPage(db: Db, f: SmsFilter, page: number, pageSize: number): Promise<{ total: number; rows: unknown[] }> {
+export async function smsPage(db: Db, f: SmsFilter, page: number, pageSize: number): Promise<{ total: number; rows: SmsMessage[] }> {
   const w = smsWhere(f);
   const total = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox ${w.sql}`, w.params)).rows[0].n;
-  const rows = (
-    await db.query(
-      `SELECT id, phone_number, body, status, entity_name, entity_id, tries, inserted_at, sent_at
-         FROM sms_outbox ${w.sql}
-        ORDER BY inserted_at DESC, id DESC
-        LIMIT $${w.params.length + 1} OFFSET $${w.params.length + 2}`,
-      [...w.params, pageSize, (page - 1) * pageSize],
-    )
-  ).rows;
+  const r = await db.query<Omit<SmsMessage, 'inserted_at' | 'sent_at'> & { inserted_at: Date; sent_at: Date | null }>(
+    `SELECT id, phone_number, body, status, entity_name, entity_id, tries, inserted_at, sent_at
+       FROM sms_outbox ${w.sql}
+      ORDER BY inserted_at DESC, id DESC
+      LIMIT $${w.params.length + 1} OFFSET $${w.params.length + 2}`,
+    [...w.params, pageSize, (page - 1) * pageSize],
+  );
+  const rows = r.rows.map((m) => ({
+    ...m,
+    inserted_at: new Date(m.inserted_at).toISOString(),
+    sent_at: m.sent_at && new Date(m.sent_at).toISOString(),
+  }));
   return { total, rows };
 }
 

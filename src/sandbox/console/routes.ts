@@ -25,7 +25,7 @@ import { simView } from '../../erln/sim-controls.ts';
 import { simulatorOf } from '../../erln/capability.ts';
 import { getState, smsPage } from '../sandbox-store.ts';
 import { DEMO } from '../demo-data.ts';
-import { deleteSmsById, recentCompositions, recentErlnTasks, recentJobs, smsById, type SmsRow } from '../console-store.ts';
+import { deleteSmsById, recentCompositions, recentErlnTasks, recentJobs, smsById } from '../console-store.ts';
 import { endSession, hasSession, isAdminKey, isSameOrigin, sessionSecret, startSession } from './session.ts';
 
 const DIR = path.join(SCHEMA.root, 'src', 'sandbox', 'console');
@@ -265,7 +265,7 @@ export const consoleRoutes: RoutesPlugin = async (app, { platform }) => {
       filterQuery: queryString(filter),
       statuses: SMS_STATUSES,
       total,
-      messages: (rows as SmsRow[]).map((m) => ({ ...m, at: shown(m.inserted_at), atIso: iso(m.inserted_at), sent: shown(m.sent_at) })),
+      messages: rows.map((m) => ({ ...m, at: shown(m.inserted_at), atIso: iso(m.inserted_at), sent: shown(m.sent_at) })),
       prev: pageNo > 1 ? `/console/sms${queryString({ ...filter, page: pageNo - 1 })}` : null,
       next: pageNo < pages ? `/console/sms${queryString({ ...filter, page: pageNo + 1 })}` : null,
       pageNo,
