@@ -62,8 +62,6 @@ try {
 }
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : config.PORT;
-printBanner({ port, config, sandbox: runtime.sandbox, embedded: isEmbedded(config) });
-
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(
@@ -85,3 +83,5 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       })(),
   );
 }
+// after the handlers: whoever starts this process may stop it as soon as it sees the banner
+printBanner({ port, config, sandbox: runtime.sandbox, embedded: isEmbedded(config) });

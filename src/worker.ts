@@ -13,7 +13,6 @@ if (!config.DATABASE_URL.startsWith('postgres')) {
   process.exit(78);
 }
 const runtime = await startRuntime({ config, role: 'worker' });
-runtime.platform.log.info({ queues: runtime.platform.queue.queueNames }, 'worker started');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(
     signal,
@@ -25,3 +24,5 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       })(),
   );
 }
+// after the handlers: a SIGTERM sent on seeing this line must find them (without one the signal kills the process)
+runtime.platform.log.info({ queues: runtime.platform.queue.queueNames }, 'worker started');
