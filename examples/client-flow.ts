@@ -57,7 +57,7 @@ export async function clientFlow(o: ClientFlowOptions): Promise<{ compositionId:
     params: { query: { subject: personId, encounter: encounterId, type: 'TEMP_DISABILITY', status: 'FINAL', limit: 100 } },
   });
   if (found.error) throw new Error(`search: ${JSON.stringify(found.error)}`);
-  const used = new Set(found.data.data.map((d) => d.category.coding[0]?.code));
+  const used = new Set(found.data.data.map((d) => d.category?.coding[0]?.code));
   const category = SELF_CARE_CATEGORIES.find((c) => !used.has(c));
   if (!category) throw new Error('every self-care category already has a FINAL conclusion on this encounter; use another ENCOUNTER_ID');
 

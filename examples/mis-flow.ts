@@ -182,7 +182,7 @@ step(0, 'Which categories already have a FINAL conclusion on this encounter?');
 const existing = await esoz.GET('/api/patients/searchComposition', {
   params: { query: { subject: PERSON_ID, encounter: ENCOUNTER_ID, type: 'TEMP_DISABILITY', status: 'FINAL', limit: 100 } },
 });
-const used = new Set(ok(existing, 'search').data.map((d) => d.category.coding[0]?.code));
+const used = new Set(ok(existing, 'search').data.map((d) => d.category?.coding[0]?.code));
 const category = ['SICKNESS', 'QUARANTINE', 'COVID19', 'PREGNANCY', 'TEMP_TRANSFER', 'PROSTHETIC', 'RESTORATION'].find((c) => !used.has(c));
 if (!category) throw new Error('every self-care category already has a FINAL conclusion on this encounter; use another ENCOUNTER_ID');
 show('category', category);

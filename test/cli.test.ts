@@ -207,6 +207,13 @@ describe('esoz reset', () => {
     assert.match(r.stdout, /to empty…\nreset done: sandbox empty; clients and tokens kept \(\d+\.\d s\)\n$/);
     assert.equal(await personExists(DEMO.personOtpId), false);
     assert.equal((await demo('GET', `/api/medication_requests/${DEMO.mrOtpId}`)).status, 404);
+    // the demo client is kept, its doctor is not: say what to pass instead of a bare 422
+    const token = await esoz(['token', '--scopes', 'medication_request:details']);
+    assert.equal(token.code, 1);
+    assert.match(token.stderr, /^esoz: the demo doctor is not on \S+ \(reset --empty\?\): pass --employee-id .* or --employee-id none\n$/);
+    const bare = await esoz(['token', '--scopes', 'medication_request:details', '--employee-id', 'none']);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.match(bare.stdout, /^[0-9a-f]{32}\n$/);
     assert.equal((await esoz(['reset'])).code, 0);
     assert.equal((await demo('GET', `/api/medication_requests/${DEMO.mrOtpId}`)).status, 200);
   });
@@ -422,6 +429,14 @@ describe('esoz sms', () => {
       const arrived = printed.at(-1);
       assert.ok(arrived && ![newest, older].includes(arrived));
       assert.equal(JSON.parse(lines(out).at(-1)!).entity_id, DEMO.mrOtpId);
+      // more SMS at once than a page holds (100): every one of them is printed, none skipped
+      const burst = (
+        await server.runtime.platform.db.query<{ id: string }>(
+          `INSERT INTO sms_outbox(phone_number, body, entity_name, entity_id)
+           SELECT '+380671234567', 'burst ' || i, 'composition', 'burst' FROM generate_series(1, 250) i RETURNING id`,
+        )
+      ).rows.map((r) => r.id);
+      await waitFor(async () => burst.every((id) => ids().includes(id)), 30_000);
       child.kill('SIGINT');
       assert.equal(await exited, 0);
       assert.equal(err, '');

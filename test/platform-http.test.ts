@@ -54,6 +54,15 @@ test('malformed JSON → 422 request_malformed', async () => {
   assert.match(r.body.error.message, /^Malformed encoded content\. Probably, you have encoded corrupted JSON\. Error: /);
 });
 
+test("a malformed body's text is not quoted back (V8 quotes it; it may carry a code or a token)", async () => {
+  const r = await mis.call('POST', '/api/test/echo', { rawBody: 'code8642-token-abcdef', headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 422);
+  assert.equal(
+    r.body.error.message,
+    "Malformed encoded content. Probably, you have encoded corrupted JSON. Error: Unexpected token 'c' in JSON",
+  );
+});
+
 test('validation: every bad field is listed in invalid[]; unknown fields are rejected, not stripped; no coercion', async () => {
   const r = await mis.call('POST', '/api/test/echo', {
     body: { name: 'a', age: '12', extra: true, person: { id: 'not-a-uuid', kind: 'SMS' } },

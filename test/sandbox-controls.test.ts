@@ -13,6 +13,7 @@ import { DEMO } from '../src/sandbox/demo-data.ts';
 import { ensureSandbox } from '../src/sandbox/demo.ts';
 import { ALL_SCOPES } from '../src/platform/scopes.ts';
 import { KEPT_TABLES, RESET_TABLES, tablesOfSchema } from '../src/sandbox/sandbox-store.ts';
+import { SIGNATURE_VERIFIER } from '../src/platform/signature.ts';
 
 const PHONE = '+380501112233'; // the demo OTP person's phone
 const resendPath = `/api/medication_requests/${DEMO.mrOtpId}/actions/resend`;
@@ -161,9 +162,18 @@ describe('GET /admin/requests: the request journal', () => {
     const code = /код (\d+)|Код підтвердження: (\d+)/.exec(inbox.body.data[0].body);
     assert.ok(code, inbox.body.data[0].body);
     await admin('POST', '/fixtures', { persons: [{ id: randomUUID(), phones: [{ type: 'MOBILE', number: '+380671234567' }] }] });
+    // a phone not in the +380 form (the pattern would miss it): kept out by its key
+    await admin('POST', '/fixtures', { persons: [{ id: randomUUID(), phones: [{ type: 'MOBILE', number: '0501234567' }] }] });
     await admin('POST', '/clients', { name: 'Journal client', secret: 'journal-secret-123' });
     const journal = JSON.stringify((await admin('GET', '/requests')).body.data);
-    for (const secret of [PHONE, '+380671234567', code[1] ?? code[2], 'journal-secret-123', server.runtime.sandbox!.demo!.token]) {
+    for (const secret of [
+      PHONE,
+      '+380671234567',
+      '0501234567',
+      code[1] ?? code[2],
+      'journal-secret-123',
+      server.runtime.sandbox!.demo!.token,
+    ]) {
       assert.ok(!journal.includes(secret!), `the journal shows ${secret}`);
     }
     assert.match(journal, /\[Redacted\]/);
@@ -241,6 +251,14 @@ describe('POST /admin/sign', () => {
       return j.body.data.status !== 'PENDING' && j;
     });
     assert.equal(job.body.data.status, 'DONE', job.text);
+  });
+
+  test('a passport instead of a tax id (Cyrillic series): the certificate carries it as written', async () => {
+    const signed = await admin('POST', '/sign', { content: '{"a":1}', tax_id: 'АВ123456' });
+    assert.equal(signed.status, 200, signed.text);
+    const verified = await server.runtime.platform.services.get(SIGNATURE_VERIFIER).verify(signed.body.data.data);
+    assert.equal(verified.taxId, 'АВ123456');
+    assert.equal(new TextDecoder().decode(verified.content), '{"a":1}');
   });
 
   test('another tax id: the sign job fails SIGNER_MISMATCH (the signer is who the key says)', async () => {

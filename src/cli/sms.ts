@@ -15,6 +15,8 @@ interface Sms {
 
 /** GET /admin/sms answers at most this many a page. */
 const PAGE_SIZE_MAX = 100;
+/** --follow reads at most this many pages a poll: more SMS than that within one interval are a load test, not a tail. */
+const FOLLOW_PAGES_MAX = 20;
 
 function count(max: number) {
   return (value: string): number => {
@@ -40,10 +42,22 @@ export const smsCommand = () =>
     .addOption(adminKeyOption())
     .action(async (opts) => {
       const admin = new AdminClient(opts);
-      const newest = async (n: number) => {
-        const query = new URLSearchParams({ page_size: String(n) });
+      /** A page of the inbox, newest first. */
+      const page = async (size: number, pageNo = 1) => {
+        const query = new URLSearchParams({ page_size: String(size) });
+        if (pageNo > 1) query.set('page', String(pageNo));
         if (opts.phone) query.set('phone_number', opts.phone);
-        const rows = await admin.call<Sms[]>({ method: 'GET', path: `/admin/sms?${query}`, action: 'reading the SMS inbox' });
+        return admin.call<Sms[]>({ method: 'GET', path: `/admin/sms?${query}`, action: 'reading the SMS inbox' });
+      };
+      const newest = async (n: number) => (await page(n)).reverse();
+      /** Everything since the last poll, oldest first: pages until one reaches an SMS already seen (at most FOLLOW_PAGES_MAX). */
+      const sinceLastPoll = async () => {
+        const rows: Sms[] = [];
+        for (let pageNo = 1; pageNo <= FOLLOW_PAGES_MAX; pageNo++) {
+          const batch = await page(PAGE_SIZE_MAX, pageNo);
+          rows.push(...batch);
+          if (batch.length < PAGE_SIZE_MAX || batch.some((s) => printed.has(s.id))) break;
+        }
         return rows.reverse();
       };
       // what was printed, by id: a row is printed again only when its status changes (PENDING → SENT/FAILED)
@@ -64,6 +78,6 @@ export const smsCommand = () =>
       process.once('SIGINT', () => process.exit(0));
       for (;;) {
         await sleep(opts.interval);
-        show(await newest(PAGE_SIZE_MAX));
+        show(await sinceLastPoll());
       }
     });

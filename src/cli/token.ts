@@ -37,7 +37,11 @@ export const tokenCommand = () =>
     .addOption(
       new Option('--client-id <id>', 'the MIS client (default: the demo client, whose api-key `esoz start` prints)').argParser(uuid),
     )
-    .addOption(new Option('--employee-id <id>', 'the employee acting (default for the demo client: the demo doctor)').argParser(uuid))
+    .addOption(
+      new Option('--employee-id <id>', 'the employee acting, or "none" (default for the demo client: the demo doctor)').argParser(
+        (value: string): string => (value === 'none' ? value : uuid(value)),
+      ),
+    )
     .addOption(new Option('--user-id <id>', 'the user (default for the demo client: the demo user)').argParser(uuid))
     .addOption(new Option('--expires-in <seconds>', 'lifetime; negative issues an expired token (default 86400)').argParser(seconds))
     .option('--export', 'print `export TOKEN=…` (for eval) instead of the bare token')
@@ -56,7 +60,14 @@ export const tokenCommand = () =>
           body: {
             client_id: client,
             // the demo client's token acts as the demo token does: the demo doctor of the demo user
-            employee_id: opts.employeeId ?? (asDemo ? DEMO.doctorEmployeeId : undefined),
+            employee_id:
+              opts.employeeId === undefined
+                ? asDemo
+                  ? DEMO.doctorEmployeeId
+                  : undefined
+                : opts.employeeId === 'none'
+                  ? null
+                  : opts.employeeId,
             user_id: opts.userId ?? (asDemo ? DEMO.userId : undefined),
             scopes: opts.scopes,
             expires_in: opts.expiresIn,
@@ -69,6 +80,18 @@ export const tokenCommand = () =>
             opts.clientId
               ? `no MIS client ${client} on ${admin.url}: create it with POST /admin/clients, or leave out --client-id for the demo client`
               : `no demo client on ${admin.url} (started with DEMO_DATA=off?): pass --client-id of a client made with POST /admin/clients`,
+            EXIT.refused,
+          );
+        }
+        // after `esoz reset --empty` (or DEMO_DATA=off) the demo client is there but its doctor is not
+        if (
+          err instanceof CliError &&
+          opts.employeeId === undefined &&
+          asDemo &&
+          /Employee not found/.test([err.message, ...err.details].join('\n'))
+        ) {
+          throw new CliError(
+            `the demo doctor is not on ${admin.url} (reset --empty?): pass --employee-id of an employee you loaded, or --employee-id none`,
             EXIT.refused,
           );
         }

@@ -562,12 +562,12 @@ export interface components {
      */
     CompositionDocument: {
       /** Reference */
-      author: {
+      author?: {
         type: components['schemas']['CodeableConcept'];
         /** Format: uuid */
         value: string;
       };
-      category: components['schemas']['CodeableConcept'];
+      category?: components['schemas']['CodeableConcept'];
       /** Reference */
       custodian?: {
         type: components['schemas']['CodeableConcept'];
@@ -580,7 +580,7 @@ export interface components {
        */
       date?: string;
       /** Reference */
-      encounter: {
+      encounter?: {
         type: components['schemas']['CodeableConcept'];
         /** Format: uuid */
         value: string;
@@ -591,7 +591,7 @@ export interface components {
         /** Format: uuid */
         value: string;
       };
-      event: {
+      event?: {
         code: components['schemas']['CodeableConcept'];
         /** Period */
         period: {
@@ -626,7 +626,7 @@ export interface components {
           value: string;
         };
       };
-      section: {
+      section?: {
         /** Reference */
         focus: {
           type: components['schemas']['CodeableConcept'];
@@ -639,14 +639,14 @@ export interface components {
       /** @description PRELIMINARY | FINAL | ENTERED_IN_ERROR | AMENDED */
       status: string;
       /** Reference */
-      subject: {
+      subject?: {
         type: components['schemas']['CodeableConcept'];
         /** Format: uuid */
         value: string;
       };
       /** @description compositionTitle: the human-readable number */
       title?: string;
-      type: components['schemas']['CodeableConcept'];
+      type?: components['schemas']['CodeableConcept'];
     } & {
       [key: string]: unknown;
     };
@@ -765,10 +765,7 @@ export interface components {
       sl_num: string;
       status: 'created' | 'cancelled';
     };
-    /**
-     * ErlnSimSettings
-     * @description null when this server talks to a real ERLN (ERLN_ADAPTER=http)
-     */
+    /** ErlnSimSettings */
     ErlnSimSettings: {
       /** @description `slow`: how long each answer takes */
       delay_ms: number;
@@ -778,7 +775,7 @@ export interface components {
       /** @description RESULT of a rejection; null when ERLN's code is not known */
       reject_code: number | null;
       reject_message: string;
-    } | null;
+    };
     /**
      * ErlnSimulator
      * @description The fault settings, the records and the last calls
@@ -1192,7 +1189,10 @@ export interface components {
       /** @description the api-key of the client */
       secret: string;
     };
-    /** SandboxFaults */
+    /**
+     * SandboxFaults
+     * @description The faults set; erln: the ERLN simulator, null when this server talks to a real ERLN (ERLN_ADAPTER=http)
+     */
     SandboxFaults: {
       composition_jobs: {
         /** @description each composition job waits this long before it runs */
@@ -1203,7 +1203,7 @@ export interface components {
         fail_next: number;
         message: string;
       };
-      erln: components['schemas']['ErlnSimSettings'];
+      erln: components['schemas']['ErlnSimSettings'] | null;
       sms: {
         delay_ms: number;
         /** @description the next N sends fail (then mode applies) */
@@ -1318,6 +1318,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The client, replaced */
       200: {
         headers: {
@@ -1354,6 +1366,18 @@ export interface operations {
           };
         };
       };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown; Legal entity not found */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
     };
   };
   adminGetErln: {
@@ -1365,6 +1389,18 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The simulator */
       200: {
         headers: {
@@ -1379,6 +1415,18 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description request_conflict: ERLN_ADAPTER=http: this server talks to ERLN at ERLN_URL; set faults on the ERLN simulator itself (npm run erln-sim: PUT /admin/erln) */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -1410,6 +1458,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The simulator with the new settings */
       200: {
         headers: {
@@ -1424,6 +1484,30 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description request_conflict: ERLN_ADAPTER=http: this server talks to ERLN at ERLN_URL; set faults on the ERLN simulator itself (npm run erln-sim: PUT /admin/erln) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a setting is unknown or out of range */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1547,6 +1631,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The faults set now */
       200: {
         headers: {
@@ -1561,6 +1657,30 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description request_conflict: erln given while ERLN_ADAPTER=http (set faults on the ERLN simulator itself) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -1989,6 +2109,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The fixtures are in */
       200: {
         headers: {
@@ -2006,6 +2138,18 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: an item does not fit its kind, or names a row that does not exist (every bad item listed; nothing is kept) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2035,6 +2179,18 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The entries, newest first */
       200: {
         headers: {
@@ -2049,6 +2205,30 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description request_conflict: The request journal is off (REQUEST_JOURNAL=on turns it on) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown (query) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2118,6 +2298,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description Reset; demo: the demo data is back */
       200: {
         headers: {
@@ -2134,6 +2326,18 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2168,6 +2372,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The CMS: send it as the body of the sign or cancel route */
       200: {
         headers: {
@@ -2185,6 +2401,30 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description request_conflict: This server trusts only SIGNATURE_TRUST_ROOTS: a sandbox key would not be accepted (SIGNATURE_TRUST=any-test-ca) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown; tax_id is not a tax id (10 digits) or a passport */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2213,6 +2453,18 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description A page of the SMS outbox */
       200: {
         headers: {
@@ -2228,6 +2480,18 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown (query) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2254,6 +2518,18 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description How many were deleted */
       200: {
         headers: {
@@ -2270,6 +2546,18 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown (query) */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2304,6 +2592,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Any other ESOZ error: 400 bad_request, 413 request_too_large, 415 unsupported_media_type, 422 request_malformed (a body that is not JSON) */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
       /** @description The token */
       201: {
         headers: {
@@ -2318,6 +2618,30 @@ export interface operations {
       };
       /** @description access_denied: Invalid admin key (x-admin-key missing or wrong) */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description not_found: Client not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            error: components['schemas']['Error'];
+            meta: components['schemas']['Meta'];
+          };
+        };
+      };
+      /** @description validation_failed: a field is missing, of the wrong type, out of range or unknown; unknown scope …; Employee not found */
+      422: {
         headers: {
           [name: string]: unknown;
         };

@@ -151,23 +151,25 @@ export type SearchQuery = Static<typeof SearchQuery>;
 
 /**
  * A composition as stored: the created document (document.ts builds it in this order), with the signer's
- * changes once signed or cancelled. Fields the service does not build (a cancel's, a fixture's) pass.
+ * changes once signed or cancelled. Open to fields it does not build (a cancel's). Only identifier and
+ * status are required: the sandbox's fixtures may store any document (docs/decisions.md), and the type
+ * must hold for every answer.
  */
 export const CompositionDocument = Type.Object(
   {
     identifier: Type.Object({ value: Type.String({ format: 'uuid' }) }, { additionalProperties: true }),
     status: Type.String({ description: 'PRELIMINARY | FINAL | ENTERED_IN_ERROR | AMENDED' }),
-    type: CodeableConcept,
-    category: CodeableConcept,
+    type: Type.Optional(CodeableConcept),
+    category: Type.Optional(CodeableConcept),
     title: Type.Optional(Type.String({ description: 'compositionTitle: the human-readable number' })),
     date: Type.Optional(Type.String({ format: 'date-time', description: 'When it was created' })),
-    event: Type.Array(Event),
-    subject: Reference,
-    encounter: Reference,
+    event: Type.Optional(Type.Array(Event)),
+    subject: Type.Optional(Reference),
+    encounter: Type.Optional(Reference),
     episodeOfCare: Type.Optional(Reference),
-    author: Reference,
+    author: Type.Optional(Reference),
     custodian: Type.Optional(Reference),
-    section: Type.Object({ focus: Reference }, { additionalProperties: true }),
+    section: Type.Optional(Type.Object({ focus: Reference }, { additionalProperties: true })),
     extension: Type.Optional(Type.Array(Extension)),
     relatesTo: Type.Optional(RelatesTo),
   },

@@ -5,7 +5,7 @@
  */
 import type { Capability, Platform, RoutesPlugin } from '../platform/platform.ts';
 import { serviceKey } from '../platform/services.ts';
-import { dataEnvelope, sendData } from '../platform/http/envelope.ts';
+import { dataEnvelope, errorResponses, sendData } from '../platform/http/envelope.ts';
 import { conflict } from '../platform/errors.ts';
 import type { ErlnGateway } from './gateway.ts';
 import { HttpErlnGateway } from './http-adapter.ts';
@@ -44,7 +44,7 @@ const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
         tags: ['sandbox admin'],
         operationId: 'adminGetErln',
         summary: 'ERLN simulator: fault settings, records (newest first), last calls',
-        response: { 200: dataEnvelope(SimView, 'The simulator') },
+        response: { 200: dataEnvelope(SimView, 'The simulator'), ...errorResponses({ 409: `request_conflict: ${HTTP_ADAPTER_CONTROLS}` }) },
       },
     },
     async (request, reply) => sendData(request, reply, await simView(simulatorOf(platform).store)),
@@ -58,7 +58,13 @@ const erlnAdminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminSetErln',
         summary: 'ERLN simulator: set faults (mode ok|down|reject|slow, reject_code, reject_message, delay_ms, fail_next)',
         body: SimSettingsPatch,
-        response: { 200: dataEnvelope(SimView, 'The simulator with the new settings') },
+        response: {
+          200: dataEnvelope(SimView, 'The simulator with the new settings'),
+          ...errorResponses({
+            409: `request_conflict: ${HTTP_ADAPTER_CONTROLS}`,
+            422: 'validation_failed: a setting is unknown or out of range',
+          }),
+        },
       },
     },
     async (request, reply) => {

@@ -56,8 +56,17 @@ export const notFound = (message = 'Not found') => new EsozError(404, 'not_found
 export const conflict = (message: string) => new EsozError(409, 'request_conflict', message);
 export const badRequest = (message: string) => new EsozError(400, 'bad_request', message);
 export const validationFailed = (invalid: InvalidEntry[]) => new EsozError(422, 'validation_failed', VALIDATION_FAILED_MESSAGE, invalid);
+/**
+ * V8's JSON.parse quotes the start of the text it could not parse (`Unexpected token 'a', "abc…" is not
+ * valid JSON`); that text may carry a code or a token, and the answer goes to logs and the sandbox journal.
+ */
+const withoutQuotedInput = (detail: string) => detail.replace(/, "[\s\S]*"(?:\.\.\.)? is not valid JSON$/, ' in JSON');
 export const malformed = (detail: string) =>
-  new EsozError(422, 'request_malformed', `Malformed encoded content. Probably, you have encoded corrupted JSON. Error: ${detail}`);
+  new EsozError(
+    422,
+    'request_malformed',
+    `Malformed encoded content. Probably, you have encoded corrupted JSON. Error: ${withoutQuotedInput(detail)}`,
+  );
 export const errorOfStatus = (status: number, message: string) => new EsozError(status, typeOf(status), message);
 
 /** One `invalid[]` entry for a business rule on a field (ESOZ uses rule "invalid" for these). */

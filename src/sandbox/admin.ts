@@ -5,7 +5,7 @@
  */
 import { Type } from 'typebox';
 import type { RoutesPlugin } from '../platform/platform.ts';
-import { sendData, dataEnvelope, pageEnvelope } from '../platform/http/envelope.ts';
+import { sendData, dataEnvelope, errorResponses, pageEnvelope } from '../platform/http/envelope.ts';
 import { conflict, invalidField, validationFailed } from '../platform/errors.ts';
 import { ALL_SCOPES } from '../platform/scopes.ts';
 import { FAULTS, FaultsState } from '../platform/faults.ts';
@@ -111,6 +111,9 @@ const SignBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** The 422 every admin route with a body or a query may answer. */
+const INVALID = 'validation_failed: a field is missing, of the wrong type, out of range or unknown';
+
 // What the admin routes answer (OpenAPI and the typed client; the tests check every answer against them).
 const DateTime = Type.String({ format: 'date-time' });
 const NullableUuid = Type.Union([Uuid, Type.Null()]);
@@ -160,9 +163,13 @@ const JournalEntryView = Type.Object(
 const FaultsView = Type.Object(
   {
     ...FaultsState.properties,
-    erln: Type.Union([SimSettings, Type.Null()], { description: 'null when this server talks to a real ERLN (ERLN_ADAPTER=http)' }),
+    erln: Type.Union([SimSettings, Type.Null()]),
   },
-  { additionalProperties: false, title: 'SandboxFaults' },
+  {
+    additionalProperties: false,
+    title: 'SandboxFaults',
+    description: 'The faults set; erln: the ERLN simulator, null when this server talks to a real ERLN (ERLN_ADAPTER=http)',
+  },
 );
 
 /** The sandbox admin API (x-admin-key), registered under `/admin`. */
@@ -183,6 +190,9 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
             Type.Record(Type.String(), Type.Array(Type.String()), { description: 'the ids written, by kind' }),
             'The fixtures are in',
           ),
+          ...errorResponses({
+            422: 'validation_failed: an item does not fit its kind, or names a row that does not exist (every bad item listed; nothing is kept)',
+          }),
         },
       },
       // no body at all is an empty set of fixtures
@@ -202,7 +212,11 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminCreateClient',
         summary: 'Create (or replace) an MIS client',
         body: ClientBody,
-        response: { 200: dataEnvelope(ClientView, 'The client, replaced'), 201: dataEnvelope(ClientView, 'The client, created') },
+        response: {
+          200: dataEnvelope(ClientView, 'The client, replaced'),
+          201: dataEnvelope(ClientView, 'The client, created'),
+          ...errorResponses({ 422: `${INVALID}; Legal entity not found` }),
+        },
       },
     },
     async (request, reply) => {
@@ -239,7 +253,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminIssueToken',
         summary: 'Issue an access token for a client',
         body: TokenBody,
-        response: { 201: dataEnvelope(TokenView, 'The token') },
+        response: {
+          201: dataEnvelope(TokenView, 'The token'),
+          ...errorResponses({ 404: 'not_found: Client not found', 422: `${INVALID}; unknown scope …; Employee not found` }),
+        },
       },
     },
     async (request, reply) => {
@@ -275,7 +292,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminListSms',
         summary: 'SMS outbox, newest first',
         querystring: SmsQuery,
-        response: { 200: pageEnvelope(SmsMessageView, 'A page of the SMS outbox') },
+        response: { 200: pageEnvelope(SmsMessageView, 'A page of the SMS outbox'), ...errorResponses({ 422: `${INVALID} (query)` }) },
       },
     },
     async (request, reply) => {
@@ -296,7 +313,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminDeleteSms',
         summary: 'Empty the SMS inbox (the messages matching the filters)',
         querystring: Type.Object(SmsFilter, { additionalProperties: false }),
-        response: { 200: dataEnvelope(Type.Object({ deleted: Type.Integer() }, { additionalProperties: false }), 'How many were deleted') },
+        response: {
+          200: dataEnvelope(Type.Object({ deleted: Type.Integer() }, { additionalProperties: false }), 'How many were deleted'),
+          ...errorResponses({ 422: `${INVALID} (query)` }),
+        },
       },
     },
     async (request, reply) => sendData(request, reply, { deleted: await deleteSms(db, request.query) }),
@@ -311,7 +331,13 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminListRequests',
         summary: 'The request journal of this process, newest first (bodies with phones, codes and tokens redacted)',
         querystring: JournalQuery,
-        response: { 200: dataEnvelope(Type.Array(JournalEntryView), 'The entries, newest first') },
+        response: {
+          200: dataEnvelope(Type.Array(JournalEntryView), 'The entries, newest first'),
+          ...errorResponses({
+            409: 'request_conflict: The request journal is off (REQUEST_JOURNAL=on turns it on)',
+            422: `${INVALID} (query)`,
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -348,6 +374,7 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         body: ResetBody,
         response: {
           200: dataEnvelope(Type.Object({ demo: Type.Boolean() }, { additionalProperties: false }), 'Reset; demo: the demo data is back'),
+          ...errorResponses({ 422: INVALID }),
         },
       },
       // no body at all is the default reset (back to the demo)
@@ -389,7 +416,13 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
         operationId: 'adminSetFaults',
         summary: 'Set faults: SMS gateway down/slow/fail_next, composition jobs slow/fail_next with a task error, ERLN as PUT /admin/erln',
         body: FaultsPatch,
-        response: { 200: dataEnvelope(FaultsView, 'The faults set now') },
+        response: {
+          200: dataEnvelope(FaultsView, 'The faults set now'),
+          ...errorResponses({
+            409: 'request_conflict: erln given while ERLN_ADAPTER=http (set faults on the ERLN simulator itself)',
+            422: INVALID,
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -420,6 +453,10 @@ export const adminRoutes: RoutesPlugin = async (app, { platform }) => {
             ),
             'The CMS: send it as the body of the sign or cancel route',
           ),
+          ...errorResponses({
+            409: 'request_conflict: This server trusts only SIGNATURE_TRUST_ROOTS: a sandbox key would not be accepted (SIGNATURE_TRUST=any-test-ca)',
+            422: `${INVALID}; tax_id is not a tax id (10 digits) or a passport`,
+          }),
         },
       },
     },

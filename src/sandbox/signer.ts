@@ -27,8 +27,9 @@ async function makeIdentity(taxId: string): Promise<Identity> {
     typesAndValues: [
       new pkijs.AttributeTypeAndValue({ type: '2.5.4.6', value: new asn1js.PrintableString({ value: 'UA' }) }),
       new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: 'esoz-core sandbox signer' }) }),
-      // ETSI EN 319 412-1 natural-person identifier: the tax id (РНОКПП) as TINUA-<digits>
-      new pkijs.AttributeTypeAndValue({ type: '2.5.4.5', value: new asn1js.PrintableString({ value: `TINUA-${taxId}` }) }),
+      // ETSI EN 319 412-1 natural-person identifier: the tax id (РНОКПП) as TINUA-<digits>. A passport
+      // series is Cyrillic, which PrintableString cannot hold (asn1js would keep one byte per letter)
+      new pkijs.AttributeTypeAndValue({ type: '2.5.4.5', value: directoryString(`TINUA-${taxId}`) }),
     ],
   });
   cert.subject = name;
@@ -85,3 +86,8 @@ export class SandboxSigner {
 }
 
 export const SANDBOX_SIGNER = serviceKey('sandbox signer', () => new SandboxSigner());
+
+/** PrintableString when the text fits it (A–Z, a–z, 0–9 and a few marks), UTF8String otherwise. */
+function directoryString(value: string) {
+  return /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(value) ? new asn1js.PrintableString({ value }) : new asn1js.Utf8String({ value });
+}

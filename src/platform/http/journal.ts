@@ -49,6 +49,11 @@ const SECRET_KEYS = new Set([
   'sms_body',
   'body',
   'password',
+  // a phone of a preperson's or a fixture's `phones[]`, and the console's login field
+  'number',
+  'admin_key',
+  'api_key',
+  'otp',
 ]);
 const PHONE = /\+?380\d{9}\b/g;
 /** A body kept is cut to this many characters of JSON (a CMS or a fixture set can be megabytes). */
@@ -123,8 +128,12 @@ export class RequestJournal {
 
   constructor(readonly size: number) {}
 
-  wants(url: string): boolean {
-    return !SKIPPED.test(url.split('?')[0]);
+  /**
+   * `route`: the matched route's pattern; the router decodes the path (`/%63onsole/login` is the console's
+   * login), so the raw URL alone would let a percent-encoded path past the skip list.
+   */
+  wants(url: string, route?: string): boolean {
+    return !SKIPPED.test(url.split('?')[0]) && (route === undefined || !SKIPPED.test(route));
   }
 
   /**

@@ -32,9 +32,14 @@ export function nameSchemas(doc: Json): Json {
     const existing = named[name];
     // The request copy of a schema may differ from its response copy (bounds.ts gives request strings a
     // maxLength): the copy that differs from the named one stays inline, still correct where it stands.
-    if (existing && JSON.stringify(existing) !== JSON.stringify(out)) return out;
-    named[name] = out;
-    return { $ref: `#/components/schemas/${name}` };
+    // A nullable use (`Type.Union([X, Type.Null()])`, which the 3.0 rewrite merges into X + nullable) is
+    // the component X referenced as nullable: the component itself is not.
+    const { nullable, ...schema } = out;
+    if (existing && JSON.stringify(existing) !== JSON.stringify(schema)) return out;
+    named[name] = schema;
+    const ref = { $ref: `#/components/schemas/${name}` };
+    // 3.0 reads `nullable` only beside a `type` (Redocly's nullable-type-sibling)
+    return nullable === true ? { type: schema.type, allOf: [ref], nullable: true } : ref;
   };
   const paths = walk(doc.paths ?? {}, 'paths');
   const components = isObject(doc.components) ? doc.components : {};

@@ -285,7 +285,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<App> {
   if (journal) {
     const sent = new WeakMap<FastifyRequest, unknown>();
     app.addHook('onSend', async (request, _reply, payload) => {
-      if (journal.wants(request.url)) sent.set(request, payload);
+      if (journal.wants(request.url, request.routeOptions.url)) sent.set(request, payload);
       return payload;
     });
     app.addHook('onResponse', async (request, reply) => {
