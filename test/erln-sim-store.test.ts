@@ -51,7 +51,10 @@ for (const [name, makeStore] of stores) {
       const replies = await Promise.all(Array.from({ length: 10 }, () => sim.createRecord(req, 'same-key')));
       assert.equal(new Set(replies.map((r) => r.SL_NUM)).size, 1);
       assert.equal(replies[0]?.RESULT, RESULT_CREATED);
-      const records = await sim.store.records();
+      // east of UTC (UTC+14 here) a `date` read as local midnight and printed by toISOString would be the day before
+      const tz = process.env.TZ;
+      process.env.TZ = 'Pacific/Kiritimati';
+      const records = await sim.store.records().finally(() => (tz === undefined ? delete process.env.TZ : (process.env.TZ = tz)));
       assert.equal(records.length, 1);
       assert.deepEqual(
         { ...records[0], created_at: typeof records[0]?.created_at },

@@ -61,6 +61,16 @@ test("a malformed body's text is not quoted back (V8 quotes it; it may carry a c
     r.body.error.message,
     "Malformed encoded content. Probably, you have encoded corrupted JSON. Error: Unexpected token 'c' in JSON",
   );
+  // an error further in: V8 quotes the text around it after "..."
+  const later = await mis.call('POST', '/api/test/echo', {
+    rawBody: '{"verification_code": "8642", "phone": "+380671234567", "b": xyz}',
+    headers: { 'content-type': 'application/json' },
+  });
+  assert.equal(later.status, 422);
+  assert.equal(
+    later.body.error.message,
+    "Malformed encoded content. Probably, you have encoded corrupted JSON. Error: Unexpected token 'x' in JSON",
+  );
 });
 
 test('validation: every bad field is listed in invalid[]; unknown fields are rejected, not stripped; no coercion', async () => {

@@ -52,13 +52,14 @@ export const smsCommand = () =>
       const newest = async (n: number) => (await page(n)).reverse();
       /** Everything since the last poll, oldest first: pages until one reaches an SMS already seen (at most FOLLOW_PAGES_MAX). */
       const sinceLastPoll = async () => {
-        const rows: Sms[] = [];
+        // SMS arriving between two pages shift the next page: a row met twice keeps its place and its later copy (its newer status)
+        const rows = new Map<string, Sms>();
         for (let pageNo = 1; pageNo <= FOLLOW_PAGES_MAX; pageNo++) {
           const batch = await page(PAGE_SIZE_MAX, pageNo);
-          rows.push(...batch);
+          for (const s of batch) rows.set(s.id, s);
           if (batch.length < PAGE_SIZE_MAX || batch.some((s) => printed.has(s.id))) break;
         }
-        return rows.reverse();
+        return [...rows.values()].reverse();
       };
       // what was printed, by id: a row is printed again only when its status changes (PENDING → SENT/FAILED)
       const printed = new Map<string, string>();

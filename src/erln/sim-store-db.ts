@@ -24,7 +24,6 @@ import {
 type Applied = { reply: ErlnReply; replayed: boolean };
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
-const day = (v: unknown) => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
 
 export class DbErlnSimStore implements ErlnSimStore {
   constructor(private readonly db: Db) {}
@@ -135,15 +134,20 @@ export class DbErlnSimStore implements ErlnSimStore {
   }
 
   async records(): Promise<SimRecord[]> {
-    const r = await this.db.query<Record<string, unknown>>('SELECT * FROM erln_sim_records ORDER BY created_at DESC, sl_num DESC');
+    // dates as text: node-postgres reads a `date` as local midnight, which toISOString moves to the day before east of UTC
+    const r = await this.db.query<Record<string, unknown>>(
+      `SELECT sl_num, composition_id, request_type, previous_sl_num, category, period_start::text AS period_start,
+              period_end::text AS period_end, person_id, status, created_at, cancelled_at, cancel_reason
+         FROM erln_sim_records ORDER BY created_at DESC, sl_num DESC`,
+    );
     return r.rows.map((x) => ({
       sl_num: String(x.sl_num),
       composition_id: String(x.composition_id),
       request_type: Number(x.request_type),
       previous_sl_num: x.previous_sl_num == null ? null : String(x.previous_sl_num),
       category: String(x.category),
-      period_start: day(x.period_start),
-      period_end: day(x.period_end),
+      period_start: String(x.period_start),
+      period_end: String(x.period_end),
       person_id: String(x.person_id),
       status: x.status === 'cancelled' ? 'cancelled' : 'created',
       created_at: iso(x.created_at) ?? '',

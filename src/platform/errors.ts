@@ -60,7 +60,7 @@ export const validationFailed = (invalid: InvalidEntry[]) => new EsozError(422, 
  * V8's JSON.parse quotes the start of the text it could not parse (`Unexpected token 'a', "abc…" is not
  * valid JSON`); that text may carry a code or a token, and the answer goes to logs and the sandbox journal.
  */
-const withoutQuotedInput = (detail: string) => detail.replace(/, "[\s\S]*"(?:\.\.\.)? is not valid JSON$/, ' in JSON');
+const withoutQuotedInput = (detail: string) => detail.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, ' in JSON');
 export const malformed = (detail: string) =>
   new EsozError(
     422,
