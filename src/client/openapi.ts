@@ -771,6 +771,7 @@ export interface components {
       delay_ms: number;
       /** @description The next N calls get no answer (then `mode` applies again) */
       fail_next: number;
+      /** @enum {string} */
       mode: 'ok' | 'down' | 'reject' | 'slow';
       /** @description RESULT of a rejection; null when ERLN's code is not known */
       reject_code: number | null;
@@ -787,6 +788,7 @@ export interface components {
       delay_ms: number;
       /** @description The next N calls get no answer (then `mode` applies again) */
       fail_next: number;
+      /** @enum {string} */
       mode: 'ok' | 'down' | 'reject' | 'slow';
       /** @description SL records, newest first */
       records: components['schemas']['ErlnSimRecord'][];
@@ -1451,6 +1453,7 @@ export interface operations {
         'application/json': {
           delay_ms?: number;
           fail_next?: number;
+          /** @enum {string} */
           mode?: 'ok' | 'down' | 'reject' | 'slow';
           reject_code?: number | null;
           reject_message?: string;
@@ -1616,6 +1619,7 @@ export interface operations {
           erln?: {
             delay_ms?: number;
             fail_next?: number;
+            /** @enum {string} */
             mode?: 'ok' | 'down' | 'reject' | 'slow';
             reject_code?: number | null;
             reject_message?: string;

@@ -21,7 +21,7 @@ import { ErlnUnreachableError, type ErlnGateway } from './gateway.ts';
 
 export const SIM_MODES = ['ok', 'down', 'reject', 'slow'] as const;
 export type SimMode = (typeof SIM_MODES)[number];
-export const SimModeSchema = Type.Union([Type.Literal('ok'), Type.Literal('down'), Type.Literal('reject'), Type.Literal('slow')]);
+export const SimModeSchema = Type.Enum(SIM_MODES, { type: 'string' });
 
 // The shapes are TypeBox schemas because GET /admin/erln answers them (OpenAPI, the typed client).
 export const SimSettings = Type.Object(

@@ -1,6 +1,6 @@
 /**
  * The SQL of the sandbox console (/console): the lists it shows that no admin route gives — composition
- * jobs, compositions with their relatesTo links, the ERLN integration tasks — and one SMS by id.
+ * jobs, compositions with their relatesTo links, the ERLN integration tasks.
  * Read-only; the console's actions go through the admin API.
  */
 import type { Db } from '../platform/db.ts';
@@ -8,28 +8,6 @@ import { jsonValue } from '../platform/json.ts';
 
 /** How many rows a console list shows (newest first): a sandbox page, not a report. */
 export const CONSOLE_LIST_LIMIT = 200;
-
-export interface SmsRow {
-  id: string;
-  phone_number: string;
-  body: string;
-  status: string;
-  entity_name: string;
-  entity_id: string;
-  tries: number;
-  last_error: string | null;
-  inserted_at: Date | string;
-  sent_at: Date | string | null;
-}
-
-export async function smsById(db: Db, id: string): Promise<SmsRow | undefined> {
-  const r = await db.query<SmsRow>(
-    `SELECT id, phone_number, body, status, entity_name, entity_id, tries, last_error, inserted_at, sent_at
-       FROM sms_outbox WHERE id = $1`,
-    [id],
-  );
-  return r.rows[0];
-}
 
 export interface JobRow {
   id: string;
@@ -121,9 +99,4 @@ export async function recentErlnTasks(db: Db): Promise<ErlnTaskRow[]> {
     [CONSOLE_LIST_LIMIT],
   );
   return r.rows;
-}
-
-/** Deletes one SMS of the inbox (the admin API deletes by filter only). */
-export async function deleteSmsById(db: Db, id: string): Promise<boolean> {
-  return (await db.query('DELETE FROM sms_outbox WHERE id = $1', [id])).rowCount > 0;
 }

@@ -48,7 +48,7 @@ function smsWhere(f: SmsFilter): { sql: string; params: unknown[] } {
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
-/** A message of the SMS outbox as the inbox shows it (GET /admin/sms), times as ISO 8601 text. */
+/** A message of the SMS outbox as the inbox shows it (GET /admin/sms, the console), times as ISO 8601 text. */
 export interface SmsMessage {
   id: string;
   phone_number: string;
@@ -61,23 +61,37 @@ export interface SmsMessage {
   sent_at: string | null;
 }
 
+const SMS_COLUMNS = 'id, phone_number, body, status, entity_name, entity_id, tries, inserted_at, sent_at';
+type SmsRow = Omit<SmsMessage, 'inserted_at' | 'sent_at'> & { inserted_at: Date; sent_at: Date | null };
+const smsMessage = <R extends SmsRow>(m: R) => ({
+  ...m,
+  inserted_at: new Date(m.inserted_at).toISOString(),
+  sent_at: m.sent_at && new Date(m.sent_at).toISOString(),
+});
+
 /** One page of the SMS outbox, newest first, and how many match. */
 export async function smsPage(db: Db, f: SmsFilter, page: number, pageSize: number): Promise<{ total: number; rows: SmsMessage[] }> {
   const w = smsWhere(f);
   const total = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sms_outbox ${w.sql}`, w.params)).rows[0].n;
-  const r = await db.query<Omit<SmsMessage, 'inserted_at' | 'sent_at'> & { inserted_at: Date; sent_at: Date | null }>(
-    `SELECT id, phone_number, body, status, entity_name, entity_id, tries, inserted_at, sent_at
+  const r = await db.query<SmsRow>(
+    `SELECT ${SMS_COLUMNS}
        FROM sms_outbox ${w.sql}
       ORDER BY inserted_at DESC, id DESC
       LIMIT $${w.params.length + 1} OFFSET $${w.params.length + 2}`,
     [...w.params, pageSize, (page - 1) * pageSize],
   );
-  const rows = r.rows.map((m) => ({
-    ...m,
-    inserted_at: new Date(m.inserted_at).toISOString(),
-    sent_at: m.sent_at && new Date(m.sent_at).toISOString(),
-  }));
-  return { total, rows };
+  return { total, rows: r.rows.map(smsMessage) };
+}
+
+/** One SMS with why its last try failed (the console's page of one message). */
+export async function smsById(db: Db, id: string): Promise<(SmsMessage & { last_error: string | null }) | undefined> {
+  const r = await db.query<SmsRow & { last_error: string | null }>(`SELECT ${SMS_COLUMNS}, last_error FROM sms_outbox WHERE id = $1`, [id]);
+  return r.rows[0] && smsMessage(r.rows[0]);
+}
+
+/** Deletes one SMS of the inbox (the console's delete; the admin API deletes by filter); false when it was already gone. */
+export async function deleteSmsById(db: Db, id: string): Promise<boolean> {
+  return (await db.query('DELETE FROM sms_outbox WHERE id = $1', [id])).rowCount > 0;
 }
 
 /**

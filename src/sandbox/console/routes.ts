@@ -23,9 +23,9 @@ import { TASK_ERRORS } from '../../compositions/model.ts';
 import { SIM_MODES } from '../../erln/simulator.ts';
 import { simView } from '../../erln/sim-controls.ts';
 import { simulatorOf } from '../../erln/capability.ts';
-import { getState, smsPage } from '../sandbox-store.ts';
+import { deleteSmsById, getState, smsById, smsPage } from '../sandbox-store.ts';
 import { DEMO } from '../demo-data.ts';
-import { deleteSmsById, recentCompositions, recentErlnTasks, recentJobs, smsById } from '../console-store.ts';
+import { recentCompositions, recentErlnTasks, recentJobs } from '../console-store.ts';
 import { endSession, hasSession, isAdminKey, isSameOrigin, sessionSecret, startSession } from './session.ts';
 
 const DIR = path.join(SCHEMA.root, 'src', 'sandbox', 'console');
